@@ -1,0 +1,48 @@
+#!/bin/bash
+# contrib/run-tests.sh: the project's test command. On a fresh Debian 12 machine
+# (root) it installs everything, builds, and runs every tier that belongs in CI:
+#   1. unit tests (GoogleTest: codecs incl. hostile input, lane state machine)
+#   2. host testbed (network namespaces, 2 paths, tcp lanes): UCP, perftest, MPI
+#   3. Soft-RoCE smoke (qemu guests, rxe0+rxe1, rc_verbs lanes)
+# Set UCT_MP_SKIP_SOFTROCE=1 to leave out tier 3 on a quick local run.
+# Ends with one line "N passed, M failed" over all tiers.
+set -uo pipefail
+SRCDIR=$(cd "$(dirname "$0")/.." && pwd)
+cd "$SRCDIR"
+passed=0; failed=0
+tally() { # tally LOGFILE: add its "N passed, M failed" lines
+    local p f
+    read -r p f < <(grep -E '^[0-9]+ passed, [0-9]+ failed$' "$1" | tail -1 | awk '{print $1, $3}')
+    passed=$((passed + ${p:-0})); failed=$((failed + ${f:-1}))
+}
+LOGS=$(mktemp -d /tmp/uct_mp-tests.XXXXXX)
+
+echo "== build"
+BUILDDIR=$(contrib/build.sh 2> "$LOGS/build.log" | tail -1) || {
+    tail -40 "$LOGS/build.log"; echo "0 passed, 1 failed"; exit 1; }
+echo "built in $BUILDDIR"
+
+echo "== unit tests"
+"$BUILDDIR/test/unit/mp_unit" 2>&1 | tee "$LOGS/unit.log" | grep -E '^\[  (PASSED|FAILED) |^\[==========\]'
+u_pass=$(sed -n 's/^\[  PASSED  \] \([0-9]*\) test.*/\1/p' "$LOGS/unit.log")
+u_fail=$(grep -c '^\[  FAILED  \] [A-Za-z]' "$LOGS/unit.log")
+[ -n "$u_pass" ] || u_fail=$((u_fail + 1))
+passed=$((passed + ${u_pass:-0})); failed=$((failed + u_fail))
+
+echo "== host testbed self-test"
+test/integration/test_testbed.sh 2>&1 | tee "$LOGS/testbed.log" | grep -E '^(PASS|FAIL)|passed'
+tally "$LOGS/testbed.log"
+
+echo "== host testbed"
+test/integration/run.sh "$BUILDDIR" 2>&1 | tee "$LOGS/integration.log" | grep -vE '^[0-9:]{8} running'
+tally "$LOGS/integration.log"
+
+if [ "${UCT_MP_SKIP_SOFTROCE:-0}" != 1 ]; then
+    echo "== Soft-RoCE smoke"
+    test/softroce/run.sh "$BUILDDIR" smoke 2>&1 | tee "$LOGS/softroce.log"
+    tally "$LOGS/softroce.log"
+fi
+
+echo "logs: $LOGS"
+echo "$passed passed, $failed failed"
+[ "$failed" -eq 0 ] && [ "$passed" -gt 0 ]

@@ -1,0 +1,114 @@
+/**
+ * Copyright (C) uct_mp contributors 2026. ALL RIGHTS RESERVED.
+ * See file LICENSE for terms.
+ *
+ * MP wire formats: the addresses UCP exchanges (device, iface, ep) and the
+ * packed remote key. Narrow C facade over the C++ codec in mp_wire.cc.
+ *
+ * Every buffer is little-endian and self-delimiting:
+ *
+ *   header (all three address kinds and the rkey):
+ *     u8  version      UCT_MP_PROTO_VERSION of the writer
+ *     u8  kind         uct_mp_wire_kind_t
+ *     u8  total_len    whole buffer, header and trailer included
+ *     u8  lane_count   1..UCT_MP_MAX_LANES (md count for an rkey)
+ *   device address only, after the header:
+ *     u8  caps         UCT_MP_CAP_* the writer supports
+ *     u8  lane_tl      uct_mp_lane_tl_t code of the lane transport
+ *     u32 session      random id of the writer's iface (peer identity)
+ *   rkey only, after the header:
+ *     u8  lane_tl      lane transport, names the component that unpacks
+ *   per lane (device address):  u8 md_index, u8 bw_class, u8 len, len bytes
+ *   per lane (iface, ep, rkey): u8 len, len bytes
+ *   trailer:
+ *     u8  check        8-bit sum-complement of all preceding bytes
+ *
+ * A decoder never reads past min(buf_len, total_len) and reports what is wrong
+ * in a message written to the caller's error buffer.
+ */
+
+#ifndef UCT_MP_WIRE_H_
+#define UCT_MP_WIRE_H_
+
+#include <stddef.h>
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#define UCT_MP_PROTO_VERSION    1     /* version this build writes and reads */
+#define UCT_MP_MAX_LANES        8     /* lanes per iface, mds per rkey */
+#define UCT_MP_WIRE_MAX_LEN     255   /* total_len is one byte */
+#define UCT_MP_WIRE_ERRMSG_MAX  160
+
+/* What a buffer holds; a decoder rejects a buffer of another kind. */
+typedef enum {
+    UCT_MP_WIRE_DEVICE_ADDR = 1,
+    UCT_MP_WIRE_IFACE_ADDR  = 2,
+    UCT_MP_WIRE_EP_ADDR     = 3,
+    UCT_MP_WIRE_RKEY        = 4
+} uct_mp_wire_kind_t;
+
+/* Capabilities negotiated in the device address (both sides use the AND). */
+enum {
+    UCT_MP_CAP_STRIPE    = 1u << 0, /* may split one RMA over lanes */
+    UCT_MP_CAP_SEQ       = 1u << 1, /* AMs carry MP sequence numbers */
+    UCT_MP_CAP_KEEPALIVE = 1u << 2, /* answers MP keepalive probes */
+    UCT_MP_CAP_JOIN      = 1u << 3  /* lanes may join after creation */
+};
+
+/* Lane transports both sides must agree on. */
+typedef enum {
+    UCT_MP_LANE_TL_UNKNOWN  = 0,
+    UCT_MP_LANE_TL_RC_VERBS = 1,
+    UCT_MP_LANE_TL_RC_MLX5  = 2,
+    UCT_MP_LANE_TL_TCP      = 3
+} uct_mp_lane_tl_t;
+
+/* One lane's entry: pointers refer into the decoded buffer. */
+typedef struct {
+    uint8_t     md_index;  /* device address: lane md's index in the rkey */
+    uint8_t     bw_class;  /* device address: log2 of bandwidth in MB/s */
+    uint8_t     len;
+    const void *data;
+} uct_mp_wire_lane_t;
+
+typedef struct {
+    uint8_t            version;
+    uint8_t            kind;       /* uct_mp_wire_kind_t */
+    uint8_t            caps;       /* device address only */
+    uint8_t            lane_tl;    /* device address and rkey */
+    uint32_t           session;    /* device address only */
+    uint8_t            lane_count;
+    uct_mp_wire_lane_t lanes[UCT_MP_MAX_LANES];
+} uct_mp_wire_t;
+
+/* Bytes uct_mp_wire_pack() writes for this message. */
+size_t uct_mp_wire_packed_size(const uct_mp_wire_t *msg);
+
+/* Pack msg into buf (size buf_len). Returns bytes written, or 0 with errmsg
+ * set when lane_count or a lane length is out of range or buf is too small. */
+size_t uct_mp_wire_pack(const uct_mp_wire_t *msg, void *buf, size_t buf_len,
+                        char *errmsg, size_t errmsg_len);
+
+/* Decode buf as kind. Returns 0 on success, -1 with errmsg set otherwise:
+ * truncated, bad total length, wrong kind, unknown version, zero or too many
+ * lanes, lane length past the end, bad check byte, trailing garbage. */
+int uct_mp_wire_unpack(const void *buf, size_t buf_len, uct_mp_wire_kind_t kind,
+                       uct_mp_wire_t *msg, char *errmsg, size_t errmsg_len);
+
+/* Lane transport code for a UCT transport name, UNKNOWN if not supported. */
+uct_mp_lane_tl_t uct_mp_lane_tl_from_name(const char *tl_name);
+const char *uct_mp_lane_tl_name(uct_mp_lane_tl_t tl);
+/* Name of the UCT component that provides the lane transport ("ib", "tcp"). */
+const char *uct_mp_lane_tl_component(uct_mp_lane_tl_t tl);
+
+/* log2 bandwidth class for bytes/second (0 for <= 1 MB/s, saturates). */
+uint8_t uct_mp_wire_bw_class(double bytes_per_sec);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif

@@ -1,0 +1,528 @@
+/**
+ * Copyright (C) uct_mp contributors 2026. ALL RIGHTS RESERVED.
+ * See file LICENSE for terms.
+ *
+ * UCT-level tests of the mp_rc transport, in the style of UCX's
+ * test/gtest/uct: entities (md, worker, iface, eps) talk over the public UCT
+ * API; operations a transport does not offer are skipped by capability.
+ * Lanes are UCX's tcp transport on the loopback device, the only network
+ * these tests use. "lo,lo" gives two lanes on the one device.
+ */
+
+#include <gtest/gtest.h>
+
+extern "C" {
+#include <uct/api/uct.h>
+#include <ucs/async/async_fwd.h>
+#include <ucs/sys/math.h>
+#include "mp_wire.h"
+}
+
+#include <chrono>
+#include <cstdlib>
+#include <functional>
+#include <cstring>
+#include <string>
+#include <vector>
+
+namespace {
+
+const char *k_lane_devices_one = "lo";
+const char *k_lane_devices_two = "lo,lo";
+
+#define ASSERT_UCS_OK(_expr) \
+    do { \
+        ucs_status_t _s = (_expr); \
+        ASSERT_EQ(UCS_OK, _s) << #_expr << ": " << ucs_status_string(_s); \
+    } while (0)
+
+/* Environment of one test: lane transport tcp on the given devices */
+class scoped_mp_env {
+public:
+    explicit scoped_mp_env(const char *devices, const char *policy = NULL) {
+        setenv("UCX_MP_RC_LANE_TL", "tcp", 1);
+        setenv("UCX_MP_RC_DEVICES", devices, 1);
+        if (policy != NULL) {
+            setenv("UCX_MP_RC_POLICY", policy, 1);
+        }
+    }
+    ~scoped_mp_env() {
+        unsetenv("UCX_MP_RC_LANE_TL");
+        unsetenv("UCX_MP_RC_DEVICES");
+        unsetenv("UCX_MP_RC_POLICY");
+    }
+};
+
+uct_component_h find_mp_component() {
+    uct_component_h *components, found = NULL;
+    unsigned count;
+
+    if (uct_query_components(&components, &count) != UCS_OK) {
+        return NULL;
+    }
+    for (unsigned i = 0; i < count; ++i) {
+        uct_component_attr_t attr;
+        attr.field_mask = UCT_COMPONENT_ATTR_FIELD_NAME;
+        if ((uct_component_query(components[i], &attr) == UCS_OK) &&
+            !strcmp(attr.name, "mp")) {
+            found = components[i];
+        }
+    }
+    uct_release_component_list(components);
+    return found;
+}
+
+/* One side: md, worker, mp_rc iface on device mp0, and its eps. */
+class entity {
+public:
+    entity() : m_md(NULL), m_async(NULL), m_worker(NULL), m_iface(NULL) {}
+
+    ~entity() {
+        for (uct_ep_h ep : m_eps) {
+            uct_ep_destroy(ep);
+        }
+        if (m_iface != NULL) {
+            uct_iface_close(m_iface);
+        }
+        if (m_worker != NULL) {
+            uct_worker_destroy(m_worker);
+        }
+        if (m_async != NULL) {
+            ucs_async_context_destroy(m_async);
+        }
+        if (m_md != NULL) {
+            uct_md_close(m_md);
+        }
+    }
+
+    ucs_status_t open() {
+        uct_component_h comp = find_mp_component();
+        uct_md_config_t *md_config;
+        uct_iface_config_t *iface_config;
+        uct_iface_params_t params;
+        ucs_status_t status;
+
+        if (comp == NULL) {
+            return UCS_ERR_NO_DEVICE;
+        }
+
+        status = uct_md_config_read(comp, NULL, NULL, &md_config);
+        if (status != UCS_OK) {
+            return status;
+        }
+        status = uct_md_open(comp, "mp", md_config, &m_md);
+        uct_config_release(md_config);
+        if (status != UCS_OK) {
+            return status;
+        }
+
+        status = ucs_async_context_create(UCS_ASYNC_MODE_THREAD_SPINLOCK,
+                                          &m_async);
+        if (status != UCS_OK) {
+            return status;
+        }
+        status = uct_worker_create(m_async, UCS_THREAD_MODE_SINGLE, &m_worker);
+        if (status != UCS_OK) {
+            return status;
+        }
+
+        status = uct_md_iface_config_read(m_md, "mp_rc", NULL, NULL,
+                                          &iface_config);
+        if (status != UCS_OK) {
+            return status;
+        }
+
+        memset(&params, 0, sizeof(params));
+        params.field_mask           = UCT_IFACE_PARAM_FIELD_OPEN_MODE |
+                                      UCT_IFACE_PARAM_FIELD_DEVICE;
+        params.open_mode            = UCT_IFACE_OPEN_MODE_DEVICE;
+        params.mode.device.tl_name  = "mp_rc";
+        params.mode.device.dev_name = "mp0";
+        status = uct_iface_open(m_md, m_worker, &params, iface_config,
+                                &m_iface);
+        uct_config_release(iface_config);
+        if (status != UCS_OK) {
+            return status;
+        }
+
+        status = uct_iface_query(m_iface, &m_attr);
+        if (status != UCS_OK) {
+            return status;
+        }
+        status = uct_md_query(m_md, &m_md_attr);
+        if (status != UCS_OK) {
+            return status;
+        }
+
+        m_dev_addr.resize(m_attr.device_addr_len);
+        m_iface_addr.resize(m_attr.iface_addr_len);
+        status = uct_iface_get_device_address(
+                m_iface, (uct_device_addr_t*)m_dev_addr.data());
+        if (status != UCS_OK) {
+            return status;
+        }
+        status = uct_iface_get_address(m_iface,
+                                       (uct_iface_addr_t*)m_iface_addr.data());
+        if (status != UCS_OK) {
+            return status;
+        }
+
+        uct_iface_progress_enable(m_iface, UCT_PROGRESS_SEND |
+                                           UCT_PROGRESS_RECV);
+        return UCS_OK;
+    }
+
+    ucs_status_t connect_to(const entity &peer, uct_ep_h *ep_p) {
+        uct_ep_params_t params;
+        ucs_status_t status;
+
+        params.field_mask = UCT_EP_PARAM_FIELD_IFACE |
+                            UCT_EP_PARAM_FIELD_DEV_ADDR |
+                            UCT_EP_PARAM_FIELD_IFACE_ADDR;
+        params.iface      = m_iface;
+        params.dev_addr   = (const uct_device_addr_t*)peer.m_dev_addr.data();
+        params.iface_addr = (const uct_iface_addr_t*)peer.m_iface_addr.data();
+        status = uct_ep_create(&params, ep_p);
+        if (status == UCS_OK) {
+            m_eps.push_back(*ep_p);
+        }
+        return status;
+    }
+
+    bool has(uint64_t flag) const { return m_attr.cap.flags & flag; }
+
+    uct_md_h                    m_md;
+    ucs_async_context_t         *m_async;
+    uct_worker_h                m_worker;
+    uct_iface_h                 m_iface;
+    uct_iface_attr_t            m_attr;
+    uct_md_attr_t               m_md_attr;
+    std::vector<uint8_t>        m_dev_addr;
+    std::vector<uint8_t>        m_iface_addr;
+    std::vector<uct_ep_h>       m_eps;
+};
+
+/* Received AMs, copied */
+struct am_sink {
+    std::vector<std::string> messages;
+
+    static ucs_status_t handler(void *arg, void *data, size_t length,
+                                unsigned flags) {
+        static_cast<am_sink*>(arg)->messages.emplace_back(
+                static_cast<const char*>(data), length);
+        return UCS_OK;
+    }
+};
+
+struct pack_arg {
+    const std::string *payload;
+
+    static size_t pack(void *dest, void *arg) {
+        const std::string *s = static_cast<pack_arg*>(arg)->payload;
+        memcpy(dest, s->data(), s->size());
+        return s->size();
+    }
+};
+
+typedef std::chrono::steady_clock clock;
+
+clock::time_point deadline_in_10s() {
+    return clock::now() + std::chrono::seconds(10);
+}
+
+class test_mp_uct : public ::testing::Test {
+protected:
+    static const uint8_t AM_ID = 7;
+
+    void open_pair(const char *devices, const char *policy = NULL) {
+        scoped_mp_env env(devices, policy);
+        ucs_status_t status = m_sender.open();
+        if (status == UCS_ERR_NO_DEVICE) {
+            GTEST_SKIP() << "no mp_rc device over tcp/" << devices;
+        }
+        ASSERT_UCS_OK(status);
+        ASSERT_UCS_OK(m_receiver.open());
+        ASSERT_UCS_OK(uct_iface_set_am_handler(m_receiver.m_iface, AM_ID,
+                                               am_sink::handler, &m_sink, 0));
+        ASSERT_UCS_OK(m_sender.connect_to(m_receiver, &m_ep));
+    }
+
+    void progress() {
+        uct_worker_progress(m_sender.m_worker);
+        uct_worker_progress(m_receiver.m_worker);
+    }
+
+    /* Progress until cond() or 10 s */
+    template <typename Cond> bool wait_for(Cond cond) {
+        auto deadline = deadline_in_10s();
+        while (!cond()) {
+            if (clock::now() > deadline) {
+                return false;
+            }
+            progress();
+        }
+        return true;
+    }
+
+    ucs_status_t retry(std::function<ucs_status_t()> op) {
+        ucs_status_t status;
+        auto deadline = deadline_in_10s();
+        while (((status = op()) == UCS_ERR_NO_RESOURCE) &&
+               (clock::now() < deadline)) {
+            progress();
+        }
+        return status;
+    }
+
+    void flush_ep() {
+        uct_completion_t comp;
+        comp.func   = [](uct_completion_t *self) {};
+        comp.count  = 1;
+        comp.status = UCS_OK;
+        ucs_status_t status = retry([&] {
+            return uct_ep_flush(m_ep, 0, &comp);
+        });
+        if (status == UCS_INPROGRESS) {
+            ASSERT_TRUE(wait_for([&] { return comp.count == 0; }));
+            status = comp.status;
+        }
+        ASSERT_UCS_OK(status);
+    }
+
+    std::string pattern(size_t length, unsigned seed) {
+        std::string s(length, '\0');
+        for (size_t i = 0; i < length; ++i) {
+            s[i] = static_cast<char>((i * 31 + seed * 7 + (i >> 8)) & 0xff);
+        }
+        return s;
+    }
+
+    entity   m_sender, m_receiver;
+    am_sink  m_sink;
+    uct_ep_h m_ep = NULL;
+};
+
+TEST_F(test_mp_uct, iface_attributes) {
+    open_pair(k_lane_devices_one);
+    EXPECT_TRUE(m_sender.has(UCT_IFACE_FLAG_AM_SHORT));
+    EXPECT_TRUE(m_sender.has(UCT_IFACE_FLAG_AM_BCOPY));
+    EXPECT_TRUE(m_sender.has(UCT_IFACE_FLAG_CONNECT_TO_IFACE));
+    EXPECT_TRUE(m_sender.has(UCT_IFACE_FLAG_PENDING));
+    EXPECT_GT(m_sender.m_attr.cap.am.max_bcopy, 0u);
+    EXPECT_GT(m_sender.m_attr.device_addr_len, 0u);
+    EXPECT_GT(m_sender.m_md_attr.rkey_packed_size, 0u);
+    EXPECT_STREQ("mp", m_sender.m_md_attr.component_name);
+}
+
+TEST_F(test_mp_uct, device_address_carries_every_lane) {
+    open_pair(k_lane_devices_two);
+    uct_mp_wire_t dev;
+    char errmsg[UCT_MP_WIRE_ERRMSG_MAX];
+    ASSERT_EQ(0, uct_mp_wire_unpack(m_sender.m_dev_addr.data(),
+                                    m_sender.m_dev_addr.size(),
+                                    UCT_MP_WIRE_DEVICE_ADDR, &dev, errmsg,
+                                    sizeof(errmsg))) << errmsg;
+    EXPECT_EQ(UCT_MP_PROTO_VERSION, dev.version);
+    EXPECT_EQ(2, dev.lane_count);
+    EXPECT_EQ(UCT_MP_LANE_TL_TCP, dev.lane_tl);
+}
+
+TEST_F(test_mp_uct, am_short_bcopy_in_order) {
+    open_pair(k_lane_devices_two);
+    std::vector<std::string> sent;
+
+    for (unsigned i = 0; i < 200; ++i) {
+        std::string payload = pattern(1 + (i % 40), i);
+        if ((i % 2) && m_sender.has(UCT_IFACE_FLAG_AM_SHORT) &&
+            (payload.size() + 8 <= m_sender.m_attr.cap.am.max_short)) {
+            uint64_t hdr;
+            memcpy(&hdr, pattern(8, i + 1000).data(), 8);
+            ASSERT_UCS_OK(retry([&] {
+                return uct_ep_am_short(m_ep, AM_ID, hdr, payload.data(),
+                                       payload.size());
+            }));
+            sent.push_back(std::string((const char*)&hdr, 8) + payload);
+        } else {
+            pack_arg arg = {&payload};
+            ssize_t packed;
+            auto deadline = deadline_in_10s();
+            while (((packed = uct_ep_am_bcopy(m_ep, AM_ID, pack_arg::pack,
+                                              &arg, 0)) ==
+                    UCS_ERR_NO_RESOURCE) && (clock::now() < deadline)) {
+                progress();
+            }
+            ASSERT_EQ((ssize_t)payload.size(), packed);
+            sent.push_back(payload);
+        }
+    }
+
+    flush_ep();
+    ASSERT_TRUE(wait_for([&] { return m_sink.messages.size() >= sent.size(); }));
+    ASSERT_EQ(sent.size(), m_sink.messages.size());
+    for (size_t i = 0; i < sent.size(); ++i) {
+        EXPECT_EQ(sent[i], m_sink.messages[i]) << "message " << i;
+    }
+}
+
+TEST_F(test_mp_uct, am_zcopy_registered_memory) {
+    open_pair(k_lane_devices_two);
+    if (!m_sender.has(UCT_IFACE_FLAG_AM_ZCOPY)) {
+        GTEST_SKIP() << "lanes have no am_zcopy";
+    }
+
+    size_t length = ucs_min(m_sender.m_attr.cap.am.max_zcopy, 16384ul) - 16;
+    std::string payload = pattern(length, 3);
+    std::string header  = pattern(8, 4);
+    uct_mem_h memh;
+    ASSERT_UCS_OK(uct_md_mem_reg(m_sender.m_md, &payload[0], payload.size(),
+                                 UCT_MD_MEM_ACCESS_ALL, &memh));
+
+    uct_iov_t iov;
+    iov.buffer = &payload[0];
+    iov.length = payload.size();
+    iov.memh   = memh;
+    iov.stride = 0;
+    iov.count  = 1;
+
+    uct_completion_t comp;
+    comp.func   = [](uct_completion_t *self) {};
+    comp.count  = 1;
+    comp.status = UCS_OK;
+    ucs_status_t status = retry([&] {
+        return uct_ep_am_zcopy(m_ep, AM_ID, header.data(), header.size(), &iov,
+                               1, 0, &comp);
+    });
+    ASSERT_TRUE((status == UCS_OK) || (status == UCS_INPROGRESS))
+        << ucs_status_string(status);
+    if (status == UCS_INPROGRESS) {
+        ASSERT_TRUE(wait_for([&] { return comp.count == 0; }));
+    }
+    ASSERT_TRUE(wait_for([&] { return !m_sink.messages.empty(); }));
+    EXPECT_EQ(header + payload, m_sink.messages[0]);
+    ASSERT_UCS_OK(uct_md_mem_dereg(m_sender.m_md, memh));
+}
+
+TEST_F(test_mp_uct, put_zcopy_through_packed_rkey) {
+    open_pair(k_lane_devices_two, "load_balance");
+    if (!m_sender.has(UCT_IFACE_FLAG_PUT_ZCOPY)) {
+        GTEST_SKIP() << "lanes have no put_zcopy";
+    }
+
+    const size_t length = 3 * 65536 + 5;
+    std::string source = pattern(length, 9);
+    std::string target(length, '\0');
+    uct_mem_h src_memh, dst_memh;
+    ASSERT_UCS_OK(uct_md_mem_reg(m_sender.m_md, &source[0], length,
+                                 UCT_MD_MEM_ACCESS_ALL, &src_memh));
+    ASSERT_UCS_OK(uct_md_mem_reg(m_receiver.m_md, &target[0], length,
+                                 UCT_MD_MEM_ACCESS_ALL, &dst_memh));
+
+    std::vector<uint8_t> rkey_buffer(m_receiver.m_md_attr.rkey_packed_size);
+    ASSERT_UCS_OK(uct_md_mkey_pack(m_receiver.m_md, dst_memh,
+                                   rkey_buffer.data()));
+    uct_rkey_bundle_t rkey;
+    ASSERT_UCS_OK(uct_rkey_unpack(find_mp_component(), rkey_buffer.data(),
+                                  &rkey));
+
+    /* Several chunks, so load_balance spreads them over both lanes */
+    size_t chunk = ucs_min(m_sender.m_attr.cap.put.max_zcopy, 65536ul);
+    for (size_t offset = 0; offset < length; offset += chunk) {
+        uct_iov_t iov;
+        iov.buffer = &source[offset];
+        iov.length = ucs_min(chunk, length - offset);
+        iov.memh   = src_memh;
+        iov.stride = 0;
+        iov.count  = 1;
+        ucs_status_t status = retry([&] {
+            return uct_ep_put_zcopy(m_ep, &iov, 1,
+                                    (uintptr_t)&target[offset], rkey.rkey,
+                                    NULL);
+        });
+        ASSERT_TRUE((status == UCS_OK) || (status == UCS_INPROGRESS))
+            << ucs_status_string(status);
+    }
+
+    flush_ep();
+    ASSERT_TRUE(wait_for([&] { return target == source; }))
+        << "remote buffer differs after flush";
+
+    uct_rkey_release(find_mp_component(), &rkey);
+    ASSERT_UCS_OK(uct_md_mem_dereg(m_sender.m_md, src_memh));
+    ASSERT_UCS_OK(uct_md_mem_dereg(m_receiver.m_md, dst_memh));
+}
+
+TEST_F(test_mp_uct, corrupted_peer_address_is_unreachable) {
+    open_pair(k_lane_devices_one);
+    const uct_device_addr_t *dev =
+            (const uct_device_addr_t*)m_receiver.m_dev_addr.data();
+    const uct_iface_addr_t *ifc =
+            (const uct_iface_addr_t*)m_receiver.m_iface_addr.data();
+    ASSERT_TRUE(uct_iface_is_reachable(m_sender.m_iface, dev, ifc));
+
+    /* Every single corrupted byte of the device address is refused cleanly */
+    for (size_t i = 0; i < m_receiver.m_dev_addr.size(); ++i) {
+        std::vector<uint8_t> bad = m_receiver.m_dev_addr;
+        bad.resize(UCT_MP_WIRE_MAX_LEN, 0);
+        bad[i] ^= 0x5a;
+        EXPECT_FALSE(uct_iface_is_reachable(m_sender.m_iface,
+                                            (uct_device_addr_t*)bad.data(),
+                                            ifc))
+            << "byte " << i;
+
+        uct_ep_params_t params;
+        uct_ep_h ep;
+        params.field_mask = UCT_EP_PARAM_FIELD_IFACE |
+                            UCT_EP_PARAM_FIELD_DEV_ADDR |
+                            UCT_EP_PARAM_FIELD_IFACE_ADDR;
+        params.iface      = m_sender.m_iface;
+        params.dev_addr   = (uct_device_addr_t*)bad.data();
+        params.iface_addr = ifc;
+        EXPECT_EQ(UCS_ERR_UNREACHABLE, uct_ep_create(&params, &ep));
+    }
+}
+
+TEST_F(test_mp_uct, newer_protocol_version_is_refused) {
+    open_pair(k_lane_devices_one);
+    std::vector<uint8_t> newer = m_receiver.m_dev_addr;
+    newer.resize(UCT_MP_WIRE_MAX_LEN, 0);
+    /* version 2 with a correct check byte: refused for its version alone */
+    uint8_t sum = 0;
+    newer[0]    = UCT_MP_PROTO_VERSION + 1;
+    size_t len  = newer[2];
+    for (size_t i = 0; i + 1 < len; ++i) {
+        sum += newer[i];
+    }
+    newer[len - 1] = 0xff - sum;
+    char errmsg[UCT_MP_WIRE_ERRMSG_MAX];
+    uct_mp_wire_t msg;
+    ASSERT_NE(0, uct_mp_wire_unpack(newer.data(), newer.size(),
+                                    UCT_MP_WIRE_DEVICE_ADDR, &msg, errmsg,
+                                    sizeof(errmsg)));
+    EXPECT_NE(std::string::npos, std::string(errmsg).find("version"))
+        << errmsg;
+    EXPECT_FALSE(uct_iface_is_reachable(
+            m_sender.m_iface, (uct_device_addr_t*)newer.data(),
+            (const uct_iface_addr_t*)m_receiver.m_iface_addr.data()));
+}
+
+TEST_F(test_mp_uct, garbage_rkey_is_refused) {
+    open_pair(k_lane_devices_one);
+    std::vector<uint8_t> garbage(UCT_MP_WIRE_MAX_LEN, 0xa5);
+    uct_rkey_bundle_t rkey;
+    EXPECT_NE(UCS_OK, uct_rkey_unpack(find_mp_component(), garbage.data(),
+                                      &rkey));
+}
+
+TEST(test_mp_uct_config, bad_lane_transport_opens_no_md) {
+    setenv("UCX_MP_RC_LANE_TL", "udp", 1);
+    uct_component_h comp = find_mp_component();
+    ASSERT_TRUE(comp != NULL);
+    uct_md_config_t *md_config;
+    ASSERT_UCS_OK(uct_md_config_read(comp, NULL, NULL, &md_config));
+    uct_md_h md;
+    EXPECT_EQ(UCS_ERR_INVALID_PARAM, uct_md_open(comp, "mp", md_config, &md));
+    uct_config_release(md_config);
+    unsetenv("UCX_MP_RC_LANE_TL");
+}
+
+} // namespace

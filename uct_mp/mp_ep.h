@@ -1,0 +1,106 @@
+/**
+ * Copyright (C) uct_mp contributors 2026. ALL RIGHTS RESERVED.
+ * See file LICENSE for terms.
+ */
+
+#ifndef UCT_MP_EP_H_
+#define UCT_MP_EP_H_
+
+#include "mp_iface.h"
+#include "mp_pending.h"
+
+
+/* One lane of an mp endpoint (opaque child handle). Slot i uses lane iface i. */
+typedef struct uct_mp_lane_ep {
+    uct_ep_h                 ep;              /* NULL when the slot has no peer */
+    uint8_t                  remote_lane;     /* peer's lane index */
+    uint8_t                  remote_md_index; /* peer's lane md, in its rkeys */
+} uct_mp_lane_ep_t;
+
+
+typedef struct uct_mp_ep {
+    uct_base_ep_t            super;
+    ucs_list_link_t          list;            /* in uct_mp_iface_t::eps */
+    uct_mp_lanes_t           *lanes;          /* state machine and policy */
+    int                      tx_lane;         /* lane for AMs and atomics */
+    int                      busy_lane;       /* last lane out of resources */
+    int                      peer_failed;     /* error reported to the user */
+    uct_mp_lane_ep_t         lane_eps[UCT_MP_MAX_LANES];
+    ucs_queue_head_t         pending_q;       /* user requests, in order */
+    uct_mp_lane_wakeup_t     wakeups[UCT_MP_MAX_LANES];
+    uct_worker_cb_id_t       pending_prog_id; /* retry from progress */
+} uct_mp_ep_t;
+
+
+UCS_CLASS_DECLARE_NEW_FUNC(uct_mp_ep_t, uct_ep_t, const uct_ep_params_t*);
+UCS_CLASS_DECLARE_DELETE_FUNC(uct_mp_ep_t, uct_ep_t);
+
+/* Called by the iface when lane ep of this mp ep failed. */
+ucs_status_t uct_mp_ep_lane_failed(uct_mp_ep_t *ep, unsigned lane,
+                                   ucs_status_t status);
+
+/* Find the mp ep and lane that own a lane ep; NULL if none. */
+uct_mp_ep_t *uct_mp_ep_find_lane(uct_mp_iface_t *iface, uct_ep_h lane_ep,
+                                 unsigned *lane_p);
+
+ucs_status_t uct_mp_ep_get_address(uct_ep_h tl_ep, uct_ep_addr_t *addr);
+ucs_status_t uct_mp_ep_connect_to_ep(uct_ep_h tl_ep,
+                                     const uct_device_addr_t *dev_addr,
+                                     const uct_ep_addr_t *ep_addr);
+
+ucs_status_t uct_mp_ep_am_short(uct_ep_h tl_ep, uint8_t id, uint64_t header,
+                                const void *payload, unsigned length);
+ucs_status_t uct_mp_ep_am_short_iov(uct_ep_h tl_ep, uint8_t id,
+                                    const uct_iov_t *iov, size_t iovcnt);
+ssize_t uct_mp_ep_am_bcopy(uct_ep_h tl_ep, uint8_t id,
+                           uct_pack_callback_t pack_cb, void *arg,
+                           unsigned flags);
+ucs_status_t uct_mp_ep_am_zcopy(uct_ep_h tl_ep, uint8_t id, const void *header,
+                                unsigned header_length, const uct_iov_t *iov,
+                                size_t iovcnt, unsigned flags,
+                                uct_completion_t *comp);
+ucs_status_t uct_mp_ep_put_short(uct_ep_h tl_ep, const void *buffer,
+                                 unsigned length, uint64_t remote_addr,
+                                 uct_rkey_t rkey);
+ssize_t uct_mp_ep_put_bcopy(uct_ep_h tl_ep, uct_pack_callback_t pack_cb,
+                            void *arg, uint64_t remote_addr, uct_rkey_t rkey);
+ucs_status_t uct_mp_ep_put_zcopy(uct_ep_h tl_ep, const uct_iov_t *iov,
+                                 size_t iovcnt, uint64_t remote_addr,
+                                 uct_rkey_t rkey, uct_completion_t *comp);
+ucs_status_t uct_mp_ep_get_short(uct_ep_h tl_ep, void *buffer, unsigned length,
+                                 uint64_t remote_addr, uct_rkey_t rkey);
+ucs_status_t uct_mp_ep_get_bcopy(uct_ep_h tl_ep, uct_unpack_callback_t unpack_cb,
+                                 void *arg, size_t length, uint64_t remote_addr,
+                                 uct_rkey_t rkey, uct_completion_t *comp);
+ucs_status_t uct_mp_ep_get_zcopy(uct_ep_h tl_ep, const uct_iov_t *iov,
+                                 size_t iovcnt, uint64_t remote_addr,
+                                 uct_rkey_t rkey, uct_completion_t *comp);
+ucs_status_t uct_mp_ep_atomic_cswap64(uct_ep_h tl_ep, uint64_t compare,
+                                      uint64_t swap, uint64_t remote_addr,
+                                      uct_rkey_t rkey, uint64_t *result,
+                                      uct_completion_t *comp);
+ucs_status_t uct_mp_ep_atomic_cswap32(uct_ep_h tl_ep, uint32_t compare,
+                                      uint32_t swap, uint64_t remote_addr,
+                                      uct_rkey_t rkey, uint32_t *result,
+                                      uct_completion_t *comp);
+ucs_status_t uct_mp_ep_atomic32_post(uct_ep_h tl_ep, uct_atomic_op_t opcode,
+                                     uint32_t value, uint64_t remote_addr,
+                                     uct_rkey_t rkey);
+ucs_status_t uct_mp_ep_atomic64_post(uct_ep_h tl_ep, uct_atomic_op_t opcode,
+                                     uint64_t value, uint64_t remote_addr,
+                                     uct_rkey_t rkey);
+ucs_status_t uct_mp_ep_atomic32_fetch(uct_ep_h tl_ep, uct_atomic_op_t opcode,
+                                      uint32_t value, uint32_t *result,
+                                      uint64_t remote_addr, uct_rkey_t rkey,
+                                      uct_completion_t *comp);
+ucs_status_t uct_mp_ep_atomic64_fetch(uct_ep_h tl_ep, uct_atomic_op_t opcode,
+                                      uint64_t value, uint64_t *result,
+                                      uint64_t remote_addr, uct_rkey_t rkey,
+                                      uct_completion_t *comp);
+ucs_status_t uct_mp_ep_flush(uct_ep_h tl_ep, unsigned flags,
+                             uct_completion_t *comp);
+ucs_status_t uct_mp_ep_fence(uct_ep_h tl_ep, unsigned flags);
+ucs_status_t uct_mp_ep_check(uct_ep_h tl_ep, unsigned flags,
+                             uct_completion_t *comp);
+
+#endif

@@ -1,0 +1,738 @@
+/**
+ * Copyright (C) uct_mp contributors 2026. ALL RIGHTS RESERVED.
+ * See file LICENSE for terms.
+ *
+ * The mp_rc interface: one UCT interface on the virtual device "mp0" that opens
+ * one lane interface per selected lane device, on the same worker, and
+ * presents their common capabilities to UCP.
+ */
+
+#ifdef HAVE_CONFIG_H
+#  include "config.h"
+#endif
+
+#include "mp_iface.h"
+#include "mp_ep.h"
+#include "mp_flush.h"
+
+#include <uct/api/v2/uct_v2.h>
+#include <ucs/debug/log.h>
+#include <ucs/debug/memtrack_int.h>
+#include <ucs/sys/string.h>
+#include <ucs/sys/math.h>
+#include <ucs/sys/stubs.h>
+#include <ucs/time/time.h>
+#include <string.h>
+
+
+/* What the mp iface implements on top of lanes that have it */
+#define UCT_MP_IFACE_PASSTHROUGH_FLAGS \
+    (UCT_IFACE_FLAG_AM_SHORT | UCT_IFACE_FLAG_AM_BCOPY | \
+     UCT_IFACE_FLAG_AM_ZCOPY | UCT_IFACE_FLAG_PUT_SHORT | \
+     UCT_IFACE_FLAG_PUT_BCOPY | UCT_IFACE_FLAG_PUT_ZCOPY | \
+     UCT_IFACE_FLAG_GET_SHORT | UCT_IFACE_FLAG_GET_BCOPY | \
+     UCT_IFACE_FLAG_GET_ZCOPY | UCT_IFACE_FLAG_ATOMIC_CPU | \
+     UCT_IFACE_FLAG_ATOMIC_DEVICE | UCT_IFACE_FLAG_PENDING | \
+     UCT_IFACE_FLAG_CB_SYNC | UCT_IFACE_FLAG_CONNECT_TO_IFACE | \
+     UCT_IFACE_FLAG_CONNECT_TO_EP | UCT_IFACE_FLAG_ERRHANDLE_PEER_FAILURE | \
+     UCT_IFACE_FLAG_EP_CHECK)
+
+
+ucs_config_field_t uct_mp_iface_config_table[] = {
+    {"", "", NULL, ucs_offsetof(uct_mp_iface_config_t, super),
+     UCS_CONFIG_TYPE_TABLE(uct_iface_config_table)},
+
+    {"MP_", "", NULL, ucs_offsetof(uct_mp_iface_config_t, mp),
+     UCS_CONFIG_TYPE_TABLE(uct_mp_common_config_table)},
+
+    {NULL}
+};
+
+
+void uct_mp_iface_log_bad_addr(uct_mp_iface_t *iface, const char *what,
+                               const char *errmsg)
+{
+    if (!iface->bad_addr_logged) {
+        iface->bad_addr_logged = 1;
+        ucs_error("mp_rc: rejecting peer %s: %s", what, errmsg);
+    } else {
+        ucs_debug("mp_rc: rejecting peer %s: %s", what, errmsg);
+    }
+}
+
+ucs_status_t uct_mp_iface_unpack_peer(uct_mp_iface_t *iface,
+                                      const uct_device_addr_t *dev_addr,
+                                      const uct_iface_addr_t *iface_addr,
+                                      uct_mp_wire_t *dev, uct_mp_wire_t *ifc)
+{
+    uct_mp_md_t *md = ucs_derived_of(iface->super.md, uct_mp_md_t);
+    char errmsg[UCT_MP_WIRE_ERRMSG_MAX];
+    unsigned i;
+
+    if (uct_mp_wire_unpack(dev_addr, UCT_MP_WIRE_MAX_LEN,
+                           UCT_MP_WIRE_DEVICE_ADDR, dev, errmsg,
+                           sizeof(errmsg)) != 0) {
+        uct_mp_iface_log_bad_addr(iface, "device address", errmsg);
+        return UCS_ERR_UNREACHABLE;
+    }
+
+    if (dev->lane_tl != md->lane_tl) {
+        ucs_snprintf_safe(errmsg, sizeof(errmsg),
+                          "peer lanes use %s, local lanes use %s",
+                          uct_mp_lane_tl_name(dev->lane_tl) ?: "an unknown transport",
+                          md->lane_tl_name);
+        uct_mp_iface_log_bad_addr(iface, "device address", errmsg);
+        return UCS_ERR_UNREACHABLE;
+    }
+
+    if (iface_addr == NULL) {
+        return UCS_OK;
+    }
+
+    if (uct_mp_wire_unpack(iface_addr, UCT_MP_WIRE_MAX_LEN,
+                           UCT_MP_WIRE_IFACE_ADDR, ifc, errmsg,
+                           sizeof(errmsg)) != 0) {
+        uct_mp_iface_log_bad_addr(iface, "iface address", errmsg);
+        return UCS_ERR_UNREACHABLE;
+    }
+
+    if (ifc->lane_count != dev->lane_count) {
+        ucs_snprintf_safe(errmsg, sizeof(errmsg),
+                          "iface address has %u lanes, device address %u",
+                          ifc->lane_count, dev->lane_count);
+        uct_mp_iface_log_bad_addr(iface, "iface address", errmsg);
+        return UCS_ERR_UNREACHABLE;
+    }
+
+    for (i = 0; i < dev->lane_count; ++i) {
+        if (dev->lanes[i].md_index >= UCT_MP_MAX_LANES) {
+            ucs_snprintf_safe(errmsg, sizeof(errmsg),
+                              "lane %u has md index %u (maximum %d)", i,
+                              dev->lanes[i].md_index, UCT_MP_MAX_LANES - 1);
+            uct_mp_iface_log_bad_addr(iface, "device address", errmsg);
+            return UCS_ERR_UNREACHABLE;
+        }
+    }
+
+    return UCS_OK;
+}
+
+static ucs_status_t uct_mp_iface_query(uct_iface_h tl_iface,
+                                       uct_iface_attr_t *iface_attr)
+{
+    uct_mp_iface_t *iface = ucs_derived_of(tl_iface, uct_mp_iface_t);
+    const uct_iface_attr_t *primary = &iface->lanes[0].attr;
+    const uct_iface_attr_t *lane;
+    unsigned i;
+
+    uct_base_iface_query(&iface->super, iface_attr);
+
+    /* Start from the primary lane, then take what every lane can do */
+    iface_attr->cap                = primary->cap;
+    iface_attr->cap.flags          = iface->cap_flags;
+    iface_attr->cap.event_flags    = 0;
+    iface_attr->device_addr_len    = iface->dev_addr_len;
+    iface_attr->iface_addr_len     = iface->iface_addr_len;
+    iface_attr->ep_addr_len        = iface->ep_addr_len;
+    iface_attr->max_conn_priv      = 0;
+    iface_attr->overhead           = primary->overhead;
+    iface_attr->latency            = primary->latency;
+    iface_attr->bandwidth          = primary->bandwidth;
+    iface_attr->priority           = primary->priority;
+    iface_attr->max_num_eps        = primary->max_num_eps;
+    iface_attr->dev_num_paths      = 1;
+
+    for (i = 1; i < iface->num_lanes; ++i) {
+        lane = &iface->lanes[i].attr;
+
+#define UCT_MP_CAP_MIN(_field) \
+        iface_attr->cap._field = ucs_min(iface_attr->cap._field, lane->cap._field)
+        UCT_MP_CAP_MIN(put.max_short);
+        UCT_MP_CAP_MIN(put.max_bcopy);
+        UCT_MP_CAP_MIN(put.max_zcopy);
+        UCT_MP_CAP_MIN(put.max_iov);
+        UCT_MP_CAP_MIN(get.max_short);
+        UCT_MP_CAP_MIN(get.max_bcopy);
+        UCT_MP_CAP_MIN(get.max_zcopy);
+        UCT_MP_CAP_MIN(get.max_iov);
+        UCT_MP_CAP_MIN(am.max_short);
+        UCT_MP_CAP_MIN(am.max_bcopy);
+        UCT_MP_CAP_MIN(am.max_zcopy);
+        UCT_MP_CAP_MIN(am.max_hdr);
+        UCT_MP_CAP_MIN(am.max_iov);
+#undef UCT_MP_CAP_MIN
+        iface_attr->cap.put.min_zcopy = ucs_max(iface_attr->cap.put.min_zcopy,
+                                                lane->cap.put.min_zcopy);
+        iface_attr->cap.get.min_zcopy = ucs_max(iface_attr->cap.get.min_zcopy,
+                                                lane->cap.get.min_zcopy);
+        iface_attr->cap.am.min_zcopy  = ucs_max(iface_attr->cap.am.min_zcopy,
+                                                lane->cap.am.min_zcopy);
+        iface_attr->cap.atomic32.op_flags  &= lane->cap.atomic32.op_flags;
+        iface_attr->cap.atomic32.fop_flags &= lane->cap.atomic32.fop_flags;
+        iface_attr->cap.atomic64.op_flags  &= lane->cap.atomic64.op_flags;
+        iface_attr->cap.atomic64.fop_flags &= lane->cap.atomic64.fop_flags;
+        iface_attr->max_num_eps = ucs_min(iface_attr->max_num_eps,
+                                          lane->max_num_eps);
+
+        if (iface->policy == UCT_MP_POLICY_LOAD_BALANCE) {
+            /* Striped traffic uses the sum of the lanes' bandwidth */
+            iface_attr->bandwidth.dedicated += lane->bandwidth.dedicated;
+            iface_attr->bandwidth.shared    += lane->bandwidth.shared;
+        }
+    }
+
+    return UCS_OK;
+}
+
+static ucs_status_t
+uct_mp_iface_get_device_address(uct_iface_h tl_iface, uct_device_addr_t *addr)
+{
+    uct_mp_iface_t *iface = ucs_derived_of(tl_iface, uct_mp_iface_t);
+
+    memcpy(addr, iface->dev_addr, iface->dev_addr_len);
+    return UCS_OK;
+}
+
+static ucs_status_t uct_mp_iface_get_address(uct_iface_h tl_iface,
+                                             uct_iface_addr_t *addr)
+{
+    uct_mp_iface_t *iface = ucs_derived_of(tl_iface, uct_mp_iface_t);
+
+    memcpy(addr, iface->iface_addr, iface->iface_addr_len);
+    return UCS_OK;
+}
+
+static int uct_mp_iface_is_reachable(const uct_iface_h tl_iface,
+                                     const uct_device_addr_t *dev_addr,
+                                     const uct_iface_addr_t *iface_addr)
+{
+    uct_mp_iface_t *iface = ucs_derived_of(tl_iface, uct_mp_iface_t);
+    uct_mp_wire_t dev, ifc;
+    unsigned local, remote;
+
+    if (uct_mp_iface_unpack_peer(iface, dev_addr, iface_addr, &dev,
+                                 &ifc) != UCS_OK) {
+        return 0;
+    }
+
+    /* Reachable when at least one lane pair is */
+    for (local = 0; local < iface->num_lanes; ++local) {
+        for (remote = 0; remote < dev.lane_count; ++remote) {
+            if (uct_iface_is_reachable(iface->lanes[local].iface,
+                                       dev.lanes[remote].data,
+                                       (iface_addr == NULL) ? NULL :
+                                       ifc.lanes[remote].data)) {
+                return 1;
+            }
+        }
+    }
+
+    return 0;
+}
+
+static unsigned uct_mp_iface_progress(uct_iface_h tl_iface)
+{
+    uct_mp_iface_t *iface = ucs_derived_of(tl_iface, uct_mp_iface_t);
+    unsigned i, count = 0;
+
+    for (i = 0; i < iface->num_lanes; ++i) {
+        count += uct_iface_progress(iface->lanes[i].iface);
+    }
+    return count;
+}
+
+static void uct_mp_iface_progress_enable(uct_iface_h tl_iface, unsigned flags)
+{
+    uct_mp_iface_t *iface = ucs_derived_of(tl_iface, uct_mp_iface_t);
+    unsigned i;
+
+    /* Lane ifaces register their own progress on the shared worker */
+    for (i = 0; i < iface->num_lanes; ++i) {
+        uct_iface_progress_enable(iface->lanes[i].iface, flags);
+    }
+}
+
+static void uct_mp_iface_progress_disable(uct_iface_h tl_iface, unsigned flags)
+{
+    uct_mp_iface_t *iface = ucs_derived_of(tl_iface, uct_mp_iface_t);
+    unsigned i;
+
+    for (i = 0; i < iface->num_lanes; ++i) {
+        uct_iface_progress_disable(iface->lanes[i].iface, flags);
+    }
+}
+
+static ucs_status_t uct_mp_iface_flush_lane(void *lane_iface, unsigned flags,
+                                            uct_completion_t *comp)
+{
+    return uct_iface_flush(lane_iface, flags, comp);
+}
+
+static ucs_status_t uct_mp_iface_flush(uct_iface_h tl_iface, unsigned flags,
+                                       uct_completion_t *comp)
+{
+    uct_mp_iface_t *iface = ucs_derived_of(tl_iface, uct_mp_iface_t);
+    void *lane_ifaces[UCT_MP_MAX_LANES];
+    unsigned i;
+
+    for (i = 0; i < iface->num_lanes; ++i) {
+        lane_ifaces[i] = iface->lanes[i].iface;
+    }
+    return uct_mp_flush_lanes(lane_ifaces, iface->num_lanes,
+                              uct_mp_iface_flush_lane, flags, comp, NULL);
+}
+
+static ucs_status_t uct_mp_iface_fence(uct_iface_h tl_iface, unsigned flags)
+{
+    uct_mp_iface_t *iface = ucs_derived_of(tl_iface, uct_mp_iface_t);
+    ucs_status_t status;
+    unsigned i;
+
+    for (i = 0; i < iface->num_lanes; ++i) {
+        status = uct_iface_fence(iface->lanes[i].iface, flags);
+        if (status != UCS_OK) {
+            return status;
+        }
+    }
+    return UCS_OK;
+}
+
+/* AM from a lane: deliver to the handler UCP set on the mp iface. */
+static ucs_status_t uct_mp_iface_lane_am_handler(void *arg, void *data,
+                                                 size_t length, unsigned flags)
+{
+    uct_mp_am_trampoline_t *trampoline = arg;
+    uct_am_handler_t *handler = &trampoline->iface->super.am[trampoline->id];
+
+    return handler->cb(handler->arg, data, length, flags);
+}
+
+/* Error on a lane ep: the owning mp ep decides between failover and error. */
+static ucs_status_t uct_mp_iface_lane_err_handler(void *arg, uct_ep_h lane_ep,
+                                                  ucs_status_t status)
+{
+    uct_mp_iface_t *iface = arg;
+    unsigned lane;
+    uct_mp_ep_t *ep;
+
+    ep = uct_mp_ep_find_lane(iface, lane_ep, &lane);
+    if (ep == NULL) {
+        /* A lane ep created by the lane transport itself (passive side) */
+        ucs_debug("mp_rc: iface %p lane ep %p error %s not owned by an mp ep",
+                  iface, lane_ep, ucs_status_string(status));
+        return UCS_OK;
+    }
+
+    return uct_mp_ep_lane_failed(ep, lane, status);
+}
+
+static ucs_status_t uct_mp_iface_estimate_perf(uct_iface_h tl_iface,
+                                               uct_perf_attr_t *perf_attr)
+{
+    uct_mp_iface_t *iface = ucs_derived_of(tl_iface, uct_mp_iface_t);
+
+    return uct_iface_estimate_perf(iface->lanes[0].iface, perf_attr);
+}
+
+static uct_iface_internal_ops_t uct_mp_iface_internal_ops = {
+    .iface_estimate_perf = uct_mp_iface_estimate_perf,
+    .iface_vfs_refresh   = (uct_iface_vfs_refresh_func_t)ucs_empty_function,
+    .ep_query            = (uct_ep_query_func_t)
+                           ucs_empty_function_return_unsupported,
+    .ep_invalidate       = (uct_ep_invalidate_func_t)
+                           ucs_empty_function_return_unsupported
+};
+
+static UCS_CLASS_DECLARE_DELETE_FUNC(uct_mp_iface_t, uct_iface_t);
+
+static ucs_status_ptr_t
+uct_mp_ep_tag_rndv_zcopy_unsupported(uct_ep_h ep, uct_tag_t tag,
+                                     const void *header, unsigned header_length,
+                                     const uct_iov_t *iov, size_t iovcnt,
+                                     unsigned flags, uct_completion_t *comp)
+{
+    return UCS_STATUS_PTR(UCS_ERR_UNSUPPORTED);
+}
+
+static uct_iface_ops_t uct_mp_iface_ops = {
+    .ep_put_short             = uct_mp_ep_put_short,
+    .ep_put_bcopy             = uct_mp_ep_put_bcopy,
+    .ep_put_zcopy             = uct_mp_ep_put_zcopy,
+    .ep_get_short             = uct_mp_ep_get_short,
+    .ep_get_bcopy             = uct_mp_ep_get_bcopy,
+    .ep_get_zcopy             = uct_mp_ep_get_zcopy,
+    .ep_am_short              = uct_mp_ep_am_short,
+    .ep_am_short_iov          = uct_mp_ep_am_short_iov,
+    .ep_am_bcopy              = uct_mp_ep_am_bcopy,
+    .ep_am_zcopy              = uct_mp_ep_am_zcopy,
+    .ep_atomic_cswap64        = uct_mp_ep_atomic_cswap64,
+    .ep_atomic_cswap32        = uct_mp_ep_atomic_cswap32,
+    .ep_atomic32_post         = uct_mp_ep_atomic32_post,
+    .ep_atomic64_post         = uct_mp_ep_atomic64_post,
+    .ep_atomic32_fetch        = uct_mp_ep_atomic32_fetch,
+    .ep_atomic64_fetch        = uct_mp_ep_atomic64_fetch,
+    .ep_tag_eager_short       = (uct_ep_tag_eager_short_func_t)
+                                ucs_empty_function_return_unsupported,
+    .ep_tag_eager_bcopy       = (uct_ep_tag_eager_bcopy_func_t)
+                                ucs_empty_function_return_unsupported,
+    .ep_tag_eager_zcopy       = (uct_ep_tag_eager_zcopy_func_t)
+                                ucs_empty_function_return_unsupported,
+    .ep_tag_rndv_zcopy        = uct_mp_ep_tag_rndv_zcopy_unsupported,
+    .ep_tag_rndv_cancel       = (uct_ep_tag_rndv_cancel_func_t)
+                                ucs_empty_function_return_unsupported,
+    .ep_tag_rndv_request      = (uct_ep_tag_rndv_request_func_t)
+                                ucs_empty_function_return_unsupported,
+    .iface_tag_recv_zcopy     = (uct_iface_tag_recv_zcopy_func_t)
+                                ucs_empty_function_return_unsupported,
+    .iface_tag_recv_cancel    = (uct_iface_tag_recv_cancel_func_t)
+                                ucs_empty_function_return_unsupported,
+    .ep_pending_add           = uct_mp_ep_pending_add,
+    .ep_pending_purge         = uct_mp_ep_pending_purge,
+    .ep_flush                 = uct_mp_ep_flush,
+    .ep_fence                 = uct_mp_ep_fence,
+    .ep_check                 = uct_mp_ep_check,
+    .ep_create                = UCS_CLASS_NEW_FUNC_NAME(uct_mp_ep_t),
+    .ep_connect               = (uct_ep_connect_func_t)
+                                ucs_empty_function_return_unsupported,
+    .ep_disconnect            = (uct_ep_disconnect_func_t)
+                                ucs_empty_function_return_unsupported,
+    .cm_ep_conn_notify        = (uct_cm_ep_conn_notify_func_t)
+                                ucs_empty_function_return_unsupported,
+    .ep_destroy               = UCS_CLASS_DELETE_FUNC_NAME(uct_mp_ep_t),
+    .ep_get_address           = uct_mp_ep_get_address,
+    .ep_connect_to_ep         = uct_mp_ep_connect_to_ep,
+    .iface_accept             = (uct_iface_accept_func_t)
+                                ucs_empty_function_return_unsupported,
+    .iface_reject             = (uct_iface_reject_func_t)
+                                ucs_empty_function_return_unsupported,
+    .iface_flush              = uct_mp_iface_flush,
+    .iface_fence              = uct_mp_iface_fence,
+    .iface_progress_enable    = uct_mp_iface_progress_enable,
+    .iface_progress_disable   = uct_mp_iface_progress_disable,
+    .iface_progress           = uct_mp_iface_progress,
+    .iface_event_fd_get       = (uct_iface_event_fd_get_func_t)
+                                ucs_empty_function_return_unsupported,
+    .iface_event_arm          = (uct_iface_event_arm_func_t)
+                                ucs_empty_function_return_unsupported,
+    .iface_close              = UCS_CLASS_DELETE_FUNC_NAME(uct_mp_iface_t),
+    .iface_query              = uct_mp_iface_query,
+    .iface_get_device_address = uct_mp_iface_get_device_address,
+    .iface_get_address        = uct_mp_iface_get_address,
+    .iface_is_reachable       = uct_mp_iface_is_reachable
+};
+
+static void uct_mp_iface_close_lanes(uct_mp_iface_t *iface)
+{
+    while (iface->num_lanes > 0) {
+        uct_iface_close(iface->lanes[--iface->num_lanes].iface);
+    }
+}
+
+/* Open the lane iface on lane device rsc; on success it becomes the next lane. */
+static ucs_status_t uct_mp_iface_open_lane(uct_mp_iface_t *iface,
+                                           uct_mp_md_t *md,
+                                           const uct_mp_lane_rsc_t *rsc,
+                                           uct_worker_h worker,
+                                           const uct_iface_params_t *params)
+{
+    uct_mp_lane_iface_t *lane = &iface->lanes[iface->num_lanes];
+    uct_md_h lane_md          = md->lane_mds[rsc->md_index].md;
+    uct_iface_params_t lane_params;
+    uct_iface_config_t *lane_config;
+    ucs_status_t status;
+    unsigned id;
+
+    status = uct_md_iface_config_read(lane_md, md->lane_tl_name, NULL, NULL,
+                                      &lane_config);
+    if (status != UCS_OK) {
+        return status;
+    }
+
+    memset(&lane_params, 0, sizeof(lane_params));
+    lane_params.field_mask           = UCT_IFACE_PARAM_FIELD_OPEN_MODE |
+                                       UCT_IFACE_PARAM_FIELD_DEVICE |
+                                       UCT_IFACE_PARAM_FIELD_RX_HEADROOM |
+                                       UCT_IFACE_PARAM_FIELD_ERR_HANDLER |
+                                       UCT_IFACE_PARAM_FIELD_ERR_HANDLER_ARG |
+                                       UCT_IFACE_PARAM_FIELD_ERR_HANDLER_FLAGS;
+    lane_params.open_mode            = UCT_IFACE_OPEN_MODE_DEVICE;
+    lane_params.mode.device.tl_name  = md->lane_tl_name;
+    lane_params.mode.device.dev_name = rsc->dev_name;
+    lane_params.rx_headroom          = UCT_IFACE_PARAM_VALUE(params, rx_headroom,
+                                                             RX_HEADROOM, 0);
+    lane_params.err_handler          = uct_mp_iface_lane_err_handler;
+    lane_params.err_handler_arg      = iface;
+    lane_params.err_handler_flags    = 0;
+    if (params->field_mask & UCT_IFACE_PARAM_FIELD_CPU_MASK) {
+        lane_params.field_mask |= UCT_IFACE_PARAM_FIELD_CPU_MASK;
+        lane_params.cpu_mask    = params->cpu_mask;
+    }
+    if (params->field_mask & UCT_IFACE_PARAM_FIELD_FEATURES) {
+        lane_params.field_mask |= UCT_IFACE_PARAM_FIELD_FEATURES;
+        lane_params.features    = params->features;
+    }
+
+    status = uct_iface_open(lane_md, worker, &lane_params, lane_config,
+                            &lane->iface);
+    uct_config_release(lane_config);
+    if (status != UCS_OK) {
+        ucs_diag("mp_rc: lane %s/%s failed to open: %s", md->lane_tl_name,
+                 rsc->dev_name, ucs_status_string(status));
+        return status;
+    }
+
+    status = uct_iface_query(lane->iface, &lane->attr);
+    if (status != UCS_OK) {
+        goto err_close;
+    }
+
+    if ((lane->attr.device_addr_len > UINT8_MAX) ||
+        (lane->attr.iface_addr_len > UINT8_MAX) ||
+        (lane->attr.ep_addr_len > UINT8_MAX)) {
+        ucs_diag("mp_rc: lane %s/%s addresses (%zu/%zu/%zu bytes) too long",
+                 md->lane_tl_name, rsc->dev_name, lane->attr.device_addr_len,
+                 lane->attr.iface_addr_len, lane->attr.ep_addr_len);
+        status = UCS_ERR_UNSUPPORTED;
+        goto err_close;
+    }
+
+    status = uct_iface_get_device_address(lane->iface,
+                                          (uct_device_addr_t*)lane->dev_addr);
+    if (status != UCS_OK) {
+        goto err_close;
+    }
+
+    if (lane->attr.cap.flags & UCT_IFACE_FLAG_CONNECT_TO_IFACE) {
+        status = uct_iface_get_address(lane->iface,
+                                       (uct_iface_addr_t*)lane->iface_addr);
+        if (status != UCS_OK) {
+            goto err_close;
+        }
+    }
+
+    for (id = 0; id < UCT_AM_ID_MAX; ++id) {
+        status = uct_iface_set_am_handler(lane->iface, id,
+                                          uct_mp_iface_lane_am_handler,
+                                          &iface->am_trampolines[id], 0);
+        if (status != UCS_OK) {
+            goto err_close;
+        }
+    }
+
+    lane->md_index = rsc->md_index;
+    ucs_strncpy_zero(lane->dev_name, rsc->dev_name, sizeof(lane->dev_name));
+    ++iface->num_lanes;
+    ucs_debug("mp_rc: iface %p lane %u: %s/%s md %s", iface,
+              iface->num_lanes - 1, md->lane_tl_name, rsc->dev_name,
+              md->lane_mds[rsc->md_index].name);
+    return UCS_OK;
+
+err_close:
+    uct_iface_close(lane->iface);
+    return status;
+}
+
+static ucs_status_t uct_mp_iface_pack_addresses(uct_mp_iface_t *iface,
+                                                uct_mp_md_t *md)
+{
+    char errmsg[UCT_MP_WIRE_ERRMSG_MAX];
+    uct_mp_wire_t dev = {0}, ifc = {0}, ep = {0};
+    const uct_mp_lane_iface_t *lane;
+    unsigned i;
+
+    dev.kind       = UCT_MP_WIRE_DEVICE_ADDR;
+    dev.caps       = iface->caps;
+    dev.lane_tl    = md->lane_tl;
+    dev.session    = iface->session;
+    dev.lane_count = iface->num_lanes;
+    ifc.kind       = UCT_MP_WIRE_IFACE_ADDR;
+    ifc.lane_count = iface->num_lanes;
+    ep.kind        = UCT_MP_WIRE_EP_ADDR;
+    ep.lane_count  = iface->num_lanes;
+
+    for (i = 0; i < iface->num_lanes; ++i) {
+        lane                  = &iface->lanes[i];
+        dev.lanes[i].md_index = lane->md_index;
+        dev.lanes[i].bw_class = uct_mp_wire_bw_class(
+                                    ucs_max(lane->attr.bandwidth.dedicated,
+                                            lane->attr.bandwidth.shared));
+        dev.lanes[i].len      = lane->attr.device_addr_len;
+        dev.lanes[i].data     = lane->dev_addr;
+        ifc.lanes[i].len      = (iface->cap_flags &
+                                 UCT_IFACE_FLAG_CONNECT_TO_IFACE) ?
+                                lane->attr.iface_addr_len : 0;
+        ifc.lanes[i].data     = lane->iface_addr;
+        ep.lanes[i].len       = (iface->cap_flags &
+                                 UCT_IFACE_FLAG_CONNECT_TO_EP) ?
+                                lane->attr.ep_addr_len : 0;
+    }
+
+    iface->dev_addr_len = uct_mp_wire_pack(&dev, iface->dev_addr,
+                                           sizeof(iface->dev_addr), errmsg,
+                                           sizeof(errmsg));
+    if (iface->dev_addr_len == 0) {
+        goto err;
+    }
+
+    iface->iface_addr_len = uct_mp_wire_pack(&ifc, iface->iface_addr,
+                                             sizeof(iface->iface_addr), errmsg,
+                                             sizeof(errmsg));
+    if (iface->iface_addr_len == 0) {
+        goto err;
+    }
+
+    iface->ep_addr_len = uct_mp_wire_packed_size(&ep);
+    if (iface->ep_addr_len > UCT_MP_WIRE_MAX_LEN) {
+        ucs_snprintf_safe(errmsg, sizeof(errmsg),
+                          "ep address of %u lanes needs %zu bytes, maximum %d",
+                          iface->num_lanes, iface->ep_addr_len,
+                          UCT_MP_WIRE_MAX_LEN);
+        goto err;
+    }
+
+    return UCS_OK;
+
+err:
+    ucs_error("mp_rc: %s", errmsg);
+    return UCS_ERR_UNSUPPORTED;
+}
+
+static UCS_CLASS_INIT_FUNC(uct_mp_iface_t, uct_md_h tl_md, uct_worker_h worker,
+                           const uct_iface_params_t *params,
+                           const uct_iface_config_t *tl_config)
+{
+    uct_mp_md_t *md = ucs_derived_of(tl_md, uct_mp_md_t);
+    const uct_mp_iface_config_t *config = ucs_derived_of(tl_config,
+                                                         uct_mp_iface_config_t);
+    ucs_status_t status;
+    unsigned i;
+
+    UCT_CHECK_PARAM(params->field_mask & UCT_IFACE_PARAM_FIELD_OPEN_MODE,
+                    "UCT_IFACE_PARAM_FIELD_OPEN_MODE is not defined");
+    if (!(params->open_mode & UCT_IFACE_OPEN_MODE_DEVICE)) {
+        ucs_error("mp_rc: only UCT_IFACE_OPEN_MODE_DEVICE is supported");
+        return UCS_ERR_UNSUPPORTED;
+    }
+
+    if (strcmp(params->mode.device.dev_name, UCT_MP_DEVICE_NAME)) {
+        ucs_error("mp_rc: no device '%s' (the mp_rc device is '%s')",
+                  params->mode.device.dev_name, UCT_MP_DEVICE_NAME);
+        return UCS_ERR_NO_DEVICE;
+    }
+
+    UCS_CLASS_CALL_SUPER_INIT(uct_base_iface_t, &uct_mp_iface_ops,
+                              &uct_mp_iface_internal_ops, tl_md, worker, params,
+                              tl_config UCS_STATS_ARG(
+                                  (params->field_mask &
+                                   UCT_IFACE_PARAM_FIELD_STATS_ROOT) ?
+                                  params->stats_root : NULL)
+                              UCS_STATS_ARG(UCT_MP_DEVICE_NAME));
+
+    self->policy          = config->mp.policy;
+    self->session         = (uint32_t)ucs_generate_uuid((uintptr_t)self);
+    self->caps            = 0;
+    self->num_lanes       = 0;
+    self->bad_addr_logged = 0;
+    ucs_list_head_init(&self->eps);
+    for (i = 0; i < UCT_AM_ID_MAX; ++i) {
+        self->am_trampolines[i].iface = self;
+        self->am_trampolines[i].id    = i;
+    }
+
+    if (self->policy != md->policy) {
+        ucs_warn("mp_rc: UCX_MP_RC_POLICY changed between md and iface open "
+                 "(%s, %s): using %s", uct_mp_policy_str(md->policy),
+                 uct_mp_policy_str(self->policy),
+                 uct_mp_policy_str(self->policy));
+    }
+
+    for (i = 0; i < md->num_lane_rscs; ++i) {
+        uct_mp_iface_open_lane(self, md, &md->lane_rscs[i], worker, params);
+    }
+
+    if (self->num_lanes == 0) {
+        ucs_error("mp_rc: none of the %u %s lane devices could be opened",
+                  md->num_lane_rscs, md->lane_tl_name);
+        status = UCS_ERR_NO_DEVICE;
+        goto err;
+    }
+
+    /* Capabilities every lane has */
+    self->cap_flags = UCT_MP_IFACE_PASSTHROUGH_FLAGS;
+    for (i = 0; i < self->num_lanes; ++i) {
+        self->cap_flags &= self->lanes[i].attr.cap.flags;
+    }
+
+    if (!(self->cap_flags & (UCT_IFACE_FLAG_CONNECT_TO_IFACE |
+                             UCT_IFACE_FLAG_CONNECT_TO_EP))) {
+        ucs_error("mp_rc: %s lanes share no connection mode",
+                  md->lane_tl_name);
+        status = UCS_ERR_UNSUPPORTED;
+        goto err_close_lanes;
+    }
+
+    status = uct_mp_iface_pack_addresses(self, md);
+    if (status != UCS_OK) {
+        goto err_close_lanes;
+    }
+
+    ucs_debug("mp_rc: iface %p opened %u of %u %s lanes, policy %s", self,
+              self->num_lanes, md->num_lane_rscs, md->lane_tl_name,
+              uct_mp_policy_str(self->policy));
+    return UCS_OK;
+
+err_close_lanes:
+    uct_mp_iface_close_lanes(self);
+err:
+    return status;
+}
+
+static UCS_CLASS_CLEANUP_FUNC(uct_mp_iface_t)
+{
+    if (!ucs_list_is_empty(&self->eps)) {
+        ucs_warn("mp_rc: iface %p closed with %zu endpoints still open", self,
+                 ucs_list_length(&self->eps));
+    }
+    uct_mp_iface_close_lanes(self);
+}
+
+UCS_CLASS_DEFINE(uct_mp_iface_t, uct_base_iface_t);
+
+static UCS_CLASS_DEFINE_NEW_FUNC(uct_mp_iface_t, uct_iface_t, uct_md_h,
+                                 uct_worker_h, const uct_iface_params_t*,
+                                 const uct_iface_config_t*);
+static UCS_CLASS_DEFINE_DELETE_FUNC(uct_mp_iface_t, uct_iface_t);
+
+/* One virtual device when the md found at least one lane device */
+static ucs_status_t
+uct_mp_query_devices(uct_md_h tl_md, uct_tl_device_resource_t **tl_devices_p,
+                     unsigned *num_tl_devices_p)
+{
+    uct_mp_md_t *md = ucs_derived_of(tl_md, uct_mp_md_t);
+    uct_tl_device_resource_t *device;
+
+    if (md->num_lane_rscs == 0) {
+        *tl_devices_p     = NULL;
+        *num_tl_devices_p = 0;
+        return UCS_OK;
+    }
+
+    device = ucs_calloc(1, sizeof(*device), "mp device");
+    if (device == NULL) {
+        return UCS_ERR_NO_MEMORY;
+    }
+
+    ucs_strncpy_zero(device->name, UCT_MP_DEVICE_NAME, sizeof(device->name));
+    device->type       = UCT_DEVICE_TYPE_NET;
+    device->sys_device = md->lane_rscs[0].sys_device;
+
+    *tl_devices_p     = device;
+    *num_tl_devices_p = 1;
+    return UCS_OK;
+}
+
+UCT_TL_DEFINE_ENTRY(&uct_mp_component, mp_rc, uct_mp_query_devices,
+                    uct_mp_iface_t, "MP_RC_", uct_mp_iface_config_table,
+                    uct_mp_iface_config_t);
+
+UCT_SINGLE_TL_INIT(&uct_mp_component, mp_rc, ctor,,)

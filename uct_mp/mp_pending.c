@@ -1,0 +1,194 @@
+/**
+ * Copyright (C) uct_mp contributors 2026. ALL RIGHTS RESERVED.
+ * See file LICENSE for terms.
+ */
+
+#ifdef HAVE_CONFIG_H
+#  include "config.h"
+#endif
+
+#include "mp_pending.h"
+#include "mp_ep.h"
+
+#include <uct/base/uct_iface.h>
+#include <ucs/datastruct/queue.h>
+#include <ucs/debug/log.h>
+
+
+/* Bound on arm/dispatch rounds in one call when lanes keep freeing up */
+#define UCT_MP_PENDING_MAX_ROUNDS  16
+
+
+static unsigned uct_mp_pending_progress(void *arg);
+static ucs_status_t uct_mp_pending_wakeup(uct_pending_req_t *self);
+
+void uct_mp_pending_init(uct_mp_ep_t *ep)
+{
+    unsigned lane;
+
+    ucs_queue_head_init(&ep->pending_q);
+    ep->pending_prog_id = UCS_CALLBACKQ_ID_NULL;
+    for (lane = 0; lane < UCT_MP_MAX_LANES; ++lane) {
+        ep->wakeups[lane].super.func = uct_mp_pending_wakeup;
+        ep->wakeups[lane].ep         = ep;
+        ep->wakeups[lane].lane       = lane;
+        ep->wakeups[lane].armed      = 0;
+    }
+}
+
+/* Lane for the wake-up: the one that ran out of resources, else tx_lane */
+static int uct_mp_pending_wait_lane(uct_mp_ep_t *ep)
+{
+    int lane = ep->busy_lane;
+
+    if ((lane < 0) || (ep->lane_eps[lane].ep == NULL) ||
+        (uct_mp_lanes_state(ep->lanes, lane) == UCT_MP_LANE_FAILED)) {
+        lane = ep->tx_lane;
+    }
+    return lane;
+}
+
+/* Put the wake-up on the busy lane. UCS_ERR_BUSY: that lane has resources. */
+static ucs_status_t uct_mp_pending_arm(uct_mp_ep_t *ep)
+{
+    uct_mp_lane_wakeup_t *wakeup;
+    ucs_status_t status;
+    int lane;
+
+    lane = uct_mp_pending_wait_lane(ep);
+    if (lane < 0) {
+        return ep->peer_failed ? UCS_ERR_ENDPOINT_TIMEOUT : UCS_ERR_NO_RESOURCE;
+    }
+
+    wakeup = &ep->wakeups[lane];
+    if (wakeup->armed) {
+        return UCS_OK;
+    }
+
+    status = uct_ep_pending_add(ep->lane_eps[lane].ep, &wakeup->super, 0);
+    if (status == UCS_OK) {
+        wakeup->armed = 1;
+    }
+    return status;
+}
+
+static void uct_mp_pending_schedule_progress(uct_mp_ep_t *ep)
+{
+    uct_mp_iface_t *iface = ucs_derived_of(ep->super.super.iface,
+                                           uct_mp_iface_t);
+
+    uct_worker_progress_register_safe(&iface->super.worker->super,
+                                      uct_mp_pending_progress, ep,
+                                      UCS_CALLBACKQ_FLAG_ONESHOT,
+                                      &ep->pending_prog_id);
+}
+
+/* Run queued requests in order until one runs out of resources again */
+static void uct_mp_pending_dispatch(uct_mp_ep_t *ep)
+{
+    uct_pending_req_priv_queue_t *priv;
+    unsigned round;
+    ucs_status_t status;
+
+    for (round = 0; round < UCT_MP_PENDING_MAX_ROUNDS; ++round) {
+        uct_pending_queue_dispatch(priv, &ep->pending_q, 1);
+        if (ucs_queue_is_empty(&ep->pending_q)) {
+            return;
+        }
+
+        status = uct_mp_pending_arm(ep);
+        if (status != UCS_ERR_BUSY) {
+            if (status != UCS_OK) {
+                ucs_debug("mp_rc: ep %p: no lane to wait on (%s), %zu "
+                          "requests wait", ep, ucs_status_string(status),
+                          ucs_queue_length(&ep->pending_q));
+                uct_mp_pending_schedule_progress(ep);
+            }
+            return;
+        }
+        /* The busy lane has resources again: dispatch once more */
+    }
+
+    uct_mp_pending_schedule_progress(ep);
+}
+
+static unsigned uct_mp_pending_progress(void *arg)
+{
+    uct_mp_ep_t *ep = arg;
+
+    ep->pending_prog_id = UCS_CALLBACKQ_ID_NULL;
+    uct_mp_pending_dispatch(ep);
+    return 1;
+}
+
+/* A lane ep dispatches our wake-up: it has resources now */
+static ucs_status_t uct_mp_pending_wakeup(uct_pending_req_t *self)
+{
+    uct_mp_lane_wakeup_t *wakeup = ucs_derived_of(self, uct_mp_lane_wakeup_t);
+
+    wakeup->armed = 0;
+    uct_mp_pending_dispatch(wakeup->ep);
+    return UCS_OK; /* never stays on the lane queue */
+}
+
+static void uct_mp_pending_wakeup_purge(uct_pending_req_t *self, void *arg)
+{
+    ucs_derived_of(self, uct_mp_lane_wakeup_t)->armed = 0;
+}
+
+void uct_mp_pending_lane_gone(uct_mp_ep_t *ep, unsigned lane)
+{
+    if (!ep->wakeups[lane].armed) {
+        return;
+    }
+
+    uct_ep_pending_purge(ep->lane_eps[lane].ep, uct_mp_pending_wakeup_purge,
+                         NULL);
+    ep->wakeups[lane].armed = 0;
+    if (!ucs_queue_is_empty(&ep->pending_q)) {
+        uct_mp_pending_schedule_progress(ep);
+    }
+}
+
+ucs_status_t uct_mp_ep_pending_add(uct_ep_h tl_ep, uct_pending_req_t *req,
+                                   unsigned flags)
+{
+    uct_mp_ep_t *ep = ucs_derived_of(tl_ep, uct_mp_ep_t);
+    ucs_status_t status;
+
+    if (ucs_queue_is_empty(&ep->pending_q)) {
+        status = uct_mp_pending_arm(ep);
+        if (status != UCS_OK) {
+            return status; /* UCS_ERR_BUSY: retry the operation now */
+        }
+    }
+
+    ucs_queue_push(&ep->pending_q, uct_pending_req_priv_queue_elem(req));
+    return UCS_OK;
+}
+
+void uct_mp_ep_pending_purge(uct_ep_h tl_ep, uct_pending_purge_callback_t cb,
+                             void *arg)
+{
+    uct_mp_ep_t *ep = ucs_derived_of(tl_ep, uct_mp_ep_t);
+    uct_pending_req_priv_queue_t *priv;
+    unsigned lane;
+
+    uct_pending_queue_purge(priv, &ep->pending_q, 1, cb, arg);
+
+    for (lane = 0; lane < UCT_MP_MAX_LANES; ++lane) {
+        if (ep->wakeups[lane].armed) {
+            uct_ep_pending_purge(ep->lane_eps[lane].ep,
+                                 uct_mp_pending_wakeup_purge, NULL);
+        }
+    }
+}
+
+void uct_mp_pending_cleanup(uct_mp_ep_t *ep)
+{
+    uct_mp_iface_t *iface = ucs_derived_of(ep->super.super.iface,
+                                           uct_mp_iface_t);
+
+    uct_worker_progress_unregister_safe(&iface->super.worker->super,
+                                        &ep->pending_prog_id);
+}
