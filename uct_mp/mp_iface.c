@@ -38,6 +38,10 @@
      UCT_IFACE_FLAG_EP_CHECK)
 
 
+/* RC retry count 7 means "retry forever" on rxe: a dead path never reports */
+#define UCT_MP_MAX_LANE_RETRY_COUNT  6
+
+
 ucs_config_field_t uct_mp_iface_config_table[] = {
     {"", "", NULL, ucs_offsetof(uct_mp_iface_config_t, super),
      UCS_CONFIG_TYPE_TABLE(uct_iface_config_table)},
@@ -439,6 +443,7 @@ static ucs_status_t uct_mp_iface_open_lane(uct_mp_iface_t *iface,
     uct_md_h lane_md          = md->lane_mds[rsc->md_index].md;
     uct_iface_params_t lane_params;
     uct_iface_config_t *lane_config;
+    char value[16];
     ucs_status_t status;
     unsigned id;
 
@@ -446,6 +451,18 @@ static ucs_status_t uct_mp_iface_open_lane(uct_mp_iface_t *iface,
                                       &lane_config);
     if (status != UCS_OK) {
         return status;
+    }
+
+    if (md->lane_tl != UCT_MP_LANE_TL_TCP) {
+        ucs_snprintf_safe(value, sizeof(value), "%u", iface->lane_retry_count);
+        status = uct_config_modify(lane_config, "RETRY_COUNT", value);
+        if (status != UCS_OK) {
+            ucs_error("mp_rc: setting RETRY_COUNT=%s on lane %s/%s failed: %s",
+                      value, md->lane_tl_name, rsc->dev_name,
+                      ucs_status_string(status));
+            uct_config_release(lane_config);
+            return status;
+        }
     }
 
     memset(&lane_params, 0, sizeof(lane_params));
@@ -628,7 +645,15 @@ static UCS_CLASS_INIT_FUNC(uct_mp_iface_t, uct_md_h tl_md, uct_worker_h worker,
                                   params->stats_root : NULL)
                               UCS_STATS_ARG(UCT_MP_DEVICE_NAME));
 
-    self->policy          = config->mp.policy;
+    if (config->mp.lane_retry_count > UCT_MP_MAX_LANE_RETRY_COUNT) {
+        ucs_error("mp_rc: UCX_MP_RC_LANE_RETRY_COUNT=%u: at most %d (7 means "
+                  "retry forever on Soft-RoCE)", config->mp.lane_retry_count,
+                  UCT_MP_MAX_LANE_RETRY_COUNT);
+        return UCS_ERR_INVALID_PARAM;
+    }
+
+    self->policy           = config->mp.policy;
+    self->lane_retry_count = config->mp.lane_retry_count;
     self->session         = (uint32_t)ucs_generate_uuid((uintptr_t)self);
     self->caps            = 0;
     self->num_lanes       = 0;

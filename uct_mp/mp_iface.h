@@ -39,6 +39,7 @@ typedef struct uct_mp_am_trampoline {
 typedef struct uct_mp_iface {
     uct_base_iface_t         super;
     uct_mp_policy_t          policy;
+    unsigned                 lane_retry_count;
     uint32_t                 session;     /* random id of this iface */
     uint8_t                  caps;        /* UCT_MP_CAP_* this build offers */
     uint64_t                 cap_flags;   /* UCT_IFACE_FLAG_* of the mp iface */

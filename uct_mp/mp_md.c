@@ -50,6 +50,13 @@ ucs_config_field_t uct_mp_common_config_table[] = {
      ucs_offsetof(uct_mp_common_config_t, policy),
      UCS_CONFIG_TYPE_ENUM(uct_mp_policy_names)},
 
+    {"LANE_RETRY_COUNT", "6",
+     "Transport retry count of rc lanes (their RC_RETRY_COUNT). A lane must\n"
+     "report a dead path quickly so that mp can move traffic; 7 means retry\n"
+     "forever on some devices (Soft-RoCE), so values above 6 are refused.",
+     ucs_offsetof(uct_mp_common_config_t, lane_retry_count),
+     UCS_CONFIG_TYPE_UINT},
+
     {NULL}
 };
 

@@ -27,6 +27,7 @@ typedef struct uct_mp_common_config {
     char                     *lane_tl;   /* UCT transport every lane uses */
     ucs_config_names_array_t devices;    /* lane devices, or "all" */
     uct_mp_policy_t          policy;     /* how traffic uses the lanes */
+    unsigned                 lane_retry_count; /* RC transport retries */
 } uct_mp_common_config_t;
 
 extern ucs_config_field_t uct_mp_common_config_table[];
