@@ -21,7 +21,9 @@
  *   per lane (device address):  u8 md_index, u8 bw_class, u8 len, len bytes
  *   per lane (iface, ep, rkey): u8 len, len bytes
  *   trailer:
- *     u8  check        8-bit sum-complement of all preceding bytes
+ *     u8  check        0xff minus the 8-bit sum of all preceding bytes, so
+ *                      the 8-bit sum of the whole buffer is 0xff: any single
+ *                      corrupted byte changes the sum and is detected
  *
  * A decoder never reads past min(buf_len, total_len) and reports what is wrong
  * in a message written to the caller's error buffer.

@@ -1,0 +1,411 @@
+/**
+ * Copyright (C) uct_mp contributors 2026. ALL RIGHTS RESERVED.
+ * See file LICENSE for terms.
+ *
+ * MP wire codec: see mp_wire.h for the formats.
+ */
+
+#include "mp_wire.h"
+
+#include <cmath>
+#include <cstdarg>
+#include <cstdio>
+#include <cstring>
+
+namespace uct_mp {
+namespace {
+
+const size_t HEADER_LEN         = 4;  /* version, kind, total_len, lanes */
+const size_t DEVICE_EXTRA_LEN   = 6;  /* caps, lane_tl, u32 session */
+const size_t RKEY_EXTRA_LEN     = 1;  /* lane_tl */
+const size_t TRAILER_LEN        = 1;  /* check byte */
+const size_t DEVICE_LANE_EXTRA  = 2;  /* md_index, bw_class */
+
+/* Message into the caller's error buffer (which may be absent) */
+void set_error(char *errmsg, size_t errmsg_len, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+void set_error(char *errmsg, size_t errmsg_len, const char *fmt, ...)
+{
+    va_list ap;
+
+    if ((errmsg == nullptr) || (errmsg_len == 0)) {
+        return;
+    }
+    va_start(ap, fmt);
+    vsnprintf(errmsg, errmsg_len, fmt, ap);
+    va_end(ap);
+}
+
+bool valid_kind(unsigned kind)
+{
+    return (kind >= UCT_MP_WIRE_DEVICE_ADDR) && (kind <= UCT_MP_WIRE_RKEY);
+}
+
+const char *kind_name(unsigned kind)
+{
+    switch (kind) {
+    case UCT_MP_WIRE_DEVICE_ADDR: return "device address";
+    case UCT_MP_WIRE_IFACE_ADDR:  return "iface address";
+    case UCT_MP_WIRE_EP_ADDR:     return "ep address";
+    case UCT_MP_WIRE_RKEY:        return "remote key";
+    default:                      return "unknown kind";
+    }
+}
+
+size_t extra_len(unsigned kind)
+{
+    return (kind == UCT_MP_WIRE_DEVICE_ADDR) ? DEVICE_EXTRA_LEN :
+           (kind == UCT_MP_WIRE_RKEY)        ? RKEY_EXTRA_LEN : 0;
+}
+
+size_t lane_extra_len(unsigned kind)
+{
+    return (kind == UCT_MP_WIRE_DEVICE_ADDR) ? DEVICE_LANE_EXTRA : 0;
+}
+
+/* Check byte: makes the 8-bit sum of the whole buffer 0xff. */
+uint8_t check_byte(const uint8_t *buf, size_t len)
+{
+    uint8_t sum = 0;
+
+    for (size_t i = 0; i < len; ++i) {
+        sum = static_cast<uint8_t>(sum + buf[i]);
+    }
+    return static_cast<uint8_t>(0xff - sum);
+}
+
+/* Bounded little-endian writer */
+class writer {
+public:
+    writer(uint8_t *buf, size_t len) : m_buf(buf), m_len(len), m_pos(0) {}
+
+    void u8(uint8_t v) { m_buf[m_pos++] = v; }
+
+    void u32(uint32_t v) {
+        for (int i = 0; i < 4; ++i) {
+            u8(static_cast<uint8_t>(v >> (8 * i)));
+        }
+    }
+
+    void bytes(const void *data, size_t len) {
+        if (len > 0) {
+            memcpy(m_buf + m_pos, data, len);
+        }
+        m_pos += len;
+    }
+
+    size_t pos() const { return m_pos; }
+    const uint8_t *buf() const { return m_buf; }
+
+private:
+    uint8_t *m_buf;
+    size_t  m_len;
+    size_t  m_pos;
+};
+
+/* Bounded little-endian reader: every read checks the remaining length */
+class reader {
+public:
+    reader(const uint8_t *buf, size_t len) : m_buf(buf), m_len(len), m_pos(0) {}
+
+    bool u8(uint8_t *v) {
+        if (m_pos + 1 > m_len) {
+            return false;
+        }
+        *v = m_buf[m_pos++];
+        return true;
+    }
+
+    bool u32(uint32_t *v) {
+        if (m_pos + 4 > m_len) {
+            return false;
+        }
+        *v = 0;
+        for (int i = 0; i < 4; ++i) {
+            *v |= static_cast<uint32_t>(m_buf[m_pos++]) << (8 * i);
+        }
+        return true;
+    }
+
+    bool bytes(size_t len, const void **data) {
+        if (m_pos + len > m_len) {
+            return false;
+        }
+        *data  = m_buf + m_pos;
+        m_pos += len;
+        return true;
+    }
+
+    size_t pos() const { return m_pos; }
+    size_t remaining() const { return m_len - m_pos; }
+
+private:
+    const uint8_t *m_buf;
+    size_t        m_len;
+    size_t        m_pos;
+};
+
+size_t packed_size(const uct_mp_wire_t *msg)
+{
+    size_t size = HEADER_LEN + extra_len(msg->kind) + TRAILER_LEN;
+
+    for (unsigned i = 0; (i < msg->lane_count) && (i < UCT_MP_MAX_LANES); ++i) {
+        size += lane_extra_len(msg->kind) + 1 + msg->lanes[i].len;
+    }
+    return size;
+}
+
+size_t pack(const uct_mp_wire_t *msg, void *buf, size_t buf_len, char *errmsg,
+            size_t errmsg_len)
+{
+    if (!valid_kind(msg->kind)) {
+        set_error(errmsg, errmsg_len, "mp wire: cannot pack kind %u",
+                  msg->kind);
+        return 0;
+    }
+
+    if ((msg->lane_count == 0) || (msg->lane_count > UCT_MP_MAX_LANES)) {
+        set_error(errmsg, errmsg_len,
+                  "mp %s: %u lanes, must be 1 to %d", kind_name(msg->kind),
+                  msg->lane_count, UCT_MP_MAX_LANES);
+        return 0;
+    }
+
+    for (unsigned i = 0; i < msg->lane_count; ++i) {
+        if ((msg->lanes[i].len > 0) && (msg->lanes[i].data == nullptr)) {
+            set_error(errmsg, errmsg_len,
+                      "mp %s: lane %u has %u bytes but no data",
+                      kind_name(msg->kind), i, msg->lanes[i].len);
+            return 0;
+        }
+    }
+
+    size_t size = packed_size(msg);
+    if (size > UCT_MP_WIRE_MAX_LEN) {
+        set_error(errmsg, errmsg_len,
+                  "mp %s of %u lanes needs %zu bytes, maximum %d",
+                  kind_name(msg->kind), msg->lane_count, size,
+                  UCT_MP_WIRE_MAX_LEN);
+        return 0;
+    }
+    if (size > buf_len) {
+        set_error(errmsg, errmsg_len,
+                  "mp %s needs %zu bytes, buffer has %zu",
+                  kind_name(msg->kind), size, buf_len);
+        return 0;
+    }
+
+    writer w(static_cast<uint8_t*>(buf), buf_len);
+    w.u8(UCT_MP_PROTO_VERSION);
+    w.u8(msg->kind);
+    w.u8(static_cast<uint8_t>(size));
+    w.u8(msg->lane_count);
+    if (msg->kind == UCT_MP_WIRE_DEVICE_ADDR) {
+        w.u8(msg->caps);
+        w.u8(msg->lane_tl);
+        w.u32(msg->session);
+    } else if (msg->kind == UCT_MP_WIRE_RKEY) {
+        w.u8(msg->lane_tl);
+    }
+
+    for (unsigned i = 0; i < msg->lane_count; ++i) {
+        if (msg->kind == UCT_MP_WIRE_DEVICE_ADDR) {
+            w.u8(msg->lanes[i].md_index);
+            w.u8(msg->lanes[i].bw_class);
+        }
+        w.u8(msg->lanes[i].len);
+        w.bytes(msg->lanes[i].data, msg->lanes[i].len);
+    }
+
+    w.u8(check_byte(w.buf(), w.pos()));
+    return w.pos();
+}
+
+int unpack(const void *buf, size_t buf_len, uct_mp_wire_kind_t kind,
+           uct_mp_wire_t *msg, char *errmsg, size_t errmsg_len)
+{
+    const uint8_t *bytes = static_cast<const uint8_t*>(buf);
+    const char *what     = kind_name(kind);
+    uint8_t version, got_kind, total_len, lane_count;
+
+    if ((buf == nullptr) || (buf_len < HEADER_LEN)) {
+        set_error(errmsg, errmsg_len,
+                  "mp %s truncated: %zu bytes, the header alone has %zu",
+                  what, (buf == nullptr) ? 0 : buf_len, HEADER_LEN);
+        return -1;
+    }
+
+    version    = bytes[0];
+    got_kind   = bytes[1];
+    total_len  = bytes[2];
+    lane_count = bytes[3];
+
+    if (version != UCT_MP_PROTO_VERSION) {
+        set_error(errmsg, errmsg_len,
+                  "peer speaks MP protocol version %u, this build speaks %u",
+                  version, UCT_MP_PROTO_VERSION);
+        return -1;
+    }
+
+    if (got_kind != kind) {
+        set_error(errmsg, errmsg_len, "expected an mp %s, got kind %u (%s)",
+                  what, got_kind, kind_name(got_kind));
+        return -1;
+    }
+
+    size_t min_len = HEADER_LEN + extra_len(kind) + TRAILER_LEN;
+    if (total_len < min_len) {
+        set_error(errmsg, errmsg_len,
+                  "mp %s: total length %u is below the minimum %zu", what,
+                  total_len, min_len);
+        return -1;
+    }
+    if (total_len > buf_len) {
+        set_error(errmsg, errmsg_len,
+                  "mp %s truncated: total length %u > %zu bytes available",
+                  what, total_len, buf_len);
+        return -1;
+    }
+
+    if ((lane_count == 0) || (lane_count > UCT_MP_MAX_LANES)) {
+        set_error(errmsg, errmsg_len, "mp %s: %u lanes, must be 1 to %d",
+                  what, lane_count, UCT_MP_MAX_LANES);
+        return -1;
+    }
+
+    uint8_t expected = check_byte(bytes, total_len - TRAILER_LEN);
+    if (bytes[total_len - TRAILER_LEN] != expected) {
+        set_error(errmsg, errmsg_len,
+                  "mp %s corrupted: check byte 0x%02x, expected 0x%02x", what,
+                  bytes[total_len - TRAILER_LEN], expected);
+        return -1;
+    }
+
+    uct_mp_wire_t out;
+    memset(&out, 0, sizeof(out));
+    out.version    = version;
+    out.kind       = got_kind;
+    out.lane_count = lane_count;
+
+    /* The reader stops before the check byte */
+    reader r(bytes + HEADER_LEN, total_len - HEADER_LEN - TRAILER_LEN);
+    if (kind == UCT_MP_WIRE_DEVICE_ADDR) {
+        if (!r.u8(&out.caps) || !r.u8(&out.lane_tl) || !r.u32(&out.session)) {
+            set_error(errmsg, errmsg_len, "mp %s: header truncated", what);
+            return -1;
+        }
+    } else if (kind == UCT_MP_WIRE_RKEY) {
+        if (!r.u8(&out.lane_tl)) {
+            set_error(errmsg, errmsg_len, "mp %s: header truncated", what);
+            return -1;
+        }
+    }
+
+    for (unsigned i = 0; i < lane_count; ++i) {
+        uct_mp_wire_lane_t *lane = &out.lanes[i];
+
+        if (kind == UCT_MP_WIRE_DEVICE_ADDR) {
+            if (!r.u8(&lane->md_index) || !r.u8(&lane->bw_class)) {
+                set_error(errmsg, errmsg_len,
+                          "mp %s: lane %u of %u truncated", what, i,
+                          lane_count);
+                return -1;
+            }
+        }
+        if (!r.u8(&lane->len)) {
+            set_error(errmsg, errmsg_len, "mp %s: lane %u of %u truncated",
+                      what, i, lane_count);
+            return -1;
+        }
+        if (!r.bytes(lane->len, &lane->data)) {
+            set_error(errmsg, errmsg_len,
+                      "mp %s: lane %u length %u runs past the end (%zu bytes "
+                      "left)", what, i, lane->len, r.remaining());
+            return -1;
+        }
+        if (lane->len == 0) {
+            lane->data = nullptr;
+        }
+    }
+
+    if (r.remaining() != 0) {
+        set_error(errmsg, errmsg_len,
+                  "mp %s: %zu unexpected bytes after %u lanes", what,
+                  r.remaining(), lane_count);
+        return -1;
+    }
+
+    *msg = out;
+    return 0;
+}
+
+} // namespace
+} // namespace uct_mp
+
+
+extern "C" {
+
+size_t uct_mp_wire_packed_size(const uct_mp_wire_t *msg)
+{
+    return uct_mp::packed_size(msg);
+}
+
+size_t uct_mp_wire_pack(const uct_mp_wire_t *msg, void *buf, size_t buf_len,
+                        char *errmsg, size_t errmsg_len)
+{
+    return uct_mp::pack(msg, buf, buf_len, errmsg, errmsg_len);
+}
+
+int uct_mp_wire_unpack(const void *buf, size_t buf_len, uct_mp_wire_kind_t kind,
+                       uct_mp_wire_t *msg, char *errmsg, size_t errmsg_len)
+{
+    return uct_mp::unpack(buf, buf_len, kind, msg, errmsg, errmsg_len);
+}
+
+uct_mp_lane_tl_t uct_mp_lane_tl_from_name(const char *tl_name)
+{
+    if (tl_name == nullptr) {
+        return UCT_MP_LANE_TL_UNKNOWN;
+    } else if (!strcmp(tl_name, "rc_verbs")) {
+        return UCT_MP_LANE_TL_RC_VERBS;
+    } else if (!strcmp(tl_name, "rc_mlx5")) {
+        return UCT_MP_LANE_TL_RC_MLX5;
+    } else if (!strcmp(tl_name, "tcp")) {
+        return UCT_MP_LANE_TL_TCP;
+    }
+    return UCT_MP_LANE_TL_UNKNOWN;
+}
+
+const char *uct_mp_lane_tl_name(uct_mp_lane_tl_t tl)
+{
+    switch (tl) {
+    case UCT_MP_LANE_TL_RC_VERBS: return "rc_verbs";
+    case UCT_MP_LANE_TL_RC_MLX5:  return "rc_mlx5";
+    case UCT_MP_LANE_TL_TCP:      return "tcp";
+    default:                      return nullptr;
+    }
+}
+
+const char *uct_mp_lane_tl_component(uct_mp_lane_tl_t tl)
+{
+    switch (tl) {
+    case UCT_MP_LANE_TL_RC_VERBS:
+    case UCT_MP_LANE_TL_RC_MLX5:  return "ib";
+    case UCT_MP_LANE_TL_TCP:      return "tcp";
+    default:                      return nullptr;
+    }
+}
+
+uint8_t uct_mp_wire_bw_class(double bytes_per_sec)
+{
+    double mbytes = bytes_per_sec / 1e6;
+
+    if (!(mbytes > 1.0)) { /* also NaN */
+        return 0;
+    }
+    double cls = std::floor(std::log2(mbytes));
+    return (cls >= 255.0) ? 255 : static_cast<uint8_t>(cls);
+}
+
+} // extern "C"
