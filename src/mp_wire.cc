@@ -286,6 +286,7 @@ int unpack(const void *buf, size_t buf_len, uct_mp_wire_kind_t kind,
     memset(&out, 0, sizeof(out));
     out.version    = version;
     out.kind       = got_kind;
+    out.total_len  = total_len;
     out.lane_count = lane_count;
 
     /* The reader stops before the check byte */
@@ -361,6 +362,14 @@ int uct_mp_wire_unpack(const void *buf, size_t buf_len, uct_mp_wire_kind_t kind,
                        uct_mp_wire_t *msg, char *errmsg, size_t errmsg_len)
 {
     return uct_mp::unpack(buf, buf_len, kind, msg, errmsg, errmsg_len);
+}
+
+int uct_mp_wire_is_kind(const void *buf, uct_mp_wire_kind_t kind)
+{
+    const uint8_t *bytes = static_cast<const uint8_t*>(buf);
+
+    return (bytes != nullptr) && (bytes[0] == UCT_MP_PROTO_VERSION) &&
+           (bytes[1] == kind);
 }
 
 uct_mp_lane_tl_t uct_mp_lane_tl_from_name(const char *tl_name)

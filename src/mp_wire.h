@@ -79,6 +79,7 @@ typedef struct {
 typedef struct {
     uint8_t            version;
     uint8_t            kind;       /* uct_mp_wire_kind_t */
+    uint8_t            total_len;  /* decoded: bytes the buffer took */
     uint8_t            caps;       /* device address only */
     uint8_t            lane_tl;    /* device address and rkey */
     uint32_t           session;    /* device address only */
@@ -99,6 +100,11 @@ size_t uct_mp_wire_pack(const uct_mp_wire_t *msg, void *buf, size_t buf_len,
  * lanes, lane length past the end, bad check byte, trailing garbage. */
 int uct_mp_wire_unpack(const void *buf, size_t buf_len, uct_mp_wire_kind_t kind,
                        uct_mp_wire_t *msg, char *errmsg, size_t errmsg_len);
+
+/* Does buf (at least 2 readable bytes) start like an mp buffer of this kind
+ * and version? A cheap test to tell an mp address from another transport's;
+ * uct_mp_wire_unpack() still validates everything. */
+int uct_mp_wire_is_kind(const void *buf, uct_mp_wire_kind_t kind);
 
 /* Lane transport code for a UCT transport name, UNKNOWN if not supported. */
 uct_mp_lane_tl_t uct_mp_lane_tl_from_name(const char *tl_name);

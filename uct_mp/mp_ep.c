@@ -458,7 +458,8 @@ ucs_status_t uct_mp_ep_flush(uct_ep_h tl_ep, unsigned flags,
     unsigned count;
 
     if (ucs_unlikely(ep->tx_lane < 0)) {
-        return uct_mp_ep_no_lane(ep);
+        /* after the peer failed nothing is left in flight to wait for */
+        return ep->peer_failed ? UCS_OK : UCS_ERR_NO_RESOURCE;
     }
 
     count = uct_mp_ep_live_lanes(ep, lane_eps);
@@ -675,6 +676,11 @@ static ucs_status_t uct_mp_ep_create_for_ep(uct_mp_ep_t *ep)
     return UCS_OK;
 }
 
+/*
+ * ep address = [mp device address][mp ep address]: self-contained, because
+ * UCP's client-server flow hands connect_to_ep the connection manager's
+ * device address of the primary lane device, not ours.
+ */
 ucs_status_t uct_mp_ep_get_address(uct_ep_h tl_ep, uct_ep_addr_t *addr)
 {
     uct_mp_ep_t *ep       = ucs_derived_of(tl_ep, uct_mp_ep_t);
@@ -703,7 +709,9 @@ ucs_status_t uct_mp_ep_get_address(uct_ep_h tl_ep, uct_ep_addr_t *addr)
         msg.lanes[lane].data = lane_addrs[lane];
     }
 
-    if (uct_mp_wire_pack(&msg, addr, iface->ep_addr_len, errmsg,
+    memcpy(addr, iface->dev_addr, iface->dev_addr_len);
+    if (uct_mp_wire_pack(&msg, UCS_PTR_BYTE_OFFSET(addr, iface->dev_addr_len),
+                         iface->ep_addr_len - iface->dev_addr_len, errmsg,
                          sizeof(errmsg)) == 0) {
         ucs_error("mp_rc: %s", errmsg);
         return UCS_ERR_INVALID_PARAM;
@@ -724,13 +732,16 @@ ucs_status_t uct_mp_ep_connect_to_ep(uct_ep_h tl_ep,
     unsigned lane;
     int remote;
 
-    status = uct_mp_iface_unpack_peer(iface, dev_addr, NULL, &dev, NULL);
+    /* The peer's device address leads its ep address */
+    status = uct_mp_iface_unpack_peer(iface, (const uct_device_addr_t*)ep_addr,
+                                      NULL, &dev, NULL);
     if (status != UCS_OK) {
         return status;
     }
 
-    if (uct_mp_wire_unpack(ep_addr, UCT_MP_WIRE_MAX_LEN, UCT_MP_WIRE_EP_ADDR,
-                           &epa, errmsg, sizeof(errmsg)) != 0) {
+    if (uct_mp_wire_unpack(UCS_PTR_BYTE_OFFSET(ep_addr, dev.total_len),
+                           UCT_MP_WIRE_MAX_LEN, UCT_MP_WIRE_EP_ADDR, &epa,
+                           errmsg, sizeof(errmsg)) != 0) {
         uct_mp_iface_log_bad_addr(iface, "ep address", errmsg);
         return UCS_ERR_UNREACHABLE;
     }
@@ -782,6 +793,7 @@ static void uct_mp_ep_destroy_lanes(uct_mp_ep_t *ep)
     const uct_mp_lane_counters_t *counters;
     unsigned lane;
 
+    /* Report every lane as it was, before closing re-elects the others */
     for (lane = 0; lane < iface->num_lanes; ++lane) {
         counters = uct_mp_lanes_counters(ep->lanes, lane);
         if ((counters != NULL) && (ep->lane_eps[lane].ep != NULL)) {
@@ -791,6 +803,9 @@ static void uct_mp_ep_destroy_lanes(uct_mp_ep_t *ep)
                      uct_mp_lane_state_str(uct_mp_lanes_state(ep->lanes, lane)),
                      counters->tx_ops, counters->tx_bytes, counters->errors);
         }
+    }
+
+    for (lane = 0; lane < iface->num_lanes; ++lane) {
         uct_mp_ep_destroy_lane(ep, lane);
     }
 }

@@ -2,7 +2,8 @@
  * Copyright (C) uct_mp contributors 2026. ALL RIGHTS RESERVED.
  * See file LICENSE for terms.
  *
- * The mp_rc interface: one UCT interface on the virtual device "mp0" that opens
+ * The mp_rc interface: one UCT interface, on one device named after the first
+ * lane device (UCP's client-server flow finds it there), that opens
  * one lane interface per selected lane device, on the same worker, and
  * presents their common capabilities to UCP.
  */
@@ -213,6 +214,13 @@ static int uct_mp_iface_is_reachable(const uct_iface_h tl_iface,
     uct_mp_iface_t *iface = ucs_derived_of(tl_iface, uct_mp_iface_t);
     uct_mp_wire_t dev, ifc;
     unsigned local, remote;
+
+    if (!uct_mp_wire_is_kind(dev_addr, UCT_MP_WIRE_DEVICE_ADDR)) {
+        /* UCP's client-server flow: the connection manager's address of the
+         * peer's primary lane device, in the lane transport's format */
+        return (iface_addr == NULL) &&
+               uct_iface_is_reachable(iface->lanes[0].iface, dev_addr, NULL);
+    }
 
     if (uct_mp_iface_unpack_peer(iface, dev_addr, iface_addr, &dev,
                                  &ifc) != UCS_OK) {
@@ -598,8 +606,11 @@ static ucs_status_t uct_mp_iface_pack_addresses(uct_mp_iface_t *iface,
         goto err;
     }
 
-    iface->ep_addr_len = uct_mp_wire_packed_size(&ep);
-    if (iface->ep_addr_len > UCT_MP_WIRE_MAX_LEN) {
+    /* The ep address starts with the device address: UCP's client-server
+     * flow passes connect_to_ep the connection manager's device address of
+     * the primary lane device instead of ours */
+    iface->ep_addr_len = iface->dev_addr_len + uct_mp_wire_packed_size(&ep);
+    if (uct_mp_wire_packed_size(&ep) > UCT_MP_WIRE_MAX_LEN) {
         ucs_snprintf_safe(errmsg, sizeof(errmsg),
                           "ep address of %u lanes needs %zu bytes, maximum %d",
                           iface->num_lanes, iface->ep_addr_len,
@@ -631,9 +642,12 @@ static UCS_CLASS_INIT_FUNC(uct_mp_iface_t, uct_md_h tl_md, uct_worker_h worker,
         return UCS_ERR_UNSUPPORTED;
     }
 
-    if (strcmp(params->mode.device.dev_name, UCT_MP_DEVICE_NAME)) {
+    if ((md->num_lane_rscs == 0) ||
+        strcmp(params->mode.device.dev_name, uct_mp_md_device_name(md))) {
         ucs_error("mp_rc: no device '%s' (the mp_rc device is '%s')",
-                  params->mode.device.dev_name, UCT_MP_DEVICE_NAME);
+                  params->mode.device.dev_name,
+                  (md->num_lane_rscs == 0) ? "none" :
+                  uct_mp_md_device_name(md));
         return UCS_ERR_NO_DEVICE;
     }
 
@@ -643,7 +657,7 @@ static UCS_CLASS_INIT_FUNC(uct_mp_iface_t, uct_md_h tl_md, uct_worker_h worker,
                                   (params->field_mask &
                                    UCT_IFACE_PARAM_FIELD_STATS_ROOT) ?
                                   params->stats_root : NULL)
-                              UCS_STATS_ARG(UCT_MP_DEVICE_NAME));
+                              UCS_STATS_ARG(params->mode.device.dev_name));
 
     if (config->mp.lane_retry_count > UCT_MP_MAX_LANE_RETRY_COUNT) {
         ucs_error("mp_rc: UCX_MP_RC_LANE_RETRY_COUNT=%u: at most %d (7 means "
@@ -728,7 +742,7 @@ static UCS_CLASS_DEFINE_NEW_FUNC(uct_mp_iface_t, uct_iface_t, uct_md_h,
                                  const uct_iface_config_t*);
 static UCS_CLASS_DEFINE_DELETE_FUNC(uct_mp_iface_t, uct_iface_t);
 
-/* One virtual device when the md found at least one lane device */
+/* One device, named after the primary lane device, when lanes exist */
 static ucs_status_t
 uct_mp_query_devices(uct_md_h tl_md, uct_tl_device_resource_t **tl_devices_p,
                      unsigned *num_tl_devices_p)
@@ -747,7 +761,8 @@ uct_mp_query_devices(uct_md_h tl_md, uct_tl_device_resource_t **tl_devices_p,
         return UCS_ERR_NO_MEMORY;
     }
 
-    ucs_strncpy_zero(device->name, UCT_MP_DEVICE_NAME, sizeof(device->name));
+    ucs_strncpy_zero(device->name, uct_mp_md_device_name(md),
+                     sizeof(device->name));
     device->type       = UCT_DEVICE_TYPE_NET;
     device->sys_device = md->lane_rscs[0].sys_device;
 

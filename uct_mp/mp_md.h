@@ -13,7 +13,6 @@
 
 #define UCT_MP_COMPONENT_NAME  "mp"
 #define UCT_MP_TL_NAME         "mp_rc"
-#define UCT_MP_DEVICE_NAME     "mp0"
 
 
 extern uct_component_t uct_mp_component;
@@ -82,6 +81,17 @@ typedef struct uct_mp_rkey {
     uct_rkey_bundle_t        lane[UCT_MP_MAX_LANES];
 } uct_mp_rkey_t;
 
+
+/*
+ * The mp_rc device is named after the primary lane device (the first lane):
+ * UCP's client-server flow looks for transports on the device its connection
+ * manager resolved, so a connection to the primary device's address finds
+ * mp_rc there. There is still exactly one mp_rc device.
+ */
+static UCS_F_ALWAYS_INLINE const char *uct_mp_md_device_name(const uct_mp_md_t *md)
+{
+    return md->lane_rscs[0].dev_name;
+}
 
 ucs_status_t uct_mp_common_config_read(uct_mp_common_config_t *config);
 void uct_mp_common_config_release(uct_mp_common_config_t *config);

@@ -159,7 +159,10 @@ ucs_status_t uct_mp_ep_pending_add(uct_ep_h tl_ep, uct_pending_req_t *req,
     if (ucs_queue_is_empty(&ep->pending_q)) {
         status = uct_mp_pending_arm(ep);
         if (status != UCS_OK) {
-            return status; /* UCS_ERR_BUSY: retry the operation now */
+            /* UCS_ERR_BUSY: a lane has resources, or no lane is left to wait
+             * on and the retried operation reports the error itself. UCT
+             * allows only UCS_OK and UCS_ERR_BUSY here. */
+            return UCS_ERR_BUSY;
         }
     }
 

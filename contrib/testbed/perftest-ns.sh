@@ -5,7 +5,7 @@
 # Usage (root, testbed up: contrib/testbed/mp-netns.sh up):
 #   perftest-ns.sh [ucx_perftest client options...]
 #   e.g. UCX_TLS=tcp UCX_NET_DEVICES=path1,path2 perftest-ns.sh -t tag_bw -s 4194304 -n 20
-#        LD_PRELOAD=.../libuct_mp.so.0 UCX_TLS=mp_rc ... perftest-ns.sh -t am_lat -x mp_rc -d mp0
+#        LD_PRELOAD=.../libuct_mp.so.0 UCX_TLS=mp_rc ... perftest-ns.sh -t am_lat -x mp_rc -d path1
 #
 # The server gets only "-p PORT" (ucx_perftest's client sends it the test
 # parameters); the port is random in 13000-13999 (PERF_PORT to fix it). The

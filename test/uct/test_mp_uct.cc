@@ -72,7 +72,7 @@ uct_component_h find_mp_component() {
     return found;
 }
 
-/* One side: md, worker, mp_rc iface on device mp0, and its eps. */
+/* One side: md, worker, the mp_rc iface on its one device, and its eps. */
 class entity {
 public:
     entity() : m_md(NULL), m_async(NULL), m_worker(NULL), m_iface(NULL) {}
@@ -126,6 +126,20 @@ public:
             return status;
         }
 
+        /* exactly one mp_rc device */
+        uct_tl_resource_desc_t *rscs;
+        unsigned num_rscs;
+        status = uct_md_query_tl_resources(m_md, &rscs, &num_rscs);
+        if (status != UCS_OK) {
+            return status;
+        }
+        if (num_rscs != 1) {
+            uct_release_tl_resource_list(rscs);
+            return UCS_ERR_NO_DEVICE;
+        }
+        m_dev_name = rscs[0].dev_name;
+        uct_release_tl_resource_list(rscs);
+
         status = uct_md_iface_config_read(m_md, "mp_rc", NULL, NULL,
                                           &iface_config);
         if (status != UCS_OK) {
@@ -137,7 +151,7 @@ public:
                                       UCT_IFACE_PARAM_FIELD_DEVICE;
         params.open_mode            = UCT_IFACE_OPEN_MODE_DEVICE;
         params.mode.device.tl_name  = "mp_rc";
-        params.mode.device.dev_name = "mp0";
+        params.mode.device.dev_name = m_dev_name.c_str();
         status = uct_iface_open(m_md, m_worker, &params, iface_config,
                                 &m_iface);
         uct_config_release(iface_config);
@@ -197,6 +211,7 @@ public:
     uct_iface_h                 m_iface;
     uct_iface_attr_t            m_attr;
     uct_md_attr_t               m_md_attr;
+    std::string                 m_dev_name;
     std::vector<uint8_t>        m_dev_addr;
     std::vector<uint8_t>        m_iface_addr;
     std::vector<uct_ep_h>       m_eps;
@@ -312,6 +327,7 @@ TEST_F(test_mp_uct, iface_attributes) {
     EXPECT_GT(m_sender.m_attr.device_addr_len, 0u);
     EXPECT_GT(m_sender.m_md_attr.rkey_packed_size, 0u);
     EXPECT_STREQ("mp", m_sender.m_md_attr.component_name);
+    EXPECT_EQ("lo", m_sender.m_dev_name); /* named after the primary lane */
 }
 
 TEST_F(test_mp_uct, device_address_carries_every_lane) {

@@ -96,6 +96,8 @@ TEST_F(test_mp_wire, round_trip_every_kind_and_lane_count) {
                 EXPECT_EQ(UCT_MP_PROTO_VERSION, out.version);
                 EXPECT_EQ(kind, out.kind);
                 EXPECT_EQ(lanes, out.lane_count);
+                EXPECT_EQ(buf.size(), (size_t)out.total_len);
+                EXPECT_TRUE(uct_mp_wire_is_kind(buf.data(), kind));
                 if (kind == UCT_MP_WIRE_DEVICE_ADDR) {
                     EXPECT_EQ(in.caps, out.caps);
                     EXPECT_EQ(in.session, out.session);

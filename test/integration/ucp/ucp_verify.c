@@ -1,0 +1,1028 @@
+/**
+ * Copyright (C) uct_mp contributors 2026. ALL RIGHTS RESERVED.
+ * See file LICENSE for terms.
+ *
+ * ucp_verify: the project's UCP verification program. A server and a client
+ * exchange tagged messages, active messages, put/get and atomics at sizes
+ * from 1 byte to rendezvous sizes, and check every byte against a pattern
+ * that depends on size, direction and iteration, so lost, stale, misplaced,
+ * duplicated or reordered data is caught.
+ *
+ *   ucp_verify -s [-p PORT] [--p2p|--cm] [options]          (server)
+ *   ucp_verify -c SERVER [-p PORT] [--p2p|--cm] [options]   (client)
+ *
+ * --cm  : UCP's client-server flow (listener + sockaddr endpoint): transport
+ *         addresses travel in the connection manager's private data.
+ * --p2p : worker addresses exchanged over a TCP socket, then
+ *         ucp_ep_create(REMOTE_ADDRESS): the MPI-style wire-up.
+ * Options: --only tag,am,rma,atomic  --max-size N  --iters N  --timeout S  -v
+ * Each side prints PASS/FAIL lines and "N passed, M failed"; exit 0 only if
+ * nothing failed.
+ *
+ * Build: gcc -std=gnu99 -O2 -g -Wall -Werror -o ucp_verify ucp_verify.c -lucp -lucs
+ */
+
+#define _GNU_SOURCE
+#include <ucp/api/ucp.h>
+
+#include <arpa/inet.h>
+#include <netdb.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <stdarg.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <time.h>
+#include <unistd.h>
+
+#define TAG_DATA      0x1000000000000000ull
+#define TAG_BURST     0x2000000000000000ull
+#define TAG_CTRL      0x3000000000000000ull
+#define TAG_MASK_ALL  0xffffffffffffffffull
+#define AM_ID         7
+#define AM_BURST_ID   8
+#define BURST_COUNT   200
+#define AM_BURST      100
+#define RMA_SIZE      (8u << 20)
+
+typedef struct {
+    int         server;
+    const char  *server_addr;
+    int         port;
+    int         cm;
+    unsigned    iters;
+    size_t      max_size;
+    double      timeout;
+    int         verbose;
+    int         only_tag, only_am, only_rma, only_atomic;
+} options_t;
+
+static options_t     opts;
+static ucp_context_h context;
+static ucp_worker_h  worker;
+static ucp_ep_h      ep;
+static double        deadline;
+static unsigned      passed, failed;
+static const char    *current_test = "setup";
+static ucs_status_t  ep_error = UCS_OK;
+
+static const size_t default_sizes[] = {
+    1, 8, 64, 1000, 4095, 8192, 65536, 65537, 262144 + 5, 1048576 + 3,
+    4194304
+};
+
+static double now(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return ts.tv_sec + ts.tv_nsec * 1e-9;
+}
+
+static void check(int ok, const char *fmt, ...)
+{
+    va_list ap;
+
+    printf("%s ", ok ? "PASS" : "FAIL");
+    va_start(ap, fmt);
+    vprintf(fmt, ap);
+    va_end(ap);
+    printf("\n");
+    fflush(stdout);
+    if (ok) {
+        ++passed;
+    } else {
+        ++failed;
+    }
+}
+
+static void die(const char *fmt, ...)
+{
+    va_list ap;
+
+    printf("FAIL %s: ", current_test);
+    va_start(ap, fmt);
+    vprintf(fmt, ap);
+    va_end(ap);
+    printf("\n%u passed, %u failed\n", passed, failed + 1);
+    fflush(stdout);
+    exit(2);
+}
+
+static void progress_once(void)
+{
+    ucp_worker_progress(worker);
+    if (now() > deadline) {
+        die("timeout after %.0f s", opts.timeout);
+    }
+}
+
+/* Wait for a request; returns its status */
+static ucs_status_t wait_req(void *req)
+{
+    ucs_status_t status;
+
+    if (req == NULL) {
+        return UCS_OK;
+    }
+    if (UCS_PTR_IS_ERR(req)) {
+        return UCS_PTR_STATUS(req);
+    }
+    while ((status = ucp_request_check_status(req)) == UCS_INPROGRESS) {
+        progress_once();
+    }
+    ucp_request_free(req);
+    return status;
+}
+
+/* Deterministic content: position, size, direction, iteration */
+static uint8_t pattern_byte(size_t i, uint64_t seed)
+{
+    uint64_t x = (i + 1) * 0x9e3779b97f4a7c15ull ^ (seed * 0xbf58476d1ce4e5b9ull);
+    x ^= x >> 29;
+    return (uint8_t)(x ^ (x >> 17) ^ (i >> 8));
+}
+
+static void fill(void *buf, size_t len, uint64_t seed)
+{
+    uint8_t *p = buf;
+    size_t i;
+
+    for (i = 0; i < len; ++i) {
+        p[i] = pattern_byte(i, seed);
+    }
+}
+
+/* Index of the first wrong byte, or -1 */
+static long verify(const void *buf, size_t len, uint64_t seed)
+{
+    const uint8_t *p = buf;
+    size_t i;
+
+    for (i = 0; i < len; ++i) {
+        if (p[i] != pattern_byte(i, seed)) {
+            return (long)i;
+        }
+    }
+    return -1;
+}
+
+static uint64_t seed_of(size_t size, int dir, unsigned iter)
+{
+    return ((uint64_t)size << 20) ^ ((uint64_t)dir << 16) ^ iter;
+}
+
+static ucs_status_t tag_send(const void *buf, size_t len, ucp_tag_t tag)
+{
+    ucp_request_param_t param = {0};
+    return wait_req(ucp_tag_send_nbx(ep, buf, len, tag, &param));
+}
+
+static ucs_status_t tag_recv(void *buf, size_t len, ucp_tag_t tag,
+                             size_t *recv_len)
+{
+    ucp_request_param_t param = {0};
+    ucp_tag_recv_info_t info  = {0};
+    ucs_status_t status;
+    void *req;
+
+    /* info is filled here only if the receive completes in place */
+    param.op_attr_mask       = UCP_OP_ATTR_FIELD_RECV_INFO;
+    param.recv_info.tag_info = &info;
+    req = ucp_tag_recv_nbx(worker, buf, len, tag, TAG_MASK_ALL, &param);
+    if (UCS_PTR_IS_ERR(req)) {
+        return UCS_PTR_STATUS(req);
+    } else if (req != NULL) {
+        while ((status = ucp_tag_recv_request_test(req, &info)) ==
+               UCS_INPROGRESS) {
+            progress_once();
+        }
+        ucp_request_free(req);
+    } else {
+        status = UCS_OK;
+    }
+
+    if (recv_len != NULL) {
+        *recv_len = info.length;
+    }
+    return status;
+}
+
+/* Control messages: small fixed structs over TAG_CTRL | code */
+static void ctrl_send(unsigned code, const void *buf, size_t len)
+{
+    ucs_status_t status = tag_send(buf, len, TAG_CTRL | code);
+    if (status != UCS_OK) {
+        die("control message %u not sent: %s", code, ucs_status_string(status));
+    }
+}
+
+static void ctrl_recv(unsigned code, void *buf, size_t len)
+{
+    size_t got;
+    ucs_status_t status = tag_recv(buf, len, TAG_CTRL | code, &got);
+    if (status != UCS_OK) {
+        die("control message %u not received: %s", code,
+            ucs_status_string(status));
+    }
+}
+
+/* Exchange a 32-bit result: the checker tells the other side its failures */
+static unsigned ctrl_exchange_result(unsigned code, unsigned my_failures)
+{
+    uint32_t peer = 0, mine = my_failures;
+
+    if (opts.server) {
+        ctrl_send(code, &mine, sizeof(mine));
+        ctrl_recv(code + 1, &peer, sizeof(peer));
+    } else {
+        ctrl_recv(code, &peer, sizeof(peer));
+        ctrl_send(code + 1, &mine, sizeof(mine));
+    }
+    return peer;
+}
+
+static int size_enabled(size_t size)
+{
+    return size <= opts.max_size;
+}
+
+/*
+ * 1. Tagged messages both ways, every size, every iteration; then a burst of
+ *    small messages on one tag whose sequence numbers must arrive in order.
+ */
+static void test_tag(void)
+{
+    size_t max = opts.max_size, i, got;
+    unsigned iter, k, out_of_order = 0;
+    uint8_t *buf = malloc(max + 1);
+    ucs_status_t status;
+    int dir;
+    long bad;
+
+    current_test = "tag";
+    for (i = 0; i < sizeof(default_sizes) / sizeof(default_sizes[0]); ++i) {
+        size_t size = default_sizes[i];
+        unsigned bad_iters = 0;
+        if (!size_enabled(size)) {
+            continue;
+        }
+        for (iter = 0; iter < opts.iters; ++iter) {
+            for (dir = 0; dir < 2; ++dir) {
+                ucp_tag_t tag = TAG_DATA | ((uint64_t)size << 8) |
+                                (iter << 1) | dir;
+                int sender = (dir == 0) ? !opts.server : opts.server;
+                if (sender) {
+                    fill(buf, size, seed_of(size, dir, iter));
+                    status = tag_send(buf, size, tag);
+                    if (status != UCS_OK) {
+                        ++bad_iters;
+                    }
+                } else {
+                    memset(buf, 0xcc, size + 1);
+                    status = tag_recv(buf, size, tag, &got);
+                    bad    = verify(buf, size, seed_of(size, dir, iter));
+                    if ((status != UCS_OK) || (got != size) || (bad >= 0) ||
+                        (buf[size] != 0xcc)) {
+                        if (bad_iters++ == 0) {
+                            printf("    tag size %zu iter %u dir %d: status %s "
+                                   "length %zu first bad byte %ld\n", size,
+                                   iter, dir, ucs_status_string(status), got,
+                                   bad);
+                        }
+                    }
+                }
+            }
+        }
+        check(bad_iters == 0, "tag size %zu x%u both directions", size,
+              opts.iters);
+    }
+
+    /* burst: order on one tag */
+    if (!opts.server) {
+        uint32_t msg[16];
+        void *reqs[BURST_COUNT];
+        ucp_request_param_t param = {0};
+        for (k = 0; k < BURST_COUNT; ++k) {
+            static uint32_t msgs[BURST_COUNT][16];
+            msgs[k][0] = k;
+            fill(&msgs[k][1], sizeof(msg) - 4, k);
+            reqs[k] = ucp_tag_send_nbx(ep, msgs[k], sizeof(msg), TAG_BURST,
+                                       &param);
+        }
+        for (k = 0; k < BURST_COUNT; ++k) {
+            if (wait_req(reqs[k]) != UCS_OK) {
+                ++out_of_order;
+            }
+        }
+        out_of_order += ctrl_exchange_result(10, 0);
+        check(out_of_order == 0, "tag burst of %d x 64 B in order",
+              BURST_COUNT);
+    } else {
+        uint32_t msg[16];
+        for (k = 0; k < BURST_COUNT; ++k) {
+            status = tag_recv(msg, sizeof(msg), TAG_BURST, &got);
+            if ((status != UCS_OK) || (msg[0] != k) ||
+                (verify(&msg[1], sizeof(msg) - 4, msg[0]) >= 0)) {
+                if (out_of_order++ == 0) {
+                    printf("    burst: expected #%u, got #%u (%s)\n", k, msg[0],
+                           ucs_status_string(status));
+                }
+            }
+        }
+        ctrl_exchange_result(10, out_of_order);
+        check(out_of_order == 0, "tag burst of %d x 64 B received in order",
+              BURST_COUNT);
+    }
+    free(buf);
+}
+
+/* 2. Active messages, eager and rendezvous, and an ordered burst */
+typedef struct {
+    unsigned received;
+    unsigned bad;
+    unsigned rndv_pending;
+    unsigned burst_next;
+    unsigned burst_bad;
+} am_state_t;
+
+static am_state_t am;
+
+static void am_rndv_done(void *request, ucs_status_t status, size_t length,
+                         void *user_data)
+{
+    uint64_t *hdr = user_data; /* [0]=seed [1]=length, buffer follows */
+    if ((status != UCS_OK) || (length != hdr[1]) ||
+        (verify(hdr + 2, hdr[1], hdr[0]) >= 0)) {
+        ++am.bad;
+        printf("    am rndv length %zu: %s\n", length,
+               ucs_status_string(status));
+    }
+    ++am.received;
+    --am.rndv_pending;
+    free(hdr);
+    ucp_request_free(request);
+}
+
+static ucs_status_t am_handler(void *arg, const void *header,
+                               size_t header_length, void *data, size_t length,
+                               const ucp_am_recv_param_t *param)
+{
+    uint64_t seed, expect_len;
+    ucp_request_param_t rparam = {0};
+    uint64_t *ctx;
+    void *req;
+
+    if (header_length != 2 * sizeof(uint64_t)) {
+        ++am.bad;
+        ++am.received;
+        return UCS_OK;
+    }
+    memcpy(&seed, header, sizeof(seed));
+    memcpy(&expect_len, (const uint8_t*)header + 8, sizeof(expect_len));
+
+    if (!(param->recv_attr & UCP_AM_RECV_ATTR_FLAG_RNDV)) {
+        if ((length != expect_len) || (verify(data, length, seed) >= 0)) {
+            ++am.bad;
+            printf("    am eager length %zu (expected %zu) bad data\n", length,
+                   (size_t)expect_len);
+        }
+        ++am.received;
+        return UCS_OK;
+    }
+
+    ctx    = malloc(2 * sizeof(uint64_t) + length);
+    ctx[0] = seed;
+    ctx[1] = expect_len;
+    rparam.op_attr_mask = UCP_OP_ATTR_FIELD_CALLBACK |
+                          UCP_OP_ATTR_FIELD_USER_DATA;
+    rparam.cb.recv_am   = am_rndv_done;
+    rparam.user_data    = ctx;
+    ++am.rndv_pending;
+    req = ucp_am_recv_data_nbx(worker, data, ctx + 2, length, &rparam);
+    if (req == NULL) {
+        am_rndv_done(NULL, UCS_OK, length, ctx); /* completed in place */
+    } else if (UCS_PTR_IS_ERR(req)) {
+        ++am.bad;
+        --am.rndv_pending;
+        free(ctx);
+    }
+    return UCS_OK;
+}
+
+static ucs_status_t am_burst_handler(void *arg, const void *header,
+                                     size_t header_length, void *data,
+                                     size_t length,
+                                     const ucp_am_recv_param_t *param)
+{
+    uint32_t seq;
+    memcpy(&seq, data, sizeof(seq));
+    if (seq != am.burst_next) {
+        if (am.burst_bad++ == 0) {
+            printf("    am burst: expected #%u, got #%u\n", am.burst_next, seq);
+        }
+    }
+    am.burst_next = seq + 1;
+    return UCS_OK;
+}
+
+static void set_am_handlers(void)
+{
+    ucp_am_handler_param_t param = {0};
+
+    param.field_mask = UCP_AM_HANDLER_PARAM_FIELD_ID |
+                       UCP_AM_HANDLER_PARAM_FIELD_CB |
+                       UCP_AM_HANDLER_PARAM_FIELD_ARG;
+    param.id = AM_ID;
+    param.cb = am_handler;
+    param.arg = NULL;
+    if (ucp_worker_set_am_recv_handler(worker, &param) != UCS_OK) {
+        die("ucp_worker_set_am_recv_handler failed");
+    }
+    param.id = AM_BURST_ID;
+    param.cb = am_burst_handler;
+    if (ucp_worker_set_am_recv_handler(worker, &param) != UCS_OK) {
+        die("ucp_worker_set_am_recv_handler failed");
+    }
+}
+
+static void test_am(void)
+{
+    static const size_t sizes[] = {8, 4000, 65536, 1048576 + 3};
+    unsigned i, expected = 0, k;
+    uint32_t peer_bad;
+
+    current_test = "am";
+    if (!opts.server) {
+        for (i = 0; i < sizeof(sizes) / sizeof(sizes[0]); ++i) {
+            size_t size = sizes[i];
+            uint64_t hdr[2] = {seed_of(size, 2, i), size};
+            ucp_request_param_t param = {0};
+            uint8_t *buf;
+            ucs_status_t status;
+            if (!size_enabled(size)) {
+                continue;
+            }
+            buf = malloc(size);
+            fill(buf, size, hdr[0]);
+            status = wait_req(ucp_am_send_nbx(ep, AM_ID, hdr, sizeof(hdr), buf,
+                                              size, &param));
+            free(buf);
+            check(status == UCS_OK, "am send %zu B: %s", size,
+                  ucs_status_string(status));
+            ++expected;
+        }
+        for (k = 0; k < AM_BURST; ++k) {
+            ucp_request_param_t param = {0};
+            uint32_t seq = k;
+            param.op_attr_mask = UCP_OP_ATTR_FIELD_FLAGS;
+            param.flags        = UCP_AM_SEND_FLAG_EAGER;
+            if (wait_req(ucp_am_send_nbx(ep, AM_BURST_ID, NULL, 0, &seq,
+                                         sizeof(seq), &param)) != UCS_OK) {
+                ++am.burst_bad;
+            }
+        }
+        ctrl_send(20, &expected, sizeof(expected));
+        ctrl_recv(21, &peer_bad, sizeof(peer_bad));
+        check(peer_bad == 0, "am: receiver verified every byte and the burst "
+              "order (%u problems)", peer_bad);
+    } else {
+        uint32_t bad;
+        ctrl_recv(20, &expected, sizeof(expected));
+        while ((am.received < expected) || (am.rndv_pending > 0) ||
+               (am.burst_next < AM_BURST)) {
+            progress_once();
+        }
+        check(am.bad == 0, "am: %u messages, eager and rendezvous, every byte",
+              am.received);
+        check(am.burst_bad == 0, "am: burst of %d in order", AM_BURST);
+        bad = am.bad + am.burst_bad;
+        ctrl_send(21, &bad, sizeof(bad));
+    }
+}
+
+/* 3. put/get: regions at odd offsets and sizes of one remote buffer */
+typedef struct {
+    size_t offset;
+    size_t size;
+} region_t;
+
+static const region_t regions[] = {
+    {0, 1}, {3, 4095}, {8192, 65537}, {200000, 1048576 + 7}, {3000000, 4096},
+    {4194304, 4194304 - 64}
+};
+
+static void test_rma(void)
+{
+    unsigned nregions = sizeof(regions) / sizeof(regions[0]), i;
+    ucp_mem_map_params_t mparams = {0};
+    ucp_request_param_t param = {0};
+    ucp_mem_h memh;
+    void *rkey_buf;
+    size_t rkey_len;
+    uint8_t *buf;
+    uint64_t remote;
+    uint32_t peer_bad;
+
+    current_test = "rma";
+    buf = aligned_alloc(4096, RMA_SIZE);
+    memset(buf, 0, RMA_SIZE);
+    mparams.field_mask = UCP_MEM_MAP_PARAM_FIELD_ADDRESS |
+                         UCP_MEM_MAP_PARAM_FIELD_LENGTH;
+    mparams.address    = buf;
+    mparams.length     = RMA_SIZE;
+    if (ucp_mem_map(context, &mparams, &memh) != UCS_OK) {
+        die("ucp_mem_map failed");
+    }
+
+    if (opts.server) {
+        uint64_t addr = (uintptr_t)buf, len;
+        unsigned bad = 0;
+        if (ucp_rkey_pack(context, memh, &rkey_buf, &rkey_len) != UCS_OK) {
+            die("ucp_rkey_pack failed");
+        }
+        len = rkey_len;
+        ctrl_send(30, &addr, sizeof(addr));
+        ctrl_send(31, &len, sizeof(len));
+        ctrl_send(32, rkey_buf, rkey_len);
+        ucp_rkey_buffer_release(rkey_buf);
+        /* the client's puts are done when it asks us to check */
+        ctrl_recv(33, &peer_bad, sizeof(peer_bad));
+        for (i = 0; i < nregions; ++i) {
+            if ((regions[i].offset + regions[i].size > RMA_SIZE) ||
+                !size_enabled(regions[i].size)) {
+                continue;
+            }
+            long b = verify(buf + regions[i].offset, regions[i].size,
+                            seed_of(regions[i].size, 3, i));
+            if (b >= 0) {
+                ++bad;
+                printf("    server memory region %u (offset %zu size %zu): "
+                       "first bad byte %ld\n", i, regions[i].offset,
+                       regions[i].size, b);
+            }
+        }
+        check(bad == 0, "rma: server memory holds every put byte");
+        ctrl_send(34, &bad, sizeof(bad));
+    } else {
+        uint64_t len;
+        ucp_rkey_h rkey;
+        unsigned bad_get = 0;
+        ucs_status_t status;
+
+        ctrl_recv(30, &remote, sizeof(remote));
+        ctrl_recv(31, &len, sizeof(len));
+        rkey_buf = malloc(len);
+        ctrl_recv(32, rkey_buf, len);
+        status = ucp_ep_rkey_unpack(ep, rkey_buf, &rkey);
+        free(rkey_buf);
+        if (status != UCS_OK) {
+            die("ucp_ep_rkey_unpack: %s", ucs_status_string(status));
+        }
+
+        for (i = 0; i < nregions; ++i) {
+            if (!size_enabled(regions[i].size)) {
+                continue;
+            }
+            fill(buf + regions[i].offset, regions[i].size,
+                 seed_of(regions[i].size, 3, i));
+            status = wait_req(ucp_put_nbx(ep, buf + regions[i].offset,
+                                          regions[i].size,
+                                          remote + regions[i].offset, rkey,
+                                          &param));
+            if (status != UCS_OK) {
+                check(0, "rma put %zu B at %zu: %s", regions[i].size,
+                      regions[i].offset, ucs_status_string(status));
+            }
+        }
+        status = wait_req(ucp_ep_flush_nbx(ep, &param));
+        check(status == UCS_OK, "rma: flush after puts: %s",
+              ucs_status_string(status));
+
+        /* read every region back into fresh memory */
+        memset(buf, 0, RMA_SIZE);
+        for (i = 0; i < nregions; ++i) {
+            if (!size_enabled(regions[i].size)) {
+                continue;
+            }
+            status = wait_req(ucp_get_nbx(ep, buf + regions[i].offset,
+                                          regions[i].size,
+                                          remote + regions[i].offset, rkey,
+                                          &param));
+            long b = verify(buf + regions[i].offset, regions[i].size,
+                            seed_of(regions[i].size, 3, i));
+            if ((status != UCS_OK) || (b >= 0)) {
+                ++bad_get;
+                printf("    get region %u (offset %zu size %zu): %s, first "
+                       "bad byte %ld\n", i, regions[i].offset, regions[i].size,
+                       ucs_status_string(status), b);
+            }
+        }
+        check(bad_get == 0, "rma: get returns every put byte (%u regions)",
+              nregions);
+
+        ctrl_send(33, &bad_get, sizeof(bad_get));
+        ctrl_recv(34, &peer_bad, sizeof(peer_bad));
+        check(peer_bad == 0, "rma: server verified its memory (%u bad "
+              "regions)", peer_bad);
+        ucp_rkey_destroy(rkey);
+    }
+
+    ucp_mem_unmap(context, memh);
+    free(buf);
+}
+
+/* 4. 64-bit atomics with known results */
+static void test_atomic(void)
+{
+    const unsigned adds = 100;
+    ucp_mem_map_params_t mparams = {0};
+    ucp_mem_h memh;
+    uint64_t *word = aligned_alloc(64, 64);
+    uint32_t peer_bad;
+
+    current_test = "atomic";
+    memset(word, 0, 64);
+    mparams.field_mask = UCP_MEM_MAP_PARAM_FIELD_ADDRESS |
+                         UCP_MEM_MAP_PARAM_FIELD_LENGTH;
+    mparams.address    = word;
+    mparams.length     = 64;
+    if (ucp_mem_map(context, &mparams, &memh) != UCS_OK) {
+        die("ucp_mem_map failed");
+    }
+
+    if (opts.server) {
+        uint64_t addr = (uintptr_t)word, len, expected;
+        void *rkey_buf;
+        size_t rkey_len;
+        uint32_t bad;
+        if (ucp_rkey_pack(context, memh, &rkey_buf, &rkey_len) != UCS_OK) {
+            die("ucp_rkey_pack failed");
+        }
+        len = rkey_len;
+        ctrl_send(40, &addr, sizeof(addr));
+        ctrl_send(41, &len, sizeof(len));
+        ctrl_send(42, rkey_buf, rkey_len);
+        ucp_rkey_buffer_release(rkey_buf);
+        ctrl_recv(43, &expected, sizeof(expected));
+        bad = (*word != expected);
+        check(!bad, "atomic: server word is %llu, expected %llu",
+              (unsigned long long)*word, (unsigned long long)expected);
+        ctrl_send(44, &bad, sizeof(bad));
+    } else {
+        ucp_request_param_t param = {0};
+        uint64_t remote, len, value = 3, result = 0, final;
+        ucp_rkey_h rkey;
+        void *rkey_buf;
+        unsigned k;
+        ucs_status_t status;
+
+        ctrl_recv(40, &remote, sizeof(remote));
+        ctrl_recv(41, &len, sizeof(len));
+        rkey_buf = malloc(len);
+        ctrl_recv(42, rkey_buf, len);
+        if (ucp_ep_rkey_unpack(ep, rkey_buf, &rkey) != UCS_OK) {
+            die("ucp_ep_rkey_unpack failed");
+        }
+        free(rkey_buf);
+
+        param.op_attr_mask = UCP_OP_ATTR_FIELD_DATATYPE;
+        param.datatype     = ucp_dt_make_contig(sizeof(uint64_t));
+        for (k = 0; k < adds; ++k) {
+            status = wait_req(ucp_atomic_op_nbx(ep, UCP_ATOMIC_OP_ADD, &value,
+                                                1, remote, rkey, &param));
+            if (status != UCS_OK) {
+                die("atomic add: %s", ucs_status_string(status));
+            }
+        }
+
+        param.op_attr_mask |= UCP_OP_ATTR_FIELD_REPLY_BUFFER;
+        param.reply_buffer  = &result;
+        value  = 1000;
+        status = wait_req(ucp_atomic_op_nbx(ep, UCP_ATOMIC_OP_ADD, &value, 1,
+                                            remote, rkey, &param));
+        check((status == UCS_OK) && (result == 3 * adds),
+              "atomic: %u adds then fetch-add returns %llu (expected %u)",
+              adds, (unsigned long long)result, 3 * adds);
+
+        {
+            uint64_t swap = 777, compare = 3 * adds + 1000;
+            result              = swap;
+            param.reply_buffer  = &result;
+            status = wait_req(ucp_atomic_op_nbx(ep, UCP_ATOMIC_OP_CSWAP,
+                                                &compare, 1, remote, rkey,
+                                                &param));
+            check((status == UCS_OK) && (result == compare),
+                  "atomic: compare-swap saw %llu (expected %llu)",
+                  (unsigned long long)result, (unsigned long long)compare);
+        }
+
+        final = 777;
+        ctrl_send(43, &final, sizeof(final));
+        ctrl_recv(44, &peer_bad, sizeof(peer_bad));
+        check(peer_bad == 0, "atomic: server saw the final value");
+        ucp_rkey_destroy(rkey);
+    }
+
+    ucp_mem_unmap(context, memh);
+    free(word);
+}
+
+/* ---- connection establishment ---- */
+
+static void ep_error_cb(void *arg, ucp_ep_h failed_ep, ucs_status_t status)
+{
+    ep_error = status;
+    printf("    endpoint error: %s\n", ucs_status_string(status));
+}
+
+static void ep_params_common(ucp_ep_params_t *p)
+{
+    p->field_mask     |= UCP_EP_PARAM_FIELD_ERR_HANDLING_MODE |
+                         UCP_EP_PARAM_FIELD_ERR_HANDLER;
+    p->err_mode        = UCP_ERR_HANDLING_MODE_PEER;
+    p->err_handler.cb  = ep_error_cb;
+    p->err_handler.arg = NULL;
+}
+
+static ucp_conn_request_h conn_request;
+
+static void conn_handler(ucp_conn_request_h request, void *arg)
+{
+    conn_request = request;
+}
+
+static int oob_listen_accept(int port)
+{
+    struct sockaddr_in addr = {0};
+    int one = 1, lfd, fd;
+
+    lfd = socket(AF_INET, SOCK_STREAM, 0);
+    setsockopt(lfd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+    addr.sin_family      = AF_INET;
+    addr.sin_port        = htons(port);
+    addr.sin_addr.s_addr = INADDR_ANY;
+    if ((bind(lfd, (struct sockaddr*)&addr, sizeof(addr)) < 0) ||
+        (listen(lfd, 1) < 0)) {
+        die("oob listen on port %d: %m", port);
+    }
+    fd = accept(lfd, NULL, NULL);
+    close(lfd);
+    if (fd < 0) {
+        die("oob accept: %m");
+    }
+    return fd;
+}
+
+static int oob_connect(const char *host, int port)
+{
+    struct addrinfo hints = {0}, *res;
+    char port_str[16];
+    int fd, k;
+
+    hints.ai_family   = AF_INET;
+    hints.ai_socktype = SOCK_STREAM;
+    snprintf(port_str, sizeof(port_str), "%d", port);
+    if (getaddrinfo(host, port_str, &hints, &res) != 0) {
+        die("cannot resolve %s", host);
+    }
+    for (k = 0; k < 100; ++k) { /* the server may start a little later */
+        fd = socket(AF_INET, SOCK_STREAM, 0);
+        if (connect(fd, res->ai_addr, res->ai_addrlen) == 0) {
+            freeaddrinfo(res);
+            return fd;
+        }
+        close(fd);
+        usleep(100000);
+    }
+    die("oob connect to %s:%d: %m", host, port);
+    return -1;
+}
+
+static void oob_xfer(int fd, void *buf, size_t len, int send_it)
+{
+    uint8_t *p = buf;
+    while (len > 0) {
+        ssize_t n = send_it ? send(fd, p, len, 0) : recv(fd, p, len, 0);
+        if (n <= 0) {
+            die("oob %s failed", send_it ? "send" : "recv");
+        }
+        p += n;
+        len -= n;
+    }
+}
+
+static void connect_p2p(void)
+{
+    ucp_address_t *my_addr, *peer_addr;
+    size_t my_len;
+    uint64_t len;
+    ucp_ep_params_t params = {0};
+    int fd = opts.server ? oob_listen_accept(opts.port) :
+                           oob_connect(opts.server_addr, opts.port);
+
+    if (ucp_worker_get_address(worker, &my_addr, &my_len) != UCS_OK) {
+        die("ucp_worker_get_address failed");
+    }
+    len = my_len;
+    oob_xfer(fd, &len, sizeof(len), 1);
+    oob_xfer(fd, my_addr, my_len, 1);
+    oob_xfer(fd, &len, sizeof(len), 0);
+    peer_addr = malloc(len);
+    oob_xfer(fd, peer_addr, len, 0);
+    ucp_worker_release_address(worker, my_addr);
+
+    params.field_mask = UCP_EP_PARAM_FIELD_REMOTE_ADDRESS;
+    params.address    = peer_addr;
+    ep_params_common(&params);
+    if (ucp_ep_create(worker, &params, &ep) != UCS_OK) {
+        die("ucp_ep_create to the peer's worker address failed");
+    }
+    free(peer_addr);
+    close(fd);
+}
+
+static void connect_cm(void)
+{
+    ucp_ep_params_t params = {0};
+    struct sockaddr_in addr = {0};
+    ucp_listener_h listener = NULL;
+    struct addrinfo hints = {0}, *res;
+    char port_str[16];
+    ucs_status_t status;
+
+    if (opts.server) {
+        ucp_listener_params_t lparams = {0};
+        addr.sin_family      = AF_INET;
+        addr.sin_port        = htons(opts.port);
+        addr.sin_addr.s_addr = INADDR_ANY;
+        lparams.field_mask       = UCP_LISTENER_PARAM_FIELD_SOCK_ADDR |
+                                   UCP_LISTENER_PARAM_FIELD_CONN_HANDLER;
+        lparams.sockaddr.addr    = (struct sockaddr*)&addr;
+        lparams.sockaddr.addrlen = sizeof(addr);
+        lparams.conn_handler.cb  = conn_handler;
+        if (ucp_listener_create(worker, &lparams, &listener) != UCS_OK) {
+            die("ucp_listener_create on port %d failed", opts.port);
+        }
+        while (conn_request == NULL) {
+            progress_once();
+        }
+        params.field_mask   = UCP_EP_PARAM_FIELD_CONN_REQUEST;
+        params.conn_request = conn_request;
+        ep_params_common(&params);
+        status = ucp_ep_create(worker, &params, &ep);
+        ucp_listener_destroy(listener);
+    } else {
+        hints.ai_family   = AF_INET;
+        hints.ai_socktype = SOCK_STREAM;
+        snprintf(port_str, sizeof(port_str), "%d", opts.port);
+        if (getaddrinfo(opts.server_addr, port_str, &hints, &res) != 0) {
+            die("cannot resolve %s", opts.server_addr);
+        }
+        usleep(500000); /* let the listener come up */
+        params.field_mask       = UCP_EP_PARAM_FIELD_FLAGS |
+                                  UCP_EP_PARAM_FIELD_SOCK_ADDR;
+        params.flags            = UCP_EP_PARAMS_FLAGS_CLIENT_SERVER;
+        params.sockaddr.addr    = res->ai_addr;
+        params.sockaddr.addrlen = res->ai_addrlen;
+        ep_params_common(&params);
+        status = ucp_ep_create(worker, &params, &ep);
+        freeaddrinfo(res);
+    }
+    if (status != UCS_OK) {
+        die("ucp_ep_create (client-server): %s", ucs_status_string(status));
+    }
+}
+
+static void usage(void)
+{
+    fprintf(stderr, "usage: ucp_verify -s|-c SERVER [-p PORT] [--p2p|--cm] "
+            "[--only tag,am,rma,atomic] [--max-size N] [--iters N] "
+            "[--timeout S] [-v]\n");
+    exit(1);
+}
+
+static void parse_args(int argc, char **argv)
+{
+    int i;
+
+    opts.port     = 13337;
+    opts.iters    = 3;
+    opts.max_size = 4194304;
+    opts.timeout  = 120;
+    opts.only_tag = opts.only_am = opts.only_rma = opts.only_atomic = 1;
+    for (i = 1; i < argc; ++i) {
+        if (!strcmp(argv[i], "-s")) {
+            opts.server = 1;
+        } else if (!strcmp(argv[i], "-c") && (i + 1 < argc)) {
+            opts.server_addr = argv[++i];
+        } else if (!strcmp(argv[i], "-p") && (i + 1 < argc)) {
+            opts.port = atoi(argv[++i]);
+        } else if (!strcmp(argv[i], "--cm")) {
+            opts.cm = 1;
+        } else if (!strcmp(argv[i], "--p2p")) {
+            opts.cm = 0;
+        } else if (!strcmp(argv[i], "--iters") && (i + 1 < argc)) {
+            opts.iters = atoi(argv[++i]);
+        } else if (!strcmp(argv[i], "--max-size") && (i + 1 < argc)) {
+            opts.max_size = strtoull(argv[++i], NULL, 0);
+        } else if (!strcmp(argv[i], "--timeout") && (i + 1 < argc)) {
+            opts.timeout = atof(argv[++i]);
+        } else if (!strcmp(argv[i], "--only") && (i + 1 < argc)) {
+            const char *l = argv[++i];
+            opts.only_tag    = strstr(l, "tag") != NULL;
+            opts.only_am     = strstr(l, "am") != NULL;
+            opts.only_rma    = strstr(l, "rma") != NULL;
+            opts.only_atomic = strstr(l, "atomic") != NULL;
+        } else if (!strcmp(argv[i], "-v")) {
+            opts.verbose = 1;
+        } else {
+            usage();
+        }
+    }
+    if (opts.server == (opts.server_addr != NULL)) {
+        usage();
+    }
+}
+
+int main(int argc, char **argv)
+{
+    ucp_params_t params = {0};
+    ucp_worker_params_t wparams = {0};
+    ucp_request_param_t cparam = {0};
+    ucs_status_t status;
+    void *req;
+
+    parse_args(argc, argv);
+    setvbuf(stdout, NULL, _IOLBF, 0);
+    deadline = now() + opts.timeout;
+
+    params.field_mask = UCP_PARAM_FIELD_FEATURES;
+    params.features   = UCP_FEATURE_TAG | UCP_FEATURE_AM | UCP_FEATURE_RMA |
+                        UCP_FEATURE_AMO64;
+    status = ucp_init(&params, NULL, &context);
+    if (status != UCS_OK) {
+        die("ucp_init: %s", ucs_status_string(status));
+    }
+    wparams.field_mask  = UCP_WORKER_PARAM_FIELD_THREAD_MODE;
+    wparams.thread_mode = UCS_THREAD_MODE_SINGLE;
+    status = ucp_worker_create(context, &wparams, &worker);
+    if (status != UCS_OK) {
+        die("ucp_worker_create: %s", ucs_status_string(status));
+    }
+    set_am_handlers();
+
+    current_test = opts.cm ? "connect (client-server)" : "connect (p2p)";
+    if (opts.cm) {
+        connect_cm();
+    } else {
+        connect_p2p();
+    }
+    if (opts.verbose) {
+        ucp_ep_print_info(ep, stderr);
+    }
+
+    if (opts.only_tag) {
+        test_tag();
+    }
+    if (opts.only_am) {
+        test_am();
+    }
+    if (opts.only_rma) {
+        test_rma();
+    }
+    if (opts.only_atomic) {
+        test_atomic();
+    }
+
+    /* Final handshake, then close politely */
+    current_test = "close";
+    {
+        uint32_t token = 0xc105e;
+        if (opts.server) {
+            ctrl_recv(90, &token, sizeof(token));
+            ctrl_send(91, &token, sizeof(token));
+        } else {
+            ctrl_send(90, &token, sizeof(token));
+            ctrl_recv(91, &token, sizeof(token));
+        }
+    }
+    check(ep_error == UCS_OK, "no endpoint error during the run (%s)",
+          ucs_status_string(ep_error));
+
+    /* Flush-mode close; the peer closing first may fail the flush */
+    req = ucp_ep_close_nbx(ep, &cparam);
+    if (UCS_PTR_IS_PTR(req)) {
+        while (ucp_request_check_status(req) == UCS_INPROGRESS) {
+            progress_once();
+        }
+        ucp_request_free(req);
+    }
+
+    ucp_worker_destroy(worker);
+    ucp_cleanup(context);
+    printf("%u passed, %u failed\n", passed, failed);
+    return (failed == 0) && (passed > 0) ? 0 : 1;
+}
