@@ -2,6 +2,7 @@
 # contrib/run-tests.sh: the project's test command. On a fresh Debian 12 machine
 # (root) it installs everything, builds, and runs every tier that belongs in CI:
 #   1. unit tests (GoogleTest: codecs incl. hostile input, lane state machine)
+#      and UCT-level tests of the module (GoogleTest, loopback tcp lanes)
 #   2. host testbed (network namespaces, 2 paths, tcp lanes): UCP, perftest, MPI
 #   3. Soft-RoCE smoke (qemu guests, rxe0+rxe1, rc_verbs lanes)
 # Set UCT_MP_SKIP_SOFTROCE=1 to leave out tier 3 on a quick local run.
@@ -22,12 +23,21 @@ BUILDDIR=$(contrib/build.sh 2> "$LOGS/build.log" | tail -1) || {
     tail -40 "$LOGS/build.log"; echo "0 passed, 1 failed"; exit 1; }
 echo "built in $BUILDDIR"
 
-echo "== unit tests"
-"$BUILDDIR/test/unit/mp_unit" 2>&1 | tee "$LOGS/unit.log" | grep -E '^\[  (PASSED|FAILED) |^\[==========\]'
-u_pass=$(sed -n 's/^\[  PASSED  \] \([0-9]*\) test.*/\1/p' "$LOGS/unit.log")
-u_fail=$(grep -c '^\[  FAILED  \] [A-Za-z]' "$LOGS/unit.log")
-[ -n "$u_pass" ] || u_fail=$((u_fail + 1))
-passed=$((passed + ${u_pass:-0})); failed=$((failed + u_fail))
+# gtest_tier NAME BINARY: run a GoogleTest binary, add its counts
+gtest_tier() {
+    local log="$LOGS/$1.log" p f
+    "$2" 2>&1 | tee "$log" | grep -E '^\[  (PASSED|FAILED) |^\[==========\]|^\[ budget \]'
+    p=$(sed -n 's/^\[  PASSED  \] \([0-9]*\) test.*/\1/p' "$log")
+    f=$(grep -c '^\[  FAILED  \] [A-Za-z]' "$log")
+    [ -n "$p" ] || f=$((f + 1))
+    passed=$((passed + ${p:-0})); failed=$((failed + f))
+}
+
+echo "== unit tests (C++ core)"
+gtest_tier unit "$BUILDDIR/test/unit/mp_unit"
+
+echo "== UCT-level tests (module over loopback tcp lanes)"
+gtest_tier uct "$BUILDDIR/test/uct/mp_uct"
 
 echo "== host testbed self-test"
 test/integration/test_testbed.sh 2>&1 | tee "$LOGS/testbed.log" | grep -E '^(PASS|FAIL)|passed'
