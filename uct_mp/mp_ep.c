@@ -606,13 +606,23 @@ static ucs_status_t uct_mp_ep_connect_to_iface(uct_mp_ep_t *ep,
     uct_mp_iface_t *iface = uct_mp_ep_iface(ep);
     int remote_of_local[UCT_MP_MAX_LANES];
     uct_ep_params_t lane_params;
-    uct_mp_wire_t dev, ifc;
+    uct_mp_wire_t summary, dev, ifc;
     ucs_status_t status;
     unsigned lane;
     int remote;
 
-    status = uct_mp_iface_unpack_peer(iface, params->dev_addr,
-                                      params->iface_addr, &dev, &ifc);
+    if (!(iface->cap_flags & UCT_IFACE_FLAG_CONNECT_TO_IFACE)) {
+        ucs_error("mp_rc: ep %p: lanes connect ep to ep, not to an iface", ep);
+        return UCS_ERR_UNSUPPORTED;
+    }
+
+    status = uct_mp_iface_unpack_summary(iface, params->dev_addr, &summary);
+    if (status != UCS_OK) {
+        return status;
+    }
+
+    status = uct_mp_iface_unpack_lanes(iface, params->iface_addr,
+                                       UCT_MP_WIRE_IFACE_ADDR, &dev, &ifc);
     if (status != UCS_OK) {
         return status;
     }
@@ -677,9 +687,10 @@ static ucs_status_t uct_mp_ep_create_for_ep(uct_mp_ep_t *ep)
 }
 
 /*
- * ep address = [mp device address][mp ep address]: self-contained, because
+ * ep address = [lane devices][lane ep addresses]: self-contained, because
  * UCP's client-server flow hands connect_to_ep the connection manager's
- * device address of the primary lane device, not ours.
+ * device address of the primary lane device, and the UCP device address is
+ * only a summary.
  */
 ucs_status_t uct_mp_ep_get_address(uct_ep_h tl_ep, uct_ep_addr_t *addr)
 {
@@ -709,9 +720,9 @@ ucs_status_t uct_mp_ep_get_address(uct_ep_h tl_ep, uct_ep_addr_t *addr)
         msg.lanes[lane].data = lane_addrs[lane];
     }
 
-    memcpy(addr, iface->dev_addr, iface->dev_addr_len);
-    if (uct_mp_wire_pack(&msg, UCS_PTR_BYTE_OFFSET(addr, iface->dev_addr_len),
-                         iface->ep_addr_len - iface->dev_addr_len, errmsg,
+    memcpy(addr, iface->lanes_addr, iface->lanes_addr_len);
+    if (uct_mp_wire_pack(&msg, UCS_PTR_BYTE_OFFSET(addr, iface->lanes_addr_len),
+                         iface->ep_addr_len - iface->lanes_addr_len, errmsg,
                          sizeof(errmsg)) == 0) {
         ucs_error("mp_rc: %s", errmsg);
         return UCS_ERR_INVALID_PARAM;
@@ -726,32 +737,16 @@ ucs_status_t uct_mp_ep_connect_to_ep(uct_ep_h tl_ep,
     uct_mp_ep_t *ep       = ucs_derived_of(tl_ep, uct_mp_ep_t);
     uct_mp_iface_t *iface = uct_mp_ep_iface(ep);
     int remote_of_local[UCT_MP_MAX_LANES];
-    char errmsg[UCT_MP_WIRE_ERRMSG_MAX];
     uct_mp_wire_t dev, epa;
     ucs_status_t status;
     unsigned lane;
     int remote;
 
-    /* The peer's device address leads its ep address */
-    status = uct_mp_iface_unpack_peer(iface, (const uct_device_addr_t*)ep_addr,
-                                      NULL, &dev, NULL);
+    /* The peer's lane devices lead its ep address */
+    status = uct_mp_iface_unpack_lanes(iface, ep_addr, UCT_MP_WIRE_EP_ADDR,
+                                       &dev, &epa);
     if (status != UCS_OK) {
         return status;
-    }
-
-    if (uct_mp_wire_unpack(UCS_PTR_BYTE_OFFSET(ep_addr, dev.total_len),
-                           UCT_MP_WIRE_MAX_LEN, UCT_MP_WIRE_EP_ADDR, &epa,
-                           errmsg, sizeof(errmsg)) != 0) {
-        uct_mp_iface_log_bad_addr(iface, "ep address", errmsg);
-        return UCS_ERR_UNREACHABLE;
-    }
-
-    if (epa.lane_count != dev.lane_count) {
-        ucs_snprintf_safe(errmsg, sizeof(errmsg),
-                          "ep address has %u lanes, device address %u",
-                          epa.lane_count, dev.lane_count);
-        uct_mp_iface_log_bad_addr(iface, "ep address", errmsg);
-        return UCS_ERR_UNREACHABLE;
     }
 
     uct_mp_ep_pair_lanes(iface, &dev, NULL, remote_of_local);

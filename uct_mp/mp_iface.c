@@ -39,6 +39,11 @@
      UCT_IFACE_FLAG_EP_CHECK)
 
 
+/* UCP 1.13 (address format v1) packs device addresses of at most 31 bytes
+ * and iface addresses of at most 63 bytes */
+#define UCT_MP_UCP_MAX_DEV_ADDR_LEN    31
+#define UCT_MP_UCP_MAX_IFACE_ADDR_LEN  63
+
 /* RC retry count 7 means "retry forever" on rxe: a dead path never reports */
 #define UCT_MP_MAX_LANE_RETRY_COUNT  6
 
@@ -65,47 +70,21 @@ void uct_mp_iface_log_bad_addr(uct_mp_iface_t *iface, const char *what,
     }
 }
 
-ucs_status_t uct_mp_iface_unpack_peer(uct_mp_iface_t *iface,
-                                      const uct_device_addr_t *dev_addr,
-                                      const uct_iface_addr_t *iface_addr,
-                                      uct_mp_wire_t *dev, uct_mp_wire_t *ifc)
+/* What both the summary and the lane-device message must satisfy */
+static ucs_status_t uct_mp_iface_check_devices(uct_mp_iface_t *iface,
+                                               const uct_mp_wire_t *dev,
+                                               const char *what)
 {
     uct_mp_md_t *md = ucs_derived_of(iface->super.md, uct_mp_md_t);
     char errmsg[UCT_MP_WIRE_ERRMSG_MAX];
     unsigned i;
-
-    if (uct_mp_wire_unpack(dev_addr, UCT_MP_WIRE_MAX_LEN,
-                           UCT_MP_WIRE_DEVICE_ADDR, dev, errmsg,
-                           sizeof(errmsg)) != 0) {
-        uct_mp_iface_log_bad_addr(iface, "device address", errmsg);
-        return UCS_ERR_UNREACHABLE;
-    }
 
     if (dev->lane_tl != md->lane_tl) {
         ucs_snprintf_safe(errmsg, sizeof(errmsg),
                           "peer lanes use %s, local lanes use %s",
                           uct_mp_lane_tl_name(dev->lane_tl) ?: "an unknown transport",
                           md->lane_tl_name);
-        uct_mp_iface_log_bad_addr(iface, "device address", errmsg);
-        return UCS_ERR_UNREACHABLE;
-    }
-
-    if (iface_addr == NULL) {
-        return UCS_OK;
-    }
-
-    if (uct_mp_wire_unpack(iface_addr, UCT_MP_WIRE_MAX_LEN,
-                           UCT_MP_WIRE_IFACE_ADDR, ifc, errmsg,
-                           sizeof(errmsg)) != 0) {
-        uct_mp_iface_log_bad_addr(iface, "iface address", errmsg);
-        return UCS_ERR_UNREACHABLE;
-    }
-
-    if (ifc->lane_count != dev->lane_count) {
-        ucs_snprintf_safe(errmsg, sizeof(errmsg),
-                          "iface address has %u lanes, device address %u",
-                          ifc->lane_count, dev->lane_count);
-        uct_mp_iface_log_bad_addr(iface, "iface address", errmsg);
+        uct_mp_iface_log_bad_addr(iface, what, errmsg);
         return UCS_ERR_UNREACHABLE;
     }
 
@@ -114,11 +93,62 @@ ucs_status_t uct_mp_iface_unpack_peer(uct_mp_iface_t *iface,
             ucs_snprintf_safe(errmsg, sizeof(errmsg),
                               "lane %u has md index %u (maximum %d)", i,
                               dev->lanes[i].md_index, UCT_MP_MAX_LANES - 1);
-            uct_mp_iface_log_bad_addr(iface, "device address", errmsg);
+            uct_mp_iface_log_bad_addr(iface, what, errmsg);
             return UCS_ERR_UNREACHABLE;
         }
     }
+    return UCS_OK;
+}
 
+ucs_status_t uct_mp_iface_unpack_summary(uct_mp_iface_t *iface,
+                                         const uct_device_addr_t *dev_addr,
+                                         uct_mp_wire_t *summary)
+{
+    char errmsg[UCT_MP_WIRE_ERRMSG_MAX];
+
+    if (uct_mp_wire_unpack(dev_addr, UCT_MP_WIRE_MAX_LEN,
+                           UCT_MP_WIRE_DEVICE_ADDR, summary, errmsg,
+                           sizeof(errmsg)) != 0) {
+        uct_mp_iface_log_bad_addr(iface, "device address", errmsg);
+        return UCS_ERR_UNREACHABLE;
+    }
+    return uct_mp_iface_check_devices(iface, summary, "device address");
+}
+
+ucs_status_t uct_mp_iface_unpack_lanes(uct_mp_iface_t *iface, const void *buf,
+                                       uct_mp_wire_kind_t kind,
+                                       uct_mp_wire_t *lanes, uct_mp_wire_t *msg)
+{
+    const char *what = (kind == UCT_MP_WIRE_EP_ADDR) ? "ep address" :
+                                                       "iface address";
+    char errmsg[UCT_MP_WIRE_ERRMSG_MAX];
+    ucs_status_t status;
+
+    if (uct_mp_wire_unpack(buf, UCT_MP_WIRE_MAX_LEN, UCT_MP_WIRE_DEVICE_ADDR,
+                           lanes, errmsg, sizeof(errmsg)) != 0) {
+        uct_mp_iface_log_bad_addr(iface, what, errmsg);
+        return UCS_ERR_UNREACHABLE;
+    }
+
+    status = uct_mp_iface_check_devices(iface, lanes, what);
+    if (status != UCS_OK) {
+        return status;
+    }
+
+    if (uct_mp_wire_unpack(UCS_PTR_BYTE_OFFSET(buf, lanes->total_len),
+                           UCT_MP_WIRE_MAX_LEN, kind, msg, errmsg,
+                           sizeof(errmsg)) != 0) {
+        uct_mp_iface_log_bad_addr(iface, what, errmsg);
+        return UCS_ERR_UNREACHABLE;
+    }
+
+    if (msg->lane_count != lanes->lane_count) {
+        ucs_snprintf_safe(errmsg, sizeof(errmsg),
+                          "%u lane addresses for %u lane devices",
+                          msg->lane_count, lanes->lane_count);
+        uct_mp_iface_log_bad_addr(iface, what, errmsg);
+        return UCS_ERR_UNREACHABLE;
+    }
     return UCS_OK;
 }
 
@@ -212,27 +242,36 @@ static int uct_mp_iface_is_reachable(const uct_iface_h tl_iface,
                                      const uct_iface_addr_t *iface_addr)
 {
     uct_mp_iface_t *iface = ucs_derived_of(tl_iface, uct_mp_iface_t);
-    uct_mp_wire_t dev, ifc;
+    uct_mp_wire_t summary, lanes, ifc;
     unsigned local, remote;
 
     if (!uct_mp_wire_is_kind(dev_addr, UCT_MP_WIRE_DEVICE_ADDR)) {
         /* UCP's client-server flow: the connection manager's address of the
          * peer's primary lane device, in the lane transport's format */
-        return (iface_addr == NULL) &&
-               uct_iface_is_reachable(iface->lanes[0].iface, dev_addr, NULL);
+        return uct_iface_is_reachable(iface->lanes[0].iface, dev_addr, NULL);
     }
 
-    if (uct_mp_iface_unpack_peer(iface, dev_addr, iface_addr, &dev,
-                                 &ifc) != UCS_OK) {
+    if (uct_mp_iface_unpack_summary(iface, dev_addr, &summary) != UCS_OK) {
+        return 0;
+    }
+
+    if ((iface_addr == NULL) ||
+        !(iface->cap_flags & UCT_IFACE_FLAG_CONNECT_TO_IFACE)) {
+        /* connect-to-ep: lane reachability is decided by lane pairing when
+         * the peer's ep address, which carries its lane devices, arrives */
+        return 1;
+    }
+
+    if (uct_mp_iface_unpack_lanes(iface, iface_addr, UCT_MP_WIRE_IFACE_ADDR,
+                                  &lanes, &ifc) != UCS_OK) {
         return 0;
     }
 
     /* Reachable when at least one lane pair is */
     for (local = 0; local < iface->num_lanes; ++local) {
-        for (remote = 0; remote < dev.lane_count; ++remote) {
+        for (remote = 0; remote < lanes.lane_count; ++remote) {
             if (uct_iface_is_reachable(iface->lanes[local].iface,
-                                       dev.lanes[remote].data,
-                                       (iface_addr == NULL) ? NULL :
+                                       lanes.lanes[remote].data,
                                        ifc.lanes[remote].data)) {
                 return 1;
             }
@@ -463,9 +502,9 @@ static ucs_status_t uct_mp_iface_open_lane(uct_mp_iface_t *iface,
 
     if (md->lane_tl != UCT_MP_LANE_TL_TCP) {
         ucs_snprintf_safe(value, sizeof(value), "%u", iface->lane_retry_count);
-        status = uct_config_modify(lane_config, "RETRY_COUNT", value);
+        status = uct_config_modify(lane_config, "RC_RETRY_COUNT", value);
         if (status != UCS_OK) {
-            ucs_error("mp_rc: setting RETRY_COUNT=%s on lane %s/%s failed: %s",
+            ucs_error("mp_rc: setting RC_RETRY_COUNT=%s on lane %s/%s failed: %s",
                       value, md->lane_tl_name, rsc->dev_name,
                       ucs_status_string(status));
             uct_config_release(lane_config);
@@ -561,59 +600,85 @@ static ucs_status_t uct_mp_iface_pack_addresses(uct_mp_iface_t *iface,
                                                 uct_mp_md_t *md)
 {
     char errmsg[UCT_MP_WIRE_ERRMSG_MAX];
-    uct_mp_wire_t dev = {0}, ifc = {0}, ep = {0};
+    uct_mp_wire_t summary = {0}, lanes, ifc = {0}, ep = {0};
     const uct_mp_lane_iface_t *lane;
+    size_t ifc_len;
     unsigned i;
 
-    dev.kind       = UCT_MP_WIRE_DEVICE_ADDR;
-    dev.caps       = iface->caps;
-    dev.lane_tl    = md->lane_tl;
-    dev.session    = iface->session;
-    dev.lane_count = iface->num_lanes;
-    ifc.kind       = UCT_MP_WIRE_IFACE_ADDR;
-    ifc.lane_count = iface->num_lanes;
-    ep.kind        = UCT_MP_WIRE_EP_ADDR;
-    ep.lane_count  = iface->num_lanes;
+    summary.kind       = UCT_MP_WIRE_DEVICE_ADDR;
+    summary.caps       = iface->caps;
+    summary.lane_tl    = md->lane_tl;
+    summary.session    = iface->session;
+    summary.lane_count = iface->num_lanes;
+    ifc.kind           = UCT_MP_WIRE_IFACE_ADDR;
+    ifc.lane_count     = iface->num_lanes;
+    ep.kind            = UCT_MP_WIRE_EP_ADDR;
+    ep.lane_count      = iface->num_lanes;
 
     for (i = 0; i < iface->num_lanes; ++i) {
-        lane                  = &iface->lanes[i];
-        dev.lanes[i].md_index = lane->md_index;
-        dev.lanes[i].bw_class = uct_mp_wire_bw_class(
-                                    ucs_max(lane->attr.bandwidth.dedicated,
-                                            lane->attr.bandwidth.shared));
-        dev.lanes[i].len      = lane->attr.device_addr_len;
-        dev.lanes[i].data     = lane->dev_addr;
-        ifc.lanes[i].len      = (iface->cap_flags &
-                                 UCT_IFACE_FLAG_CONNECT_TO_IFACE) ?
-                                lane->attr.iface_addr_len : 0;
-        ifc.lanes[i].data     = lane->iface_addr;
-        ep.lanes[i].len       = (iface->cap_flags &
-                                 UCT_IFACE_FLAG_CONNECT_TO_EP) ?
-                                lane->attr.ep_addr_len : 0;
+        lane                      = &iface->lanes[i];
+        summary.lanes[i].md_index = lane->md_index;
+        summary.lanes[i].bw_class = uct_mp_wire_bw_class(
+                                        ucs_max(lane->attr.bandwidth.dedicated,
+                                                lane->attr.bandwidth.shared));
+        ifc.lanes[i].len          = lane->attr.iface_addr_len;
+        ifc.lanes[i].data         = lane->iface_addr;
+        ep.lanes[i].len           = lane->attr.ep_addr_len;
     }
 
-    iface->dev_addr_len = uct_mp_wire_pack(&dev, iface->dev_addr,
-                                           sizeof(iface->dev_addr), errmsg,
+    /* [lane devices]: the summary plus every lane's device address */
+    lanes = summary;
+    for (i = 0; i < iface->num_lanes; ++i) {
+        lanes.lanes[i].len  = iface->lanes[i].attr.device_addr_len;
+        lanes.lanes[i].data = iface->lanes[i].dev_addr;
+    }
+
+    iface->dev_addr_len = uct_mp_wire_pack(&summary, iface->dev_addr,
+                                           UCT_MP_UCP_MAX_DEV_ADDR_LEN, errmsg,
                                            sizeof(errmsg));
     if (iface->dev_addr_len == 0) {
         goto err;
     }
 
-    iface->iface_addr_len = uct_mp_wire_pack(&ifc, iface->iface_addr,
-                                             sizeof(iface->iface_addr), errmsg,
+    iface->lanes_addr_len = uct_mp_wire_pack(&lanes, iface->lanes_addr,
+                                             sizeof(iface->lanes_addr), errmsg,
                                              sizeof(errmsg));
-    if (iface->iface_addr_len == 0) {
+    if (iface->lanes_addr_len == 0) {
         goto err;
     }
 
-    /* The ep address starts with the device address: UCP's client-server
-     * flow passes connect_to_ep the connection manager's device address of
-     * the primary lane device instead of ours */
-    iface->ep_addr_len = iface->dev_addr_len + uct_mp_wire_packed_size(&ep);
+    /* Connect-to-iface needs [lane devices][lane ifaces] in what UCP allows
+     * for an iface address; else the lanes connect ep to ep */
+    ifc_len = uct_mp_wire_packed_size(&ifc);
+    iface->iface_addr_len = 0;
+    if (iface->cap_flags & UCT_IFACE_FLAG_CONNECT_TO_IFACE) {
+        if (iface->lanes_addr_len + ifc_len > UCT_MP_UCP_MAX_IFACE_ADDR_LEN) {
+            ucs_diag("mp_rc: %u lanes need a %zu-byte iface address, UCP allows "
+                     "%d: lanes connect ep to ep", iface->num_lanes,
+                     iface->lanes_addr_len + ifc_len,
+                     UCT_MP_UCP_MAX_IFACE_ADDR_LEN);
+            iface->cap_flags &= ~UCT_IFACE_FLAG_CONNECT_TO_IFACE;
+        } else {
+            memcpy(iface->iface_addr, iface->lanes_addr, iface->lanes_addr_len);
+            uct_mp_wire_pack(&ifc, iface->iface_addr + iface->lanes_addr_len,
+                             ifc_len, NULL, 0);
+            iface->iface_addr_len = iface->lanes_addr_len + ifc_len;
+        }
+    }
+
+    if (!(iface->cap_flags & (UCT_IFACE_FLAG_CONNECT_TO_IFACE |
+                              UCT_IFACE_FLAG_CONNECT_TO_EP))) {
+        ucs_snprintf_safe(errmsg, sizeof(errmsg),
+                          "%s lanes share no connection mode UCP can use",
+                          md->lane_tl_name);
+        goto err;
+    }
+
+    iface->ep_addr_len = iface->lanes_addr_len + uct_mp_wire_packed_size(&ep);
     if (uct_mp_wire_packed_size(&ep) > UCT_MP_WIRE_MAX_LEN) {
         ucs_snprintf_safe(errmsg, sizeof(errmsg),
                           "ep address of %u lanes needs %zu bytes, maximum %d",
-                          iface->num_lanes, iface->ep_addr_len,
+                          iface->num_lanes, uct_mp_wire_packed_size(&ep),
                           UCT_MP_WIRE_MAX_LEN);
         goto err;
     }
@@ -700,14 +765,6 @@ static UCS_CLASS_INIT_FUNC(uct_mp_iface_t, uct_md_h tl_md, uct_worker_h worker,
     self->cap_flags = UCT_MP_IFACE_PASSTHROUGH_FLAGS;
     for (i = 0; i < self->num_lanes; ++i) {
         self->cap_flags &= self->lanes[i].attr.cap.flags;
-    }
-
-    if (!(self->cap_flags & (UCT_IFACE_FLAG_CONNECT_TO_IFACE |
-                             UCT_IFACE_FLAG_CONNECT_TO_EP))) {
-        ucs_error("mp_rc: %s lanes share no connection mode",
-                  md->lane_tl_name);
-        status = UCS_ERR_UNSUPPORTED;
-        goto err_close_lanes;
     }
 
     status = uct_mp_iface_pack_addresses(self, md);

@@ -46,9 +46,11 @@ typedef struct uct_mp_iface {
     unsigned                 num_lanes;
     uct_mp_lane_iface_t      lanes[UCT_MP_MAX_LANES];
     uct_mp_am_trampoline_t   am_trampolines[UCT_AM_ID_MAX];
-    uint8_t                  dev_addr[UCT_MP_WIRE_MAX_LEN];
+    uint8_t                  dev_addr[UCT_MP_WIRE_MAX_LEN];   /* summary */
     size_t                   dev_addr_len;
-    uint8_t                  iface_addr[UCT_MP_WIRE_MAX_LEN];
+    uint8_t                  lanes_addr[UCT_MP_WIRE_MAX_LEN]; /* lane devices */
+    size_t                   lanes_addr_len;
+    uint8_t                  iface_addr[2 * UCT_MP_WIRE_MAX_LEN];
     size_t                   iface_addr_len;
     size_t                   ep_addr_len;
     ucs_list_link_t          eps;         /* uct_mp_ep_t::list */
@@ -56,12 +58,25 @@ typedef struct uct_mp_iface {
 } uct_mp_iface_t;
 
 
-/* Decode a peer's device address (and iface address, if not NULL); log the
- * first malformed one at error level. Returns UCS_ERR_UNREACHABLE if bad. */
-ucs_status_t uct_mp_iface_unpack_peer(uct_mp_iface_t *iface,
-                                      const uct_device_addr_t *dev_addr,
-                                      const uct_iface_addr_t *iface_addr,
-                                      uct_mp_wire_t *dev, uct_mp_wire_t *ifc);
+/*
+ * Addresses (UCP 1.13's v1 address format allows 31-byte device and 63-byte
+ * iface addresses, less than lane device addresses of RoCE need):
+ *   device address  summary: header, caps, lane transport, session, and per
+ *                   lane md index and bandwidth class (no lane addresses)
+ *   iface address   [lane devices][lane iface addresses], connect-to-iface only
+ *   ep address      [lane devices][lane ep addresses]
+ * where [lane devices] is a device-kind message with every lane's device
+ * address. Each decode logs the first malformed address at error level and
+ * returns UCS_ERR_UNREACHABLE.
+ */
+ucs_status_t uct_mp_iface_unpack_summary(uct_mp_iface_t *iface,
+                                         const uct_device_addr_t *dev_addr,
+                                         uct_mp_wire_t *summary);
+
+/* [lane devices] at buf, then a message of kind after it */
+ucs_status_t uct_mp_iface_unpack_lanes(uct_mp_iface_t *iface, const void *buf,
+                                       uct_mp_wire_kind_t kind,
+                                       uct_mp_wire_t *lanes, uct_mp_wire_t *msg);
 
 void uct_mp_iface_log_bad_addr(uct_mp_iface_t *iface, const char *what,
                                const char *errmsg);

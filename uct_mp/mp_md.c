@@ -246,9 +246,9 @@ static ucs_status_t uct_mp_md_open_lane_md(uct_mp_md_t *md, const char *md_name,
 
         for (count = uct_mp_device_lanes(config, &rscs[i]); count > 0;
              --count) {
-            if (md->num_lane_rscs >= UCT_MP_MAX_LANES) {
+            if (md->num_lane_rscs >= UCT_MP_MAX_IFACE_LANES) {
                 ucs_diag("mp: lane device %s not used: already %d lanes",
-                         rscs[i].dev_name, UCT_MP_MAX_LANES);
+                         rscs[i].dev_name, UCT_MP_MAX_IFACE_LANES);
                 break;
             }
 

@@ -14,6 +14,10 @@
 #define UCT_MP_COMPONENT_NAME  "mp"
 #define UCT_MP_TL_NAME         "mp_rc"
 
+/* Lanes of one iface: UCP 1.13 packs at most 31 bytes of device address,
+ * and the mp summary takes 11 bytes plus 3 per lane */
+#define UCT_MP_MAX_IFACE_LANES 6
+
 
 extern uct_component_t uct_mp_component;
 
@@ -63,7 +67,7 @@ typedef struct uct_mp_md {
     unsigned                 num_lane_mds;
     uct_mp_lane_md_t         lane_mds[UCT_MP_MAX_LANES];
     unsigned                 num_lane_rscs;
-    uct_mp_lane_rsc_t        lane_rscs[UCT_MP_MAX_LANES];
+    uct_mp_lane_rsc_t        lane_rscs[UCT_MP_MAX_IFACE_LANES];
     size_t                   rkey_packed_size;
 } uct_mp_md_t;
 

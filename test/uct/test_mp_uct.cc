@@ -186,9 +186,50 @@ public:
         return UCS_OK;
     }
 
-    ucs_status_t connect_to(const entity &peer, uct_ep_h *ep_p) {
+    /* connect-to-ep: an ep on each side, then exchange ep addresses */
+    static ucs_status_t connect_ep_to_ep(entity &a, entity &b, uct_ep_h *ep_p) {
+        uct_ep_params_t params;
+        uct_ep_h peer_ep;
+        ucs_status_t status;
+
+        params.field_mask = UCT_EP_PARAM_FIELD_IFACE;
+        params.iface      = a.m_iface;
+        if ((status = uct_ep_create(&params, ep_p)) != UCS_OK) {
+            return status;
+        }
+        a.m_eps.push_back(*ep_p);
+        params.iface = b.m_iface;
+        if ((status = uct_ep_create(&params, &peer_ep)) != UCS_OK) {
+            return status;
+        }
+        b.m_eps.push_back(peer_ep);
+
+        std::vector<uint8_t> a_addr(a.m_attr.ep_addr_len);
+        std::vector<uint8_t> b_addr(b.m_attr.ep_addr_len);
+        if (((status = uct_ep_get_address(*ep_p,
+                          (uct_ep_addr_t*)a_addr.data())) != UCS_OK) ||
+            ((status = uct_ep_get_address(peer_ep,
+                          (uct_ep_addr_t*)b_addr.data())) != UCS_OK)) {
+            return status;
+        }
+        status = uct_ep_connect_to_ep(*ep_p,
+                                      (uct_device_addr_t*)b.m_dev_addr.data(),
+                                      (uct_ep_addr_t*)b_addr.data());
+        if (status != UCS_OK) {
+            return status;
+        }
+        return uct_ep_connect_to_ep(peer_ep,
+                                    (uct_device_addr_t*)a.m_dev_addr.data(),
+                                    (uct_ep_addr_t*)a_addr.data());
+    }
+
+    ucs_status_t connect_to(entity &peer, uct_ep_h *ep_p) {
         uct_ep_params_t params;
         ucs_status_t status;
+
+        if (!has(UCT_IFACE_FLAG_CONNECT_TO_IFACE)) {
+            return connect_ep_to_ep(*this, peer, ep_p);
+        }
 
         params.field_mask = UCT_EP_PARAM_FIELD_IFACE |
                             UCT_EP_PARAM_FIELD_DEV_ADDR |
@@ -321,8 +362,12 @@ TEST_F(test_mp_uct, iface_attributes) {
     open_pair(k_lane_devices_one);
     EXPECT_TRUE(m_sender.has(UCT_IFACE_FLAG_AM_SHORT));
     EXPECT_TRUE(m_sender.has(UCT_IFACE_FLAG_AM_BCOPY));
-    EXPECT_TRUE(m_sender.has(UCT_IFACE_FLAG_CONNECT_TO_IFACE));
+    EXPECT_TRUE(m_sender.has(UCT_IFACE_FLAG_CONNECT_TO_IFACE) ||
+                m_sender.has(UCT_IFACE_FLAG_CONNECT_TO_EP));
     EXPECT_TRUE(m_sender.has(UCT_IFACE_FLAG_PENDING));
+    /* UCP 1.13 limits: device address 31 B, iface address 63 B */
+    EXPECT_LE(m_sender.m_attr.device_addr_len, 31u);
+    EXPECT_LE(m_sender.m_attr.iface_addr_len, 63u);
     EXPECT_GT(m_sender.m_attr.cap.am.max_bcopy, 0u);
     EXPECT_GT(m_sender.m_attr.device_addr_len, 0u);
     EXPECT_GT(m_sender.m_md_attr.rkey_packed_size, 0u);
@@ -465,6 +510,13 @@ TEST_F(test_mp_uct, put_zcopy_through_packed_rkey) {
     uct_rkey_release(find_mp_component(), &rkey);
     ASSERT_UCS_OK(uct_md_mem_dereg(m_sender.m_md, src_memh));
     ASSERT_UCS_OK(uct_md_mem_dereg(m_receiver.m_md, dst_memh));
+}
+
+TEST_F(test_mp_uct, two_lanes_fit_ucp_address_limits) {
+    open_pair(k_lane_devices_two);
+    EXPECT_LE(m_sender.m_attr.device_addr_len, 31u);
+    EXPECT_LE(m_sender.m_attr.iface_addr_len, 63u);
+    EXPECT_LE(m_sender.m_attr.ep_addr_len, 255u);
 }
 
 TEST_F(test_mp_uct, corrupted_peer_address_is_unreachable) {

@@ -1,0 +1,22 @@
+# test/softroce/long.sh ID SRCDIR BUILDDIR: the long Soft-RoCE tier (make check-softroce).
+# Everything of the smoke tier, then load_balance over both rxe lanes with
+# per-lane packet counters, the full UCP verification program
+# (tag, AM, put/get, atomics) over p2p wire-up, and UCP's client-server flow
+# through the rdmacm connection manager (MP addresses in RDMA-CM private data).
+SOFTROCE_TIER=long
+. "$2/test/softroce/smoke.sh"
+# load_balance: rendezvous fragments alternate lanes; both rxe devices send
+b0=$(sent_pkts rxe0); b1=$(sent_pkts rxe1)
+step ucp-tag-bw-load-balance 240 "$MP $P2P UCX_MP_RC_POLICY=load_balance ucx_perftest -p \$PORT" \
+    "$MP $P2P UCX_MP_RC_POLICY=load_balance ucx_perftest $SERVER -p \$PORT -t tag_bw -s 1048576 -n 20"
+a0=$(sent_pkts rxe0); a1=$(sent_pkts rxe1)
+if [ "$ID" = 1 ]; then
+    echo "    rxe sent_pkts during tag_bw: rxe0 +$((a0 - b0)) rxe1 +$((a1 - b1))"
+    t_check both-rxe-lanes-carried-traffic "rxe0 +$((a0 - b0)) rxe1 +$((a1 - b1)) packets (each > 100)" \
+        test $((a0 - b0)) -gt 100 -a $((a1 - b1)) -gt 100
+fi
+step ucp-verify-p2p-all 600 "$MP $P2P $VERIFY -s -p \$PORT --p2p --iters 1 --max-size 1048579 --timeout 580" \
+    "$MP $P2P $VERIFY -c $SERVER -p \$PORT --p2p --iters 1 --max-size 1048579 --timeout 580"
+step ucp-verify-cm-rdmacm 600 "$MP UCX_TLS=mp_rc $VERIFY -s -p \$PORT --cm --iters 1 --max-size 262149 --timeout 580" \
+    "$MP UCX_TLS=mp_rc $VERIFY -c $SERVER -p \$PORT --cm --iters 1 --max-size 262149 --timeout 580"
+[ "$ID" = 1 ] && t_summary
