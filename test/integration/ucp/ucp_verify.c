@@ -503,6 +503,62 @@ static void test_am(void)
     }
 }
 
+/* Register buf for remote access */
+static ucp_mem_h map_memory(void *buf, size_t len)
+{
+    ucp_mem_map_params_t mparams = {0};
+    ucp_mem_h memh;
+
+    mparams.field_mask = UCP_MEM_MAP_PARAM_FIELD_ADDRESS |
+                         UCP_MEM_MAP_PARAM_FIELD_LENGTH;
+    mparams.address    = buf;
+    mparams.length     = len;
+    if (ucp_mem_map(context, &mparams, &memh) != UCS_OK) {
+        die("ucp_mem_map of %zu bytes failed", len);
+    }
+    return memh;
+}
+
+/* Server: tell the client where buf is and its packed rkey (codes base..+2) */
+static void send_region(unsigned base, void *buf, ucp_mem_h memh)
+{
+    uint64_t addr = (uintptr_t)buf, len;
+    void *rkey_buf;
+    size_t rkey_len;
+
+    if (ucp_rkey_pack(context, memh, &rkey_buf, &rkey_len) != UCS_OK) {
+        die("ucp_rkey_pack failed");
+    }
+    len = rkey_len;
+    ctrl_send(base, &addr, sizeof(addr));
+    ctrl_send(base + 1, &len, sizeof(len));
+    ctrl_send(base + 2, rkey_buf, rkey_len);
+    ucp_rkey_buffer_release(rkey_buf);
+}
+
+/* Client: the server's address and unpacked rkey of send_region() */
+static ucp_rkey_h recv_region(unsigned base, uint64_t *remote_p)
+{
+    ucp_rkey_h rkey;
+    ucs_status_t status;
+    void *rkey_buf;
+    uint64_t len;
+
+    ctrl_recv(base, remote_p, sizeof(*remote_p));
+    ctrl_recv(base + 1, &len, sizeof(len));
+    if (len > 4096) {
+        die("remote key of %llu bytes", (unsigned long long)len);
+    }
+    rkey_buf = malloc(len);
+    ctrl_recv(base + 2, rkey_buf, len);
+    status = ucp_ep_rkey_unpack(ep, rkey_buf, &rkey);
+    free(rkey_buf);
+    if (status != UCS_OK) {
+        die("ucp_ep_rkey_unpack: %s", ucs_status_string(status));
+    }
+    return rkey;
+}
+
 /* 3. put/get: regions at odd offsets and sizes of one remote buffer */
 typedef struct {
     size_t offset;
@@ -517,11 +573,8 @@ static const region_t regions[] = {
 static void test_rma(void)
 {
     unsigned nregions = sizeof(regions) / sizeof(regions[0]), i;
-    ucp_mem_map_params_t mparams = {0};
     ucp_request_param_t param = {0};
     ucp_mem_h memh;
-    void *rkey_buf;
-    size_t rkey_len;
     uint8_t *buf;
     uint64_t remote;
     uint32_t peer_bad;
@@ -529,25 +582,11 @@ static void test_rma(void)
     current_test = "rma";
     buf = aligned_alloc(4096, RMA_SIZE);
     memset(buf, 0, RMA_SIZE);
-    mparams.field_mask = UCP_MEM_MAP_PARAM_FIELD_ADDRESS |
-                         UCP_MEM_MAP_PARAM_FIELD_LENGTH;
-    mparams.address    = buf;
-    mparams.length     = RMA_SIZE;
-    if (ucp_mem_map(context, &mparams, &memh) != UCS_OK) {
-        die("ucp_mem_map failed");
-    }
+    memh = map_memory(buf, RMA_SIZE);
 
     if (opts.server) {
-        uint64_t addr = (uintptr_t)buf, len;
         unsigned bad = 0;
-        if (ucp_rkey_pack(context, memh, &rkey_buf, &rkey_len) != UCS_OK) {
-            die("ucp_rkey_pack failed");
-        }
-        len = rkey_len;
-        ctrl_send(30, &addr, sizeof(addr));
-        ctrl_send(31, &len, sizeof(len));
-        ctrl_send(32, rkey_buf, rkey_len);
-        ucp_rkey_buffer_release(rkey_buf);
+        send_region(30, buf, memh);
         /* the client's puts are done when it asks us to check */
         ctrl_recv(33, &peer_bad, sizeof(peer_bad));
         for (i = 0; i < nregions; ++i) {
@@ -567,20 +606,9 @@ static void test_rma(void)
         check(bad == 0, "rma: server memory holds every put byte");
         ctrl_send(34, &bad, sizeof(bad));
     } else {
-        uint64_t len;
-        ucp_rkey_h rkey;
+        ucp_rkey_h rkey = recv_region(30, &remote);
         unsigned bad_get = 0;
         ucs_status_t status;
-
-        ctrl_recv(30, &remote, sizeof(remote));
-        ctrl_recv(31, &len, sizeof(len));
-        rkey_buf = malloc(len);
-        ctrl_recv(32, rkey_buf, len);
-        status = ucp_ep_rkey_unpack(ep, rkey_buf, &rkey);
-        free(rkey_buf);
-        if (status != UCS_OK) {
-            die("ucp_ep_rkey_unpack: %s", ucs_status_string(status));
-        }
 
         for (i = 0; i < nregions; ++i) {
             if (!size_enabled(regions[i].size)) {
@@ -638,34 +666,18 @@ static void test_rma(void)
 static void test_atomic(void)
 {
     const unsigned adds = 100;
-    ucp_mem_map_params_t mparams = {0};
     ucp_mem_h memh;
     uint64_t *word = aligned_alloc(64, 64);
     uint32_t peer_bad;
 
     current_test = "atomic";
     memset(word, 0, 64);
-    mparams.field_mask = UCP_MEM_MAP_PARAM_FIELD_ADDRESS |
-                         UCP_MEM_MAP_PARAM_FIELD_LENGTH;
-    mparams.address    = word;
-    mparams.length     = 64;
-    if (ucp_mem_map(context, &mparams, &memh) != UCS_OK) {
-        die("ucp_mem_map failed");
-    }
+    memh = map_memory(word, 64);
 
     if (opts.server) {
-        uint64_t addr = (uintptr_t)word, len, expected;
-        void *rkey_buf;
-        size_t rkey_len;
+        uint64_t expected;
         uint32_t bad;
-        if (ucp_rkey_pack(context, memh, &rkey_buf, &rkey_len) != UCS_OK) {
-            die("ucp_rkey_pack failed");
-        }
-        len = rkey_len;
-        ctrl_send(40, &addr, sizeof(addr));
-        ctrl_send(41, &len, sizeof(len));
-        ctrl_send(42, rkey_buf, rkey_len);
-        ucp_rkey_buffer_release(rkey_buf);
+        send_region(40, word, memh);
         ctrl_recv(43, &expected, sizeof(expected));
         bad = (*word != expected);
         check(!bad, "atomic: server word is %llu, expected %llu",
@@ -673,20 +685,10 @@ static void test_atomic(void)
         ctrl_send(44, &bad, sizeof(bad));
     } else {
         ucp_request_param_t param = {0};
-        uint64_t remote, len, value = 3, result = 0, final;
-        ucp_rkey_h rkey;
-        void *rkey_buf;
+        uint64_t remote, value = 3, result = 0, final;
+        ucp_rkey_h rkey = recv_region(40, &remote);
         unsigned k;
         ucs_status_t status;
-
-        ctrl_recv(40, &remote, sizeof(remote));
-        ctrl_recv(41, &len, sizeof(len));
-        rkey_buf = malloc(len);
-        ctrl_recv(42, rkey_buf, len);
-        if (ucp_ep_rkey_unpack(ep, rkey_buf, &rkey) != UCS_OK) {
-            die("ucp_ep_rkey_unpack failed");
-        }
-        free(rkey_buf);
 
         param.op_attr_mask = UCP_OP_ATTR_FIELD_DATATYPE;
         param.datatype     = ucp_dt_make_contig(sizeof(uint64_t));
