@@ -27,11 +27,11 @@ echo "== ucx_info -d -t mp_rc (host A)"
 tx() { "$NETNS" exec A cat /sys/class/net/$1/statistics/tx_bytes; }
 b1=$(tx path1); b2=$(tx path2)
 echo
-echo "== UCP over mp_rc: tag, AM, put/get, atomics, rendezvous sizes (policy $UCX_MP_RC_POLICY)"
+echo "== UCP over mp_rc (client-server flow): tag, AM, put/get, atomics, rendezvous sizes (policy $UCX_MP_RC_POLICY)"
 P=$((14000 + RANDOM % 1000))
-timeout 200 "$NETNS" exec B env UCX_LOG_LEVEL=info "$BUILDDIR/test/integration/ucp/ucp_verify" -s -p $P --p2p > /tmp/uct_mp-demo-server.log 2>&1 &
+timeout 200 "$NETNS" exec B env UCX_LOG_LEVEL=info "$BUILDDIR/test/integration/ucp/ucp_verify" -s -p $P --cm > /tmp/uct_mp-demo-server.log 2>&1 &
 sleep 1
-timeout 180 "$NETNS" exec A env UCX_LOG_LEVEL=info "$BUILDDIR/test/integration/ucp/ucp_verify" -c 198.18.1.2 -p $P --p2p 2>&1 | \
+timeout 180 "$NETNS" exec A env UCX_LOG_LEVEL=info "$BUILDDIR/test/integration/ucp/ucp_verify" -c 198.18.1.2 -p $P --cm 2>&1 | \
     grep -E 'PASS|FAIL|passed|mp_rc: ep' | sed 's/^\[[^]]*\] *//'
 wait || true
 a1=$(tx path1); a2=$(tx path2)
