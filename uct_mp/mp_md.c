@@ -308,6 +308,9 @@ static ucs_status_t uct_mp_md_query(uct_md_h tl_md, uct_md_attr_t *md_attr)
         if (!(lane_attr->cap.flags & UCT_MD_FLAG_REG)) {
             md_attr->cap.flags &= ~UCT_MD_FLAG_REG;
         }
+        /* UCP hands zcopy operations a registered memh only when the md says
+         * it needs one; rc lanes need their lkey */
+        md_attr->cap.flags |= lane_attr->cap.flags & UCT_MD_FLAG_NEED_MEMH;
         md_attr->cap.max_reg           = ucs_min(md_attr->cap.max_reg,
                                                  lane_attr->cap.max_reg);
         md_attr->cap.reg_mem_types    &= lane_attr->cap.reg_mem_types;

@@ -17,6 +17,6 @@ if [ "$ID" = 1 ]; then
 fi
 step ucp-verify-p2p-all 600 "$MP $P2P $VERIFY -s -p \$PORT --p2p --iters 1 --max-size 1048579 --timeout 580" \
     "$MP $P2P $VERIFY -c $SERVER -p \$PORT --p2p --iters 1 --max-size 1048579 --timeout 580"
-step ucp-verify-cm-rdmacm 600 "$MP UCX_TLS=mp_rc $VERIFY -s -p \$PORT --cm --iters 1 --max-size 262149 --timeout 580" \
-    "$MP UCX_TLS=mp_rc $VERIFY -c $SERVER -p \$PORT --cm --iters 1 --max-size 262149 --timeout 580"
+step ucp-verify-cm-rdmacm 200 "$MP UCX_TLS=mp_rc $VERIFY -s -p \$PORT --cm --iters 1 --max-size 262149 --timeout 120" \
+    "$MP UCX_TLS=mp_rc $VERIFY -c $SERVER -p \$PORT --cm --iters 1 --max-size 262149 --timeout 120"
 [ "$ID" = 1 ] && t_summary

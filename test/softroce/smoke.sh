@@ -22,9 +22,9 @@ step uct-am-lat 240 "$MP ucx_perftest -p \$PORT" \
 step uct-put-bw-zcopy 240 "$MP ucx_perftest -p \$PORT" \
     "$MP ucx_perftest $SERVER -p \$PORT -t put_bw -x mp_rc -d rxe0:1 -D zcopy -n 100 -s 65536"
 
-# tag (eager and rendezvous) and AM; put/get and atomics run in the long tier
-step ucp-verify-p2p-tag-am 300 "$MP $P2P $VERIFY -s -p \$PORT --p2p --only tag,am --iters 1 --max-size 262149 --timeout 280" \
-    "$MP $P2P $VERIFY -c $SERVER -p \$PORT --p2p --only tag,am --iters 1 --max-size 262149 --timeout 280"
+# tag (eager and rendezvous), AM, put/get, atomics; every byte checked
+step ucp-verify-p2p 300 "$MP $P2P $VERIFY -s -p \$PORT --p2p --iters 1 --max-size 262149 --timeout 280" \
+    "$MP $P2P $VERIFY -c $SERVER -p \$PORT --p2p --iters 1 --max-size 262149 --timeout 280"
 
 step ucp-tag-lat 240 "$MP $P2P ucx_perftest -p \$PORT" \
     "$MP $P2P ucx_perftest $SERVER -p \$PORT -t tag_lat -s 8 -n 300"
