@@ -83,8 +83,15 @@ static void uct_mp_pending_schedule_progress(uct_mp_ep_t *ep)
                                       &ep->pending_prog_id);
 }
 
-/* Run queued requests in order until one runs out of resources again */
-static void uct_mp_pending_dispatch(uct_mp_ep_t *ep)
+/*
+ * Run queued requests in order until one runs out of resources again, then
+ * wait on the lane that is busy. When that is self_lane, whose wake-up is
+ * being dispatched right now, return UCS_ERR_NO_RESOURCE so the lane keeps
+ * the element queued: re-adding an element from inside its own callback is
+ * lost on lanes whose pending queue is an arbiter (rc), which removes the
+ * element after a UCS_OK return.
+ */
+static ucs_status_t uct_mp_pending_dispatch(uct_mp_ep_t *ep, int self_lane)
 {
     uct_pending_req_priv_queue_t *priv;
     unsigned round;
@@ -93,7 +100,11 @@ static void uct_mp_pending_dispatch(uct_mp_ep_t *ep)
     for (round = 0; round < UCT_MP_PENDING_MAX_ROUNDS; ++round) {
         uct_pending_queue_dispatch(priv, &ep->pending_q, 1);
         if (ucs_queue_is_empty(&ep->pending_q)) {
-            return;
+            return UCS_OK;
+        }
+
+        if ((self_lane >= 0) && (uct_mp_pending_wait_lane(ep) == self_lane)) {
+            return UCS_ERR_NO_RESOURCE;
         }
 
         status = uct_mp_pending_arm(ep);
@@ -104,12 +115,13 @@ static void uct_mp_pending_dispatch(uct_mp_ep_t *ep)
                           ucs_queue_length(&ep->pending_q));
                 uct_mp_pending_schedule_progress(ep);
             }
-            return;
+            return UCS_OK;
         }
         /* The busy lane has resources again: dispatch once more */
     }
 
     uct_mp_pending_schedule_progress(ep);
+    return UCS_OK;
 }
 
 static unsigned uct_mp_pending_progress(void *arg)
@@ -117,7 +129,7 @@ static unsigned uct_mp_pending_progress(void *arg)
     uct_mp_ep_t *ep = arg;
 
     ep->pending_prog_id = UCS_CALLBACKQ_ID_NULL;
-    uct_mp_pending_dispatch(ep);
+    uct_mp_pending_dispatch(ep, -1);
     return 1;
 }
 
@@ -125,10 +137,14 @@ static unsigned uct_mp_pending_progress(void *arg)
 static ucs_status_t uct_mp_pending_wakeup(uct_pending_req_t *self)
 {
     uct_mp_lane_wakeup_t *wakeup = ucs_derived_of(self, uct_mp_lane_wakeup_t);
+    ucs_status_t status;
 
     wakeup->armed = 0;
-    uct_mp_pending_dispatch(wakeup->ep);
-    return UCS_OK; /* never stays on the lane queue */
+    status        = uct_mp_pending_dispatch(wakeup->ep, wakeup->lane);
+    if (status == UCS_ERR_NO_RESOURCE) {
+        wakeup->armed = 1; /* stays queued on this lane */
+    }
+    return status;
 }
 
 static void uct_mp_pending_wakeup_purge(uct_pending_req_t *self, void *arg)

@@ -20,11 +20,12 @@ step ucp-verify-p2p-all 600 "$MP $P2P $VERIFY -s -p \$PORT --p2p --iters 1 --max
 step ucp-verify-cm-rdmacm 200 "$MP UCX_TLS=mp_rc $VERIFY -s -p \$PORT --cm --iters 1 --max-size 262149 --timeout 120" \
     "$MP UCX_TLS=mp_rc $VERIFY -c $SERVER -p \$PORT --cm --iters 1 --max-size 262149 --timeout 120"
 # A cable pulled through the qemu monitor under traffic reaches mp_rc as a
-# lane error (lanes use RC retry count 6: rxe never reports at 7). The
-# transfer itself is not expected to survive until failover replays.
-step cable-pull-lane-error 150 "$MP $P2P ucx_perftest -p \$PORT" \
+# lane error (lanes use RC retry count 6: rxe never reports at 7). Rendezvous
+# by put makes the client the RDMA initiator, the side whose QP sees the
+# retries; a passive side notices only with mp's keepalive (failover step).
+step cable-pull-lane-error 150 "$MP $P2P UCX_RNDV_SCHEME=put_zcopy ucx_perftest -p \$PORT" \
     "(sleep 15; echo 'n0 off' > /out/cable-request; sleep 25; echo 'n0 on' > /out/cable-request) &
-     $MP $P2P UCX_LOG_LEVEL=diag UCX_RC_VERBS_TIMEOUT=100ms timeout 90 ucx_perftest $SERVER -p \$PORT -t tag_bw -s 65536 -n 100000000 > /tmp/cable.log 2>&1;
+     $MP $P2P UCX_LOG_LEVEL=diag UCX_RC_VERBS_TIMEOUT=100ms UCX_RNDV_SCHEME=put_zcopy timeout 60 ucx_perftest $SERVER -p \$PORT -t tag_bw -s 65536 -w 10 -n 100000000 > /tmp/cable.log 2>&1;
      grep -m1 -E 'mp_rc: ep .* lane 0 \(rxe0:1\) failed' /tmp/cable.log ||
          { tail -n 12 /tmp/cable.log; false; }"
 [ "$ID" = 1 ] && t_summary
