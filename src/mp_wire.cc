@@ -16,10 +16,8 @@ namespace uct_mp {
 namespace {
 
 const size_t HEADER_LEN         = 4;  /* version, kind, total_len, lanes */
-const size_t DEVICE_EXTRA_LEN   = 6;  /* caps, lane_tl, u32 session */
-const size_t RKEY_EXTRA_LEN     = 1;  /* lane_tl */
 const size_t TRAILER_LEN        = 1;  /* check byte */
-const size_t DEVICE_LANE_EXTRA  = 2;  /* md_index, bw_class */
+const size_t LANE_DEVS_EXTRA    = 2;  /* per entry: md_index, bw_class */
 
 /* Message into the caller's error buffer (which may be absent) */
 void set_error(char *errmsg, size_t errmsg_len, const char *fmt, ...)
@@ -39,7 +37,7 @@ void set_error(char *errmsg, size_t errmsg_len, const char *fmt, ...)
 
 bool valid_kind(unsigned kind)
 {
-    return (kind >= UCT_MP_WIRE_DEVICE_ADDR) && (kind <= UCT_MP_WIRE_RKEY);
+    return (kind >= UCT_MP_WIRE_DEVICE_ADDR) && (kind <= UCT_MP_WIRE_LANE_DEVS);
 }
 
 const char *kind_name(unsigned kind)
@@ -49,19 +47,36 @@ const char *kind_name(unsigned kind)
     case UCT_MP_WIRE_IFACE_ADDR:  return "iface address";
     case UCT_MP_WIRE_EP_ADDR:     return "ep address";
     case UCT_MP_WIRE_RKEY:        return "remote key";
+    case UCT_MP_WIRE_LANE_DEVS:   return "lane device list";
     default:                      return "unknown kind";
     }
 }
 
+/* Fixed fields after the header */
+bool has_caps(unsigned kind)
+{
+    return (kind == UCT_MP_WIRE_DEVICE_ADDR) || (kind == UCT_MP_WIRE_EP_ADDR);
+}
+
+bool has_lane_tl(unsigned kind)
+{
+    return kind != UCT_MP_WIRE_IFACE_ADDR;
+}
+
+bool has_token(unsigned kind)
+{
+    return kind == UCT_MP_WIRE_EP_ADDR;
+}
+
 size_t extra_len(unsigned kind)
 {
-    return (kind == UCT_MP_WIRE_DEVICE_ADDR) ? DEVICE_EXTRA_LEN :
-           (kind == UCT_MP_WIRE_RKEY)        ? RKEY_EXTRA_LEN : 0;
+    return (has_caps(kind) ? 1 : 0) + (has_lane_tl(kind) ? 1 : 0) +
+           (has_token(kind) ? 4 : 0);
 }
 
 size_t lane_extra_len(unsigned kind)
 {
-    return (kind == UCT_MP_WIRE_DEVICE_ADDR) ? DEVICE_LANE_EXTRA : 0;
+    return (kind == UCT_MP_WIRE_LANE_DEVS) ? LANE_DEVS_EXTRA : 0;
 }
 
 /* Check byte: makes the 8-bit sum of the whole buffer 0xff. */
@@ -201,16 +216,18 @@ size_t pack(const uct_mp_wire_t *msg, void *buf, size_t buf_len, char *errmsg,
     w.u8(msg->kind);
     w.u8(static_cast<uint8_t>(size));
     w.u8(msg->lane_count);
-    if (msg->kind == UCT_MP_WIRE_DEVICE_ADDR) {
+    if (has_caps(msg->kind)) {
         w.u8(msg->caps);
+    }
+    if (has_lane_tl(msg->kind)) {
         w.u8(msg->lane_tl);
-        w.u32(msg->session);
-    } else if (msg->kind == UCT_MP_WIRE_RKEY) {
-        w.u8(msg->lane_tl);
+    }
+    if (has_token(msg->kind)) {
+        w.u32(msg->token);
     }
 
     for (unsigned i = 0; i < msg->lane_count; ++i) {
-        if (msg->kind == UCT_MP_WIRE_DEVICE_ADDR) {
+        if (msg->kind == UCT_MP_WIRE_LANE_DEVS) {
             w.u8(msg->lanes[i].md_index);
             w.u8(msg->lanes[i].bw_class);
         }
@@ -291,22 +308,17 @@ int unpack(const void *buf, size_t buf_len, uct_mp_wire_kind_t kind,
 
     /* The reader stops before the check byte */
     reader r(bytes + HEADER_LEN, total_len - HEADER_LEN - TRAILER_LEN);
-    if (kind == UCT_MP_WIRE_DEVICE_ADDR) {
-        if (!r.u8(&out.caps) || !r.u8(&out.lane_tl) || !r.u32(&out.session)) {
-            set_error(errmsg, errmsg_len, "mp %s: header truncated", what);
-            return -1;
-        }
-    } else if (kind == UCT_MP_WIRE_RKEY) {
-        if (!r.u8(&out.lane_tl)) {
-            set_error(errmsg, errmsg_len, "mp %s: header truncated", what);
-            return -1;
-        }
+    if ((has_caps(kind) && !r.u8(&out.caps)) ||
+        (has_lane_tl(kind) && !r.u8(&out.lane_tl)) ||
+        (has_token(kind) && !r.u32(&out.token))) {
+        set_error(errmsg, errmsg_len, "mp %s: header truncated", what);
+        return -1;
     }
 
     for (unsigned i = 0; i < lane_count; ++i) {
         uct_mp_wire_lane_t *lane = &out.lanes[i];
 
-        if (kind == UCT_MP_WIRE_DEVICE_ADDR) {
+        if (kind == UCT_MP_WIRE_LANE_DEVS) {
             if (!r.u8(&lane->md_index) || !r.u8(&lane->bw_class)) {
                 set_error(errmsg, errmsg_len,
                           "mp %s: lane %u of %u truncated", what, i,

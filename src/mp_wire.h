@@ -7,23 +7,29 @@
  *
  * Every buffer is little-endian and self-delimiting:
  *
- *   header (all three address kinds and the rkey):
+ *   header (every kind):
  *     u8  version      UCT_MP_PROTO_VERSION of the writer
  *     u8  kind         uct_mp_wire_kind_t
  *     u8  total_len    whole buffer, header and trailer included
- *     u8  lane_count   1..UCT_MP_MAX_LANES (md count for an rkey)
- *   device address only, after the header:
- *     u8  caps         UCT_MP_CAP_* the writer supports
- *     u8  lane_tl      uct_mp_lane_tl_t code of the lane transport
- *     u32 session      random id of the writer's iface (peer identity)
- *   rkey only, after the header:
- *     u8  lane_tl      lane transport, names the component that unpacks
- *   per lane (device address):  u8 md_index, u8 bw_class, u8 len, len bytes
- *   per lane (iface, ep, rkey): u8 len, len bytes
+ *     u8  lane_count   1..UCT_MP_MAX_LANES entries that follow
+ *   fixed fields after the header, by kind:
+ *     device address:  u8 caps, u8 lane_tl
+ *     ep address:      u8 caps, u8 lane_tl, u32 token (the writer's ep)
+ *     remote key:      u8 lane_tl (names the component that unpacks)
+ *     lane devices:    u8 lane_tl
+ *     iface address:   none
+ *   per entry:
+ *     lane devices:    u8 md_index, u8 bw_class, u8 len, len bytes
+ *     other kinds:     u8 len, len bytes
  *   trailer:
  *     u8  check        0xff minus the 8-bit sum of all preceding bytes, so
  *                      the 8-bit sum of the whole buffer is 0xff: any single
  *                      corrupted byte changes the sum and is detected
+ *
+ * Protocol version 2: the device and ep addresses that UCP exchanges carry
+ * only the primary lane (one entry), whatever the number of lanes, so they
+ * fit RDMA-CM private data; the other lanes join over the primary lane with
+ * control messages (mp_ctl.h) that carry [lane devices][ep address] pairs.
  *
  * A decoder never reads past min(buf_len, total_len) and reports what is wrong
  * in a message written to the caller's error buffer.
@@ -39,7 +45,7 @@
 extern "C" {
 #endif
 
-#define UCT_MP_PROTO_VERSION    1     /* version this build writes and reads */
+#define UCT_MP_PROTO_VERSION    2     /* version this build writes and reads */
 #define UCT_MP_MAX_LANES        8     /* lanes per iface, mds per rkey */
 #define UCT_MP_WIRE_MAX_LEN     255   /* total_len is one byte */
 #define UCT_MP_WIRE_ERRMSG_MAX  160
@@ -49,7 +55,8 @@ typedef enum {
     UCT_MP_WIRE_DEVICE_ADDR = 1,
     UCT_MP_WIRE_IFACE_ADDR  = 2,
     UCT_MP_WIRE_EP_ADDR     = 3,
-    UCT_MP_WIRE_RKEY        = 4
+    UCT_MP_WIRE_RKEY        = 4,
+    UCT_MP_WIRE_LANE_DEVS   = 5   /* every lane's device: iface address, JOIN */
 } uct_mp_wire_kind_t;
 
 /* Capabilities negotiated in the device address (both sides use the AND). */
@@ -70,8 +77,8 @@ typedef enum {
 
 /* One lane's entry: pointers refer into the decoded buffer. */
 typedef struct {
-    uint8_t     md_index;  /* device address: lane md's index in the rkey */
-    uint8_t     bw_class;  /* device address: log2 of bandwidth in MB/s */
+    uint8_t     md_index;  /* lane devices: lane md's index in the rkey */
+    uint8_t     bw_class;  /* lane devices: log2 of bandwidth in MB/s */
     uint8_t     len;
     const void *data;
 } uct_mp_wire_lane_t;
@@ -80,9 +87,9 @@ typedef struct {
     uint8_t            version;
     uint8_t            kind;       /* uct_mp_wire_kind_t */
     uint8_t            total_len;  /* decoded: bytes the buffer took */
-    uint8_t            caps;       /* device address only */
-    uint8_t            lane_tl;    /* device address and rkey */
-    uint32_t           session;    /* device address only */
+    uint8_t            caps;       /* device and ep address */
+    uint8_t            lane_tl;    /* every kind but the iface address */
+    uint32_t           token;      /* ep address: names the writer's ep */
     uint8_t            lane_count;
     uct_mp_wire_lane_t lanes[UCT_MP_MAX_LANES];
 } uct_mp_wire_t;

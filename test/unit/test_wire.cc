@@ -19,7 +19,7 @@ namespace {
 
 const uct_mp_wire_kind_t all_kinds[] = {
     UCT_MP_WIRE_DEVICE_ADDR, UCT_MP_WIRE_IFACE_ADDR, UCT_MP_WIRE_EP_ADDR,
-    UCT_MP_WIRE_RKEY
+    UCT_MP_WIRE_RKEY, UCT_MP_WIRE_LANE_DEVS
 };
 
 class test_mp_wire : public ::testing::Test {
@@ -32,7 +32,7 @@ protected:
         msg.kind       = kind;
         msg.caps       = UCT_MP_CAP_STRIPE | UCT_MP_CAP_JOIN;
         msg.lane_tl    = UCT_MP_LANE_TL_RC_VERBS;
-        msg.session    = 0xdeadbeef;
+        msg.token      = 0xdeadbeef;
         msg.lane_count = lane_count;
         m_payload.assign(UCT_MP_MAX_LANES, std::string());
         for (unsigned i = 0; i < lane_count; ++i) {
@@ -98,17 +98,17 @@ TEST_F(test_mp_wire, round_trip_every_kind_and_lane_count) {
                 EXPECT_EQ(lanes, out.lane_count);
                 EXPECT_EQ(buf.size(), (size_t)out.total_len);
                 EXPECT_TRUE(uct_mp_wire_is_kind(buf.data(), kind));
-                if (kind == UCT_MP_WIRE_DEVICE_ADDR) {
-                    EXPECT_EQ(in.caps, out.caps);
-                    EXPECT_EQ(in.session, out.session);
-                }
                 if ((kind == UCT_MP_WIRE_DEVICE_ADDR) ||
-                    (kind == UCT_MP_WIRE_RKEY)) {
-                    EXPECT_EQ(in.lane_tl, out.lane_tl);
+                    (kind == UCT_MP_WIRE_EP_ADDR)) {
+                    EXPECT_EQ(in.caps, out.caps);
                 }
+                EXPECT_EQ((kind == UCT_MP_WIRE_EP_ADDR) ? in.token : 0u,
+                          out.token);
+                EXPECT_EQ((kind == UCT_MP_WIRE_IFACE_ADDR) ? 0 : in.lane_tl,
+                          out.lane_tl);
                 for (unsigned i = 0; i < lanes; ++i) {
                     ASSERT_EQ(lane_len, out.lanes[i].len);
-                    if (kind == UCT_MP_WIRE_DEVICE_ADDR) {
+                    if (kind == UCT_MP_WIRE_LANE_DEVS) {
                         EXPECT_EQ(in.lanes[i].md_index, out.lanes[i].md_index);
                         EXPECT_EQ(in.lanes[i].bw_class, out.lanes[i].bw_class);
                     }
@@ -128,23 +128,27 @@ TEST_F(test_mp_wire, round_trip_every_kind_and_lane_count) {
 }
 
 TEST_F(test_mp_wire, packed_size_follows_the_documented_layout) {
-    /* header 4 + trailer 1; device +6 and +2 per lane; rkey +1; +1 per lane */
-    uct_mp_wire_t dev = make(UCT_MP_WIRE_DEVICE_ADDR, 3, 5);
-    EXPECT_EQ(4u + 6 + 3 * (2 + 1 + 5) + 1, uct_mp_wire_packed_size(&dev));
+    /* header 4 + trailer 1; device +2 (caps, lane_tl); ep +6 (caps, lane_tl,
+     * token); rkey and lane devices +1 (lane_tl); +1 per entry and +2 more
+     * per lane device entry (md_index, bw_class) */
+    uct_mp_wire_t dev = make(UCT_MP_WIRE_DEVICE_ADDR, 1, 18);
+    EXPECT_EQ(4u + 2 + (1 + 18) + 1, uct_mp_wire_packed_size(&dev));
+    uct_mp_wire_t devs = make(UCT_MP_WIRE_LANE_DEVS, 3, 5);
+    EXPECT_EQ(4u + 1 + 3 * (2 + 1 + 5) + 1, uct_mp_wire_packed_size(&devs));
     uct_mp_wire_t ifc = make(UCT_MP_WIRE_IFACE_ADDR, 2, 0);
     EXPECT_EQ(4u + 2 * 1 + 1, uct_mp_wire_packed_size(&ifc));
     uct_mp_wire_t ep = make(UCT_MP_WIRE_EP_ADDR, 4, 7);
-    EXPECT_EQ(4u + 4 * (1 + 7) + 1, uct_mp_wire_packed_size(&ep));
+    EXPECT_EQ(4u + 6 + 4 * (1 + 7) + 1, uct_mp_wire_packed_size(&ep));
     uct_mp_wire_t rkey = make(UCT_MP_WIRE_RKEY, 2, 9);
     EXPECT_EQ(4u + 1 + 2 * (1 + 9) + 1, uct_mp_wire_packed_size(&rkey));
 }
 
 TEST_F(test_mp_wire, largest_message_fits_the_one_byte_length) {
-    /* 8 ep lanes of 29 bytes: 4 + 8 * 30 + 1 = 245 <= 255 */
-    uct_mp_wire_t in = make(UCT_MP_WIRE_EP_ADDR, 8, 29), out;
+    /* 8 iface entries of 29 bytes: 4 + 8 * 30 + 1 = 245 <= 255 */
+    uct_mp_wire_t in = make(UCT_MP_WIRE_IFACE_ADDR, 8, 29), out;
     std::vector<uint8_t> buf = pack(in);
     EXPECT_EQ(245u, buf.size());
-    EXPECT_EQ("", unpack(buf, UCT_MP_WIRE_EP_ADDR, &out));
+    EXPECT_EQ("", unpack(buf, UCT_MP_WIRE_IFACE_ADDR, &out));
 }
 
 TEST_F(test_mp_wire, pack_refuses_bad_messages) {
@@ -163,7 +167,7 @@ TEST_F(test_mp_wire, pack_refuses_bad_messages) {
                                    sizeof(errmsg)));
     EXPECT_NE(std::string::npos, std::string(errmsg).find("9 lanes"));
 
-    uct_mp_wire_t big = make(UCT_MP_WIRE_DEVICE_ADDR, 8, 40);
+    uct_mp_wire_t big = make(UCT_MP_WIRE_LANE_DEVS, 8, 40);
     EXPECT_EQ(0u, uct_mp_wire_pack(&big, buf.data(), buf.size(), errmsg,
                                    sizeof(errmsg)));
     EXPECT_NE(std::string::npos, std::string(errmsg).find("maximum 255"))
@@ -227,7 +231,7 @@ TEST_F(test_mp_wire, wrong_kind_is_refused) {
 }
 
 TEST_F(test_mp_wire, other_protocol_versions_are_refused_by_name) {
-    for (unsigned version : {0u, 2u, 255u}) {
+    for (unsigned version : {0u, 1u, 3u, 255u}) {
         std::vector<uint8_t> buf = pack(make(UCT_MP_WIRE_DEVICE_ADDR, 2, 5));
         buf[0] = version;
         fix_check(&buf);
@@ -236,7 +240,7 @@ TEST_F(test_mp_wire, other_protocol_versions_are_refused_by_name) {
         EXPECT_NE(std::string::npos,
                   err.find("MP protocol version " + std::to_string(version)))
             << err;
-        EXPECT_NE(std::string::npos, err.find("this build speaks 1")) << err;
+        EXPECT_NE(std::string::npos, err.find("this build speaks 2")) << err;
     }
 }
 
@@ -253,11 +257,11 @@ TEST_F(test_mp_wire, lane_count_out_of_range_is_refused) {
 }
 
 TEST_F(test_mp_wire, hostile_lane_length_past_the_end_is_refused) {
-    std::vector<uint8_t> buf = pack(make(UCT_MP_WIRE_EP_ADDR, 2, 4));
+    std::vector<uint8_t> buf = pack(make(UCT_MP_WIRE_IFACE_ADDR, 2, 4));
     buf[4] = 200; /* first lane claims 200 bytes */
     fix_check(&buf);
     uct_mp_wire_t out;
-    std::string err = unpack(buf, UCT_MP_WIRE_EP_ADDR, &out);
+    std::string err = unpack(buf, UCT_MP_WIRE_IFACE_ADDR, &out);
     EXPECT_NE(std::string::npos, err.find("past the end")) << err;
 }
 
@@ -339,23 +343,35 @@ TEST_F(test_mp_wire, bandwidth_class_is_log2_of_megabytes) {
  * RDMA-CM private data budget of UCP's client-server flow (docs/DESIGN.md
  * 7.7): 54 bytes, of which UCP's own part takes 35, so mp's iface + ep address
  * get 19. RoCE v2 rc_verbs lane: device address 18 B (flags, GID, path MTU),
- * no iface address, ep address 4 B. In CONNECT_TO_EP mode the v1 ep address
- * is [lane devices][lane eps]; this computes it per lane count and shows why
- * the client-server flow over rdmacm needs the primary-lane-only form.
+ * no iface address, ep address 4 B (5 with an atomic MR id).
+ * v1 carried [lane devices][lane eps] in the ep address and could not fit
+ * even one lane; v2 carries the primary lane only, so 1, 2, 4 and 8 lanes all
+ * take the same 16 (17) bytes, and the further lanes JOIN over the primary.
  */
 TEST_F(test_mp_wire, rdma_cm_private_data_budget) {
-    const size_t dev_len = 18, ep_len = 4, budget = 54 - 35;
-    for (unsigned lanes : {1u, 2u, 4u}) {
-        uct_mp_wire_t dev = make(UCT_MP_WIRE_DEVICE_ADDR, lanes, dev_len);
-        uct_mp_wire_t ep  = make(UCT_MP_WIRE_EP_ADDR, lanes, ep_len);
-        size_t v1 = uct_mp_wire_packed_size(&dev) + uct_mp_wire_packed_size(&ep);
-        EXPECT_EQ((4 + 6 + lanes * (3 + dev_len) + 1) +
-                  (4 + lanes * (1 + ep_len) + 1), v1);
-        std::cout << "[ budget ] " << lanes << " RoCE lanes: v1 ep address "
-                  << v1 << " B, RDMA-CM leaves mp " << budget << " B"
-                  << std::endl;
-        EXPECT_GT(v1, budget); /* v1 cannot ride in RDMA-CM private data */
+    const size_t dev_len = 18, budget = 54 - 35;
+    for (size_t ep_len : {4u, 5u}) {
+        for (unsigned lanes : {1u, 2u, 4u, 8u}) {
+            /* what v1 would have needed for these lanes */
+            uct_mp_wire_t devs = make(UCT_MP_WIRE_LANE_DEVS, lanes, dev_len);
+            uct_mp_wire_t all  = make(UCT_MP_WIRE_IFACE_ADDR, lanes, ep_len);
+            size_t v1 = uct_mp_wire_packed_size(&devs) +
+                        uct_mp_wire_packed_size(&all);
+            /* v2: the primary lane's ep address whatever the lane count */
+            uct_mp_wire_t ep = make(UCT_MP_WIRE_EP_ADDR, 1, ep_len);
+            size_t v2 = uct_mp_wire_packed_size(&ep);
+            std::cout << "[ budget ] " << lanes << " RoCE lanes, lane ep "
+                      << ep_len << " B: v2 ep address " << v2 << " B (v1 "
+                      << v1 << " B), RDMA-CM leaves mp " << budget << " B"
+                      << std::endl;
+            EXPECT_EQ(12 + ep_len, v2);
+            EXPECT_LE(v2, budget) << lanes << " lanes must fit";
+            EXPECT_GT(v1, budget);
+        }
     }
+    /* the v2 device address (p2p flow) fits UCP's 31-byte device limit */
+    uct_mp_wire_t dev = make(UCT_MP_WIRE_DEVICE_ADDR, 1, dev_len);
+    EXPECT_LE(uct_mp_wire_packed_size(&dev), 31u);
 }
 
 } // namespace

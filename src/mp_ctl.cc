@@ -1,0 +1,331 @@
+/**
+ * Copyright (C) uct_mp contributors 2026. ALL RIGHTS RESERVED.
+ * See file LICENSE for terms.
+ *
+ * MP control message codec: see mp_ctl.h for the formats.
+ */
+
+#include "mp_ctl.h"
+
+#include <cstdarg>
+#include <cstdio>
+#include <cstring>
+#include <initializer_list>
+
+namespace uct_mp {
+namespace {
+
+void set_error(char *errmsg, size_t errmsg_len, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+void set_error(char *errmsg, size_t errmsg_len, const char *fmt, ...)
+{
+    va_list ap;
+
+    if ((errmsg == nullptr) || (errmsg_len == 0)) {
+        return;
+    }
+    va_start(ap, fmt);
+    vsnprintf(errmsg, errmsg_len, fmt, ap);
+    va_end(ap);
+}
+
+bool is_join_with_lanes(unsigned type)
+{
+    return (type == UCT_MP_CTL_JOIN_REQ) || (type == UCT_MP_CTL_JOIN_ACK);
+}
+
+bool valid_type(unsigned type)
+{
+    return is_join_with_lanes(type) || (type == UCT_MP_CTL_JOIN_NAK) ||
+           (type == UCT_MP_CTL_KEEPALIVE);
+}
+
+/* Bounded little-endian writer: callers check the size first */
+class writer {
+public:
+    explicit writer(uint8_t *buf) : m_buf(buf), m_pos(0) {}
+
+    void u8(uint8_t v) { m_buf[m_pos++] = v; }
+    void u16(uint16_t v) { u8(v & 0xff); u8(v >> 8); }
+    void u32(uint32_t v) { u16(v & 0xffff); u16(v >> 16); }
+    void bytes(const void *data, size_t len) {
+        memcpy(m_buf + m_pos, data, len);
+        m_pos += len;
+    }
+    uint8_t *cur() { return m_buf + m_pos; }
+    void skip(size_t len) { m_pos += len; }
+    size_t pos() const { return m_pos; }
+
+private:
+    uint8_t *m_buf;
+    size_t  m_pos;
+};
+
+class reader {
+public:
+    reader(const uint8_t *buf, size_t len) : m_buf(buf), m_len(len), m_pos(0) {}
+
+    bool u8(uint8_t *v) {
+        if (m_pos + 1 > m_len) {
+            return false;
+        }
+        *v = m_buf[m_pos++];
+        return true;
+    }
+    bool u16(uint16_t *v) {
+        uint8_t lo, hi;
+        if (!u8(&lo) || !u8(&hi)) {
+            return false;
+        }
+        *v = static_cast<uint16_t>(lo | (hi << 8));
+        return true;
+    }
+    bool u32(uint32_t *v) {
+        uint16_t lo, hi;
+        if (!u16(&lo) || !u16(&hi)) {
+            return false;
+        }
+        *v = static_cast<uint32_t>(lo) | (static_cast<uint32_t>(hi) << 16);
+        return true;
+    }
+    const uint8_t *cur() const { return m_buf + m_pos; }
+    void skip(size_t len) { m_pos += len; }
+    size_t remaining() const { return m_len - m_pos; }
+
+private:
+    const uint8_t *m_buf;
+    size_t        m_len;
+    size_t        m_pos;
+};
+
+size_t body_len(const uct_mp_ctl_t *msg)
+{
+    switch (msg->type) {
+    case UCT_MP_CTL_KEEPALIVE:
+        return 4;
+    case UCT_MP_CTL_JOIN_NAK:
+        return 5;
+    case UCT_MP_CTL_JOIN_REQ:
+        return 4 + uct_mp_wire_packed_size(&msg->devs) +
+               uct_mp_wire_packed_size(&msg->addrs);
+    case UCT_MP_CTL_JOIN_ACK:
+        return 5 + msg->pair_count + uct_mp_wire_packed_size(&msg->devs) +
+               uct_mp_wire_packed_size(&msg->addrs);
+    default:
+        return 0;
+    }
+}
+
+size_t pack(const uct_mp_ctl_t *msg, void *buf, size_t buf_len, char *errmsg,
+            size_t errmsg_len)
+{
+    if (!valid_type(msg->type)) {
+        set_error(errmsg, errmsg_len, "mp control: cannot pack type %u",
+                  msg->type);
+        return 0;
+    }
+
+    if (is_join_with_lanes(msg->type)) {
+        if ((msg->devs.kind != UCT_MP_WIRE_LANE_DEVS) ||
+            (msg->addrs.kind != UCT_MP_WIRE_EP_ADDR) ||
+            (msg->devs.lane_count != msg->addrs.lane_count)) {
+            set_error(errmsg, errmsg_len,
+                      "mp control %s: needs lane devices and ep addresses of "
+                      "the same lane count", uct_mp_ctl_type_str(msg->type));
+            return 0;
+        }
+        if ((msg->type == UCT_MP_CTL_JOIN_ACK) &&
+            (msg->pair_count > UCT_MP_MAX_LANES)) {
+            set_error(errmsg, errmsg_len, "mp control %s: %u pairs, maximum "
+                      "%d", uct_mp_ctl_type_str(msg->type), msg->pair_count,
+                      UCT_MP_MAX_LANES);
+            return 0;
+        }
+    }
+
+    size_t size = UCT_MP_CTL_HDR_LEN + body_len(msg);
+    if (size > buf_len) {
+        set_error(errmsg, errmsg_len, "mp control %s needs %zu bytes, buffer "
+                  "has %zu", uct_mp_ctl_type_str(msg->type), size, buf_len);
+        return 0;
+    }
+
+    writer w(static_cast<uint8_t*>(buf));
+    w.u8(UCT_MP_PROTO_VERSION);
+    w.u8(msg->type);
+    w.u16(msg->lane);
+    w.u32(msg->dst_token);
+    w.u32(msg->src_token);
+
+    switch (msg->type) {
+    case UCT_MP_CTL_KEEPALIVE:
+        w.u32(msg->probe_seq);
+        break;
+    case UCT_MP_CTL_JOIN_NAK:
+        w.u32(msg->join_id);
+        w.u8(msg->reason);
+        break;
+    default: /* JOIN_REQ, JOIN_ACK */
+        w.u32(msg->join_id);
+        if (msg->type == UCT_MP_CTL_JOIN_ACK) {
+            w.u8(msg->pair_count);
+            w.bytes(msg->pairs, msg->pair_count);
+        }
+        for (const uct_mp_wire_t *wire : {&msg->devs, &msg->addrs}) {
+            size_t len = uct_mp_wire_pack(wire, w.cur(), size - w.pos(),
+                                          errmsg, errmsg_len);
+            if (len == 0) {
+                return 0;
+            }
+            w.skip(len);
+        }
+        break;
+    }
+
+    return w.pos();
+}
+
+int unpack(const void *buf, size_t length, uct_mp_ctl_t *msg, char *errmsg,
+           size_t errmsg_len)
+{
+    const uint8_t *bytes = static_cast<const uint8_t*>(buf);
+    char wire_err[UCT_MP_WIRE_ERRMSG_MAX];
+    uct_mp_ctl_t out;
+
+    if ((buf == nullptr) || (length < UCT_MP_CTL_HDR_LEN)) {
+        set_error(errmsg, errmsg_len, "mp control message truncated: %zu "
+                  "bytes, the header alone has %d",
+                  (buf == nullptr) ? 0 : length, UCT_MP_CTL_HDR_LEN);
+        return -1;
+    }
+
+    memset(&out, 0, sizeof(out));
+    reader r(bytes, length);
+    r.u8(&out.version);
+    r.u8(&out.type);
+    r.u16(&out.lane);
+    r.u32(&out.dst_token);
+    r.u32(&out.src_token);
+
+    if (out.version != UCT_MP_PROTO_VERSION) {
+        set_error(errmsg, errmsg_len, "peer speaks MP protocol version %u, "
+                  "this build speaks %u", out.version, UCT_MP_PROTO_VERSION);
+        return -1;
+    }
+
+    if (!valid_type(out.type)) {
+        set_error(errmsg, errmsg_len, "mp control message of unknown type %u",
+                  out.type);
+        return -1;
+    }
+
+    const char *what = uct_mp_ctl_type_str(out.type);
+    bool ok;
+    switch (out.type) {
+    case UCT_MP_CTL_KEEPALIVE:
+        ok = r.u32(&out.probe_seq);
+        break;
+    case UCT_MP_CTL_JOIN_NAK:
+        ok = r.u32(&out.join_id) && r.u8(&out.reason);
+        break;
+    default:
+        ok = r.u32(&out.join_id);
+        if (ok && (out.type == UCT_MP_CTL_JOIN_ACK)) {
+            ok = r.u8(&out.pair_count);
+            if (ok && (out.pair_count > UCT_MP_MAX_LANES)) {
+                set_error(errmsg, errmsg_len, "mp control %s: %u pairs, "
+                          "maximum %d", what, out.pair_count,
+                          UCT_MP_MAX_LANES);
+                return -1;
+            }
+            ok = ok && (r.remaining() >= out.pair_count);
+            if (ok) {
+                memcpy(out.pairs, r.cur(), out.pair_count);
+                r.skip(out.pair_count);
+            }
+        }
+        break;
+    }
+    if (!ok) {
+        set_error(errmsg, errmsg_len, "mp control %s truncated: %zu bytes",
+                  what, length);
+        return -1;
+    }
+
+    if (is_join_with_lanes(out.type)) {
+        if (uct_mp_wire_unpack(r.cur(), r.remaining(), UCT_MP_WIRE_LANE_DEVS,
+                               &out.devs, wire_err, sizeof(wire_err)) != 0) {
+            set_error(errmsg, errmsg_len, "mp control %s: %s", what, wire_err);
+            return -1;
+        }
+        r.skip(out.devs.total_len);
+        if (uct_mp_wire_unpack(r.cur(), r.remaining(), UCT_MP_WIRE_EP_ADDR,
+                               &out.addrs, wire_err, sizeof(wire_err)) != 0) {
+            set_error(errmsg, errmsg_len, "mp control %s: %s", what, wire_err);
+            return -1;
+        }
+        r.skip(out.addrs.total_len);
+        if (out.devs.lane_count != out.addrs.lane_count) {
+            set_error(errmsg, errmsg_len, "mp control %s: %u lane devices but "
+                      "%u lane addresses", what, out.devs.lane_count,
+                      out.addrs.lane_count);
+            return -1;
+        }
+        if (out.addrs.token != out.src_token) {
+            set_error(errmsg, errmsg_len, "mp control %s: ep address of ep "
+                      "0x%x sent by ep 0x%x", what, out.addrs.token,
+                      out.src_token);
+            return -1;
+        }
+        for (unsigned i = 0; i < out.pair_count; ++i) {
+            if ((out.pairs[i] != UCT_MP_CTL_NO_PAIR) &&
+                (out.pairs[i] >= out.devs.lane_count)) {
+                set_error(errmsg, errmsg_len, "mp control %s: pair %u names "
+                          "lane %u of %u", what, i, out.pairs[i],
+                          out.devs.lane_count);
+                return -1;
+            }
+        }
+    }
+
+    if (r.remaining() != 0) {
+        set_error(errmsg, errmsg_len, "mp control %s: %zu unexpected bytes at "
+                  "the end", what, r.remaining());
+        return -1;
+    }
+
+    *msg = out;
+    return 0;
+}
+
+} // namespace
+} // namespace uct_mp
+
+
+extern "C" {
+
+size_t uct_mp_ctl_pack(const uct_mp_ctl_t *msg, void *buf, size_t buf_len,
+                       char *errmsg, size_t errmsg_len)
+{
+    return uct_mp::pack(msg, buf, buf_len, errmsg, errmsg_len);
+}
+
+int uct_mp_ctl_unpack(const void *buf, size_t length, uct_mp_ctl_t *msg,
+                      char *errmsg, size_t errmsg_len)
+{
+    return uct_mp::unpack(buf, length, msg, errmsg, errmsg_len);
+}
+
+const char *uct_mp_ctl_type_str(unsigned type)
+{
+    switch (type) {
+    case UCT_MP_CTL_KEEPALIVE: return "KEEPALIVE";
+    case UCT_MP_CTL_JOIN_REQ:  return "JOIN_REQ";
+    case UCT_MP_CTL_JOIN_ACK:  return "JOIN_ACK";
+    case UCT_MP_CTL_JOIN_NAK:  return "JOIN_NAK";
+    default:                   return "unknown";
+    }
+}
+
+} // extern "C"
