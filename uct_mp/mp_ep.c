@@ -34,8 +34,8 @@ static const char *uct_mp_ep_lane_name(uct_mp_ep_t *ep, unsigned lane)
     return uct_mp_ep_iface(ep)->lanes[lane].dev_name;
 }
 
-static void uct_mp_ep_lane_event(uct_mp_ep_t *ep, unsigned lane,
-                                 uct_mp_lane_event_t event)
+void uct_mp_ep_lane_event(uct_mp_ep_t *ep, unsigned lane,
+                          uct_mp_lane_event_t event)
 {
     uct_mp_lane_state_t prev = uct_mp_lanes_state(ep->lanes, lane);
 
@@ -126,6 +126,11 @@ uct_mp_ep_prepare(uct_mp_ep_t *ep, uct_mp_op_class_t op, size_t length,
 {
     ucs_status_t status;
     int lane;
+
+    if (ucs_unlikely(ep->join_state == UCT_MP_JOIN_WANTED)) {
+        /* UCP posts on the ep only once the peer's side is connected */
+        uct_mp_join_start(ep);
+    }
 
     lane = (op == UCT_MP_OP_RMA) ? uct_mp_ep_rma_lane(ep, length) :
                                    ep->tx_lane;
@@ -551,27 +556,32 @@ ucs_status_t uct_mp_ep_lane_failed(uct_mp_ep_t *ep, unsigned lane,
                                    status);
 }
 
-/* Pair local lanes with the peer's: same index first, then any free one */
-static unsigned uct_mp_ep_pair_lanes(uct_mp_iface_t *iface,
-                                     const uct_mp_wire_t *dev,
-                                     const uct_mp_wire_t *ifc,
-                                     int *remote_of_local)
+unsigned uct_mp_ep_pair_lanes(uct_mp_iface_t *iface, const uct_mp_wire_t *devs,
+                              const uct_mp_wire_t *ifc,
+                              const uct_mp_wire_t *eps, uint32_t local_mask,
+                              unsigned first_remote, int *remote_of_local)
 {
     int remote_paired[UCT_MP_MAX_LANES] = {0};
     unsigned local, remote, num_pairs = 0;
 
 #define UCT_MP_LANES_PAIRABLE(_local, _remote) \
-    (!remote_paired[_remote] && \
+    (((_remote) >= first_remote) && !remote_paired[_remote] && \
+     ((eps == NULL) || \
+      (eps->lanes[_remote].len == iface->lanes[_local].attr.ep_addr_len)) && \
      uct_iface_is_reachable(iface->lanes[_local].iface, \
-                            dev->lanes[_remote].data, \
+                            devs->lanes[_remote].data, \
                             (ifc == NULL) ? NULL : ifc->lanes[_remote].data))
 
     for (local = 0; local < iface->num_lanes; ++local) {
         remote_of_local[local] = -1;
-        if ((local < dev->lane_count) && UCT_MP_LANES_PAIRABLE(local, local)) {
+        if (!(local_mask & UCS_BIT(local))) {
+            continue;
+        }
+
+        if ((local < devs->lane_count) && UCT_MP_LANES_PAIRABLE(local, local)) {
             remote_of_local[local] = local;
         } else {
-            for (remote = 0; remote < dev->lane_count; ++remote) {
+            for (remote = 0; remote < devs->lane_count; ++remote) {
                 if (UCT_MP_LANES_PAIRABLE(local, remote)) {
                     remote_of_local[local] = remote;
                     break;
@@ -589,7 +599,7 @@ static unsigned uct_mp_ep_pair_lanes(uct_mp_iface_t *iface,
     return num_pairs;
 }
 
-static void uct_mp_ep_destroy_lane(uct_mp_ep_t *ep, unsigned lane)
+void uct_mp_ep_destroy_lane(uct_mp_ep_t *ep, unsigned lane)
 {
     if (ep->lane_eps[lane].ep != NULL) {
         uct_mp_pending_lane_gone(ep, lane);
@@ -606,7 +616,7 @@ static ucs_status_t uct_mp_ep_connect_to_iface(uct_mp_ep_t *ep,
     uct_mp_iface_t *iface = uct_mp_ep_iface(ep);
     int remote_of_local[UCT_MP_MAX_LANES];
     uct_ep_params_t lane_params;
-    uct_mp_wire_t summary, dev, ifc;
+    uct_mp_wire_t peer_dev, dev, ifc;
     ucs_status_t status;
     unsigned lane;
     int remote;
@@ -616,7 +626,7 @@ static ucs_status_t uct_mp_ep_connect_to_iface(uct_mp_ep_t *ep,
         return UCS_ERR_UNSUPPORTED;
     }
 
-    status = uct_mp_iface_unpack_summary(iface, params->dev_addr, &summary);
+    status = uct_mp_iface_unpack_device(iface, params->dev_addr, &peer_dev);
     if (status != UCS_OK) {
         return status;
     }
@@ -627,7 +637,8 @@ static ucs_status_t uct_mp_ep_connect_to_iface(uct_mp_ep_t *ep,
         return status;
     }
 
-    if (uct_mp_ep_pair_lanes(iface, &dev, &ifc, remote_of_local) == 0) {
+    if (uct_mp_ep_pair_lanes(iface, &dev, &ifc, NULL, UCS_MASK(UCT_MP_MAX_LANES),
+                             0, remote_of_local) == 0) {
         ucs_error("mp_rc: none of %u local and %u peer lanes is reachable",
                   iface->num_lanes, dev.lane_count);
         return UCS_ERR_UNREACHABLE;
@@ -687,42 +698,39 @@ static ucs_status_t uct_mp_ep_create_for_ep(uct_mp_ep_t *ep)
 }
 
 /*
- * ep address = [lane devices][lane ep addresses]: self-contained, because
- * UCP's client-server flow hands connect_to_ep the connection manager's
- * device address of the primary lane device, and the UCP device address is
- * only a summary.
+ * ep address (v2) = caps, lane transport, token and the primary lane's ep
+ * address, whatever the lane count: it must fit RDMA-CM private data in UCP's
+ * client-server flow. The other lanes join over the primary lane.
  */
 ucs_status_t uct_mp_ep_get_address(uct_ep_h tl_ep, uct_ep_addr_t *addr)
 {
     uct_mp_ep_t *ep       = ucs_derived_of(tl_ep, uct_mp_ep_t);
     uct_mp_iface_t *iface = uct_mp_ep_iface(ep);
-    uint8_t lane_addrs[UCT_MP_MAX_LANES][UINT8_MAX];
+    uct_mp_md_t *md       = ucs_derived_of(iface->super.md, uct_mp_md_t);
+    uint8_t primary_addr[UINT8_MAX];
     char errmsg[UCT_MP_WIRE_ERRMSG_MAX];
     uct_mp_wire_t msg = {0};
     ucs_status_t status;
-    unsigned lane;
 
-    msg.kind       = UCT_MP_WIRE_EP_ADDR;
-    msg.lane_count = iface->num_lanes;
-    for (lane = 0; lane < iface->num_lanes; ++lane) {
-        if (ep->lane_eps[lane].ep == NULL) {
-            ucs_error("mp_rc: ep %p lane %u has no lane ep to address", ep,
-                      lane);
-            return UCS_ERR_INVALID_PARAM;
-        }
-
-        status = uct_ep_get_address(ep->lane_eps[lane].ep,
-                                    (uct_ep_addr_t*)lane_addrs[lane]);
-        if (status != UCS_OK) {
-            return status;
-        }
-        msg.lanes[lane].len  = iface->lanes[lane].attr.ep_addr_len;
-        msg.lanes[lane].data = lane_addrs[lane];
+    if (ep->lane_eps[0].ep == NULL) {
+        ucs_error("mp_rc: ep %p has no primary lane ep to address", ep);
+        return UCS_ERR_INVALID_PARAM;
     }
 
-    memcpy(addr, iface->lanes_addr, iface->lanes_addr_len);
-    if (uct_mp_wire_pack(&msg, UCS_PTR_BYTE_OFFSET(addr, iface->lanes_addr_len),
-                         iface->ep_addr_len - iface->lanes_addr_len, errmsg,
+    status = uct_ep_get_address(ep->lane_eps[0].ep,
+                                (uct_ep_addr_t*)primary_addr);
+    if (status != UCS_OK) {
+        return status;
+    }
+
+    msg.kind          = UCT_MP_WIRE_EP_ADDR;
+    msg.caps          = iface->caps;
+    msg.lane_tl       = md->lane_tl;
+    msg.token         = ep->token;
+    msg.lane_count    = 1;
+    msg.lanes[0].len  = iface->lanes[0].attr.ep_addr_len;
+    msg.lanes[0].data = primary_addr;
+    if (uct_mp_wire_pack(&msg, addr, iface->ep_addr_len, errmsg,
                          sizeof(errmsg)) == 0) {
         ucs_error("mp_rc: %s", errmsg);
         return UCS_ERR_INVALID_PARAM;
@@ -730,55 +738,70 @@ ucs_status_t uct_mp_ep_get_address(uct_ep_h tl_ep, uct_ep_addr_t *addr)
     return UCS_OK;
 }
 
+/*
+ * dev_addr is our v2 device address (worker-address flow) or, in UCP's
+ * client-server flow, the connection manager's address of the peer's primary
+ * lane device in the lane transport's own format.
+ */
 ucs_status_t uct_mp_ep_connect_to_ep(uct_ep_h tl_ep,
                                      const uct_device_addr_t *dev_addr,
                                      const uct_ep_addr_t *ep_addr)
 {
     uct_mp_ep_t *ep       = ucs_derived_of(tl_ep, uct_mp_ep_t);
     uct_mp_iface_t *iface = uct_mp_ep_iface(ep);
-    int remote_of_local[UCT_MP_MAX_LANES];
+    const void *primary_dev;
+    char errmsg[UCT_MP_WIRE_ERRMSG_MAX];
     uct_mp_wire_t dev, epa;
     ucs_status_t status;
-    unsigned lane;
-    int remote;
 
-    /* The peer's lane devices lead its ep address */
-    status = uct_mp_iface_unpack_lanes(iface, ep_addr, UCT_MP_WIRE_EP_ADDR,
-                                       &dev, &epa);
+    if (uct_mp_wire_unpack(ep_addr, UCT_MP_WIRE_MAX_LEN, UCT_MP_WIRE_EP_ADDR,
+                           &epa, errmsg, sizeof(errmsg)) != 0) {
+        uct_mp_iface_log_bad_addr(iface, "ep address", errmsg);
+        return UCS_ERR_UNREACHABLE;
+    }
+
+    status = uct_mp_iface_check_lanes(iface, &epa, "ep address");
     if (status != UCS_OK) {
         return status;
     }
 
-    uct_mp_ep_pair_lanes(iface, &dev, NULL, remote_of_local);
-    for (lane = 0; lane < iface->num_lanes; ++lane) {
-        remote = remote_of_local[lane];
-        if ((remote < 0) ||
-            (epa.lanes[remote].len != iface->lanes[lane].attr.ep_addr_len)) {
-            uct_mp_ep_destroy_lane(ep, lane);
-            continue;
-        }
-
-        status = uct_ep_connect_to_ep(ep->lane_eps[lane].ep,
-                                      dev.lanes[remote].data,
-                                      epa.lanes[remote].data);
-        if (status != UCS_OK) {
-            ucs_diag("mp_rc: ep %p lane %u (%s) connect to peer lane %d "
-                     "failed: %s", ep, lane, uct_mp_ep_lane_name(ep, lane),
-                     remote, ucs_status_string(status));
-            uct_mp_ep_destroy_lane(ep, lane);
-            continue;
-        }
-
-        ep->lane_eps[lane].remote_lane     = remote;
-        ep->lane_eps[lane].remote_md_index = dev.lanes[remote].md_index;
-        uct_mp_ep_lane_event(ep, lane, UCT_MP_LANE_EV_CONNECTED);
-    }
-
-    if (ep->tx_lane < 0) {
-        ucs_error("mp_rc: ep %p: none of %u local and %u peer lanes connected",
-                  ep, iface->num_lanes, dev.lane_count);
+    if (epa.lanes[0].len != iface->lanes[0].attr.ep_addr_len) {
+        ucs_snprintf_safe(errmsg, sizeof(errmsg), "primary lane ep address of "
+                          "%u bytes, %s lanes use %zu", epa.lanes[0].len,
+                          ucs_derived_of(iface->super.md, uct_mp_md_t)->lane_tl_name,
+                          iface->lanes[0].attr.ep_addr_len);
+        uct_mp_iface_log_bad_addr(iface, "ep address", errmsg);
         return UCS_ERR_UNREACHABLE;
     }
+
+    if (uct_mp_wire_is_kind(dev_addr, UCT_MP_WIRE_DEVICE_ADDR)) {
+        status = uct_mp_iface_unpack_device(iface, dev_addr, &dev);
+        if (status != UCS_OK) {
+            return status;
+        }
+        primary_dev = dev.lanes[0].data;
+    } else {
+        primary_dev = dev_addr; /* the connection manager's */
+    }
+
+    /* The primary lanes pair: each side published its lane 0 ep address */
+    status = uct_ep_connect_to_ep(ep->lane_eps[0].ep, primary_dev,
+                                  epa.lanes[0].data);
+    if (status != UCS_OK) {
+        ucs_error("mp_rc: ep %p primary lane (%s) connect failed: %s", ep,
+                  uct_mp_ep_lane_name(ep, 0), ucs_status_string(status));
+        return status;
+    }
+
+    ep->remote_token                = epa.token;
+    ep->lane_eps[0].remote_lane     = 0;
+    ep->lane_eps[0].remote_md_index = 0; /* the peer's primary md, by rule */
+    uct_mp_ep_lane_event(ep, 0, UCT_MP_LANE_EV_CONNECTED);
+    uct_mp_join_primary_connected(ep, epa.caps);
+
+    ucs_debug("mp_rc: ep %p token 0x%x connected to ep 0x%x, join %s", ep,
+              ep->token, ep->remote_token,
+              (ep->join_state == UCT_MP_JOIN_WANTED) ? "wanted" : "not needed");
     return UCS_OK;
 }
 
@@ -822,6 +845,7 @@ static UCS_CLASS_INIT_FUNC(uct_mp_ep_t, const uct_ep_params_t *params)
 
     memset(self->lane_eps, 0, sizeof(self->lane_eps));
     uct_mp_pending_init(self);
+    uct_mp_join_init(self);
     self->tx_lane     = -1;
     self->busy_lane   = -1;
     self->peer_failed = 0;
@@ -830,6 +854,11 @@ static UCS_CLASS_INIT_FUNC(uct_mp_ep_t, const uct_ep_params_t *params)
         ucs_error("mp_rc: failed to allocate lane state of %u lanes",
                   iface->num_lanes);
         return UCS_ERR_NO_MEMORY;
+    }
+
+    status = uct_mp_iface_add_ep(iface, self);
+    if (status != UCS_OK) {
+        goto err_destroy_lane_state;
     }
 
     if (params->field_mask & UCT_EP_PARAM_FIELD_IFACE_ADDR) {
@@ -841,12 +870,15 @@ static UCS_CLASS_INIT_FUNC(uct_mp_ep_t, const uct_ep_params_t *params)
         goto err_destroy_lanes;
     }
 
-    ucs_list_add_tail(&iface->eps, &self->list);
-    ucs_debug("mp_rc: ep %p created, tx lane %d", self, self->tx_lane);
+    ucs_debug("mp_rc: ep %p token 0x%x created, tx lane %d", self, self->token,
+              self->tx_lane);
     return UCS_OK;
 
 err_destroy_lanes:
     uct_mp_ep_destroy_lanes(self);
+    uct_mp_iface_remove_ep(iface, self);
+err_destroy_lane_state:
+    uct_mp_join_cleanup(self);
     uct_mp_pending_cleanup(self);
     uct_mp_lanes_destroy(self->lanes);
     return status;
@@ -854,8 +886,9 @@ err_destroy_lanes:
 
 static UCS_CLASS_CLEANUP_FUNC(uct_mp_ep_t)
 {
-    ucs_list_del(&self->list);
+    uct_mp_iface_remove_ep(uct_mp_ep_iface(self), self);
     uct_mp_ep_destroy_lanes(self);
+    uct_mp_join_cleanup(self);
     uct_mp_pending_cleanup(self);
     uct_mp_lanes_destroy(self->lanes);
 }

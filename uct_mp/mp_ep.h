@@ -8,6 +8,7 @@
 
 #include "mp_iface.h"
 #include "mp_pending.h"
+#include "mp_join.h"
 
 
 /* One lane of an mp endpoint (opaque child handle). Slot i uses lane iface i. */
@@ -21,6 +22,12 @@ typedef struct uct_mp_lane_ep {
 typedef struct uct_mp_ep {
     uct_base_ep_t            super;
     ucs_list_link_t          list;            /* in uct_mp_iface_t::eps */
+    uint32_t                 token;           /* names this ep to the peer */
+    uint32_t                 remote_token;    /* the peer ep's token */
+    uct_mp_join_state_t      join_state;      /* joining non-primary lanes */
+    uint32_t                 join_id;         /* last JOIN_REQ sent */
+    ucs_queue_head_t         ctl_q;           /* control messages to send */
+    uct_worker_cb_id_t       ctl_prog_id;     /* sends them from progress */
     uct_mp_lanes_t           *lanes;          /* state machine and policy */
     int                      tx_lane;         /* lane for AMs and atomics */
     int                      busy_lane;       /* last lane out of resources */
@@ -38,6 +45,24 @@ UCS_CLASS_DECLARE_DELETE_FUNC(uct_mp_ep_t, uct_ep_t);
 /* Called by the iface when lane ep of this mp ep failed. */
 ucs_status_t uct_mp_ep_lane_failed(uct_mp_ep_t *ep, unsigned lane,
                                    ucs_status_t status);
+
+/* Apply a lane state machine event and re-elect the AM lane */
+void uct_mp_ep_lane_event(uct_mp_ep_t *ep, unsigned lane,
+                          uct_mp_lane_event_t event);
+
+/* Destroy the lane ep of lane (if any); the lane becomes CLOSED */
+void uct_mp_ep_destroy_lane(uct_mp_ep_t *ep, unsigned lane);
+
+/*
+ * Pair local lanes in local_mask with peer lanes >= first_remote of devs:
+ * same index first, then the first free one that is reachable (with the
+ * peer's iface address ifc, or an ep address of the right length in eps,
+ * when given). Fills remote_of_local (-1: unpaired); returns the pair count.
+ */
+unsigned uct_mp_ep_pair_lanes(uct_mp_iface_t *iface, const uct_mp_wire_t *devs,
+                              const uct_mp_wire_t *ifc,
+                              const uct_mp_wire_t *eps, uint32_t local_mask,
+                              unsigned first_remote, int *remote_of_local);
 
 /* Find the mp ep and lane that own a lane ep; NULL if none. */
 uct_mp_ep_t *uct_mp_ep_find_lane(uct_mp_iface_t *iface, uct_ep_h lane_ep,

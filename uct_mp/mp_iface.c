@@ -15,6 +15,8 @@
 #include "mp_iface.h"
 #include "mp_ep.h"
 #include "mp_flush.h"
+#include "mp_join.h"
+#include "mp_ctl.h"
 
 #include <uct/api/v2/uct_v2.h>
 #include <ucs/debug/log.h>
@@ -70,29 +72,36 @@ void uct_mp_iface_log_bad_addr(uct_mp_iface_t *iface, const char *what,
     }
 }
 
-/* What both the summary and the lane-device message must satisfy */
-static ucs_status_t uct_mp_iface_check_devices(uct_mp_iface_t *iface,
-                                               const uct_mp_wire_t *dev,
-                                               const char *what)
+ucs_status_t uct_mp_iface_check_lanes(uct_mp_iface_t *iface,
+                                      const uct_mp_wire_t *msg,
+                                      const char *what)
 {
     uct_mp_md_t *md = ucs_derived_of(iface->super.md, uct_mp_md_t);
     char errmsg[UCT_MP_WIRE_ERRMSG_MAX];
     unsigned i;
 
-    if (dev->lane_tl != md->lane_tl) {
+    if (msg->lane_tl != md->lane_tl) {
         ucs_snprintf_safe(errmsg, sizeof(errmsg),
                           "peer lanes use %s, local lanes use %s",
-                          uct_mp_lane_tl_name(dev->lane_tl) ?: "an unknown transport",
+                          uct_mp_lane_tl_name(msg->lane_tl) ?: "an unknown transport",
                           md->lane_tl_name);
         uct_mp_iface_log_bad_addr(iface, what, errmsg);
         return UCS_ERR_UNREACHABLE;
     }
 
-    for (i = 0; i < dev->lane_count; ++i) {
-        if (dev->lanes[i].md_index >= UCT_MP_MAX_LANES) {
+    for (i = 0; i < msg->lane_count; ++i) {
+        if ((msg->kind == UCT_MP_WIRE_LANE_DEVS) &&
+            (msg->lanes[i].md_index >= UCT_MP_MAX_LANES)) {
             ucs_snprintf_safe(errmsg, sizeof(errmsg),
                               "lane %u has md index %u (maximum %d)", i,
-                              dev->lanes[i].md_index, UCT_MP_MAX_LANES - 1);
+                              msg->lanes[i].md_index, UCT_MP_MAX_LANES - 1);
+            uct_mp_iface_log_bad_addr(iface, what, errmsg);
+            return UCS_ERR_UNREACHABLE;
+        }
+
+        if ((msg->kind != UCT_MP_WIRE_IFACE_ADDR) && (msg->lanes[i].len == 0)) {
+            ucs_snprintf_safe(errmsg, sizeof(errmsg), "lane %u has an empty "
+                              "address", i);
             uct_mp_iface_log_bad_addr(iface, what, errmsg);
             return UCS_ERR_UNREACHABLE;
         }
@@ -100,19 +109,19 @@ static ucs_status_t uct_mp_iface_check_devices(uct_mp_iface_t *iface,
     return UCS_OK;
 }
 
-ucs_status_t uct_mp_iface_unpack_summary(uct_mp_iface_t *iface,
-                                         const uct_device_addr_t *dev_addr,
-                                         uct_mp_wire_t *summary)
+ucs_status_t uct_mp_iface_unpack_device(uct_mp_iface_t *iface,
+                                        const uct_device_addr_t *dev_addr,
+                                        uct_mp_wire_t *dev)
 {
     char errmsg[UCT_MP_WIRE_ERRMSG_MAX];
 
     if (uct_mp_wire_unpack(dev_addr, UCT_MP_WIRE_MAX_LEN,
-                           UCT_MP_WIRE_DEVICE_ADDR, summary, errmsg,
+                           UCT_MP_WIRE_DEVICE_ADDR, dev, errmsg,
                            sizeof(errmsg)) != 0) {
         uct_mp_iface_log_bad_addr(iface, "device address", errmsg);
         return UCS_ERR_UNREACHABLE;
     }
-    return uct_mp_iface_check_devices(iface, summary, "device address");
+    return uct_mp_iface_check_lanes(iface, dev, "device address");
 }
 
 ucs_status_t uct_mp_iface_unpack_lanes(uct_mp_iface_t *iface, const void *buf,
@@ -124,13 +133,13 @@ ucs_status_t uct_mp_iface_unpack_lanes(uct_mp_iface_t *iface, const void *buf,
     char errmsg[UCT_MP_WIRE_ERRMSG_MAX];
     ucs_status_t status;
 
-    if (uct_mp_wire_unpack(buf, UCT_MP_WIRE_MAX_LEN, UCT_MP_WIRE_DEVICE_ADDR,
+    if (uct_mp_wire_unpack(buf, UCT_MP_WIRE_MAX_LEN, UCT_MP_WIRE_LANE_DEVS,
                            lanes, errmsg, sizeof(errmsg)) != 0) {
         uct_mp_iface_log_bad_addr(iface, what, errmsg);
         return UCS_ERR_UNREACHABLE;
     }
 
-    status = uct_mp_iface_check_devices(iface, lanes, what);
+    status = uct_mp_iface_check_lanes(iface, lanes, what);
     if (status != UCS_OK) {
         return status;
     }
@@ -150,6 +159,57 @@ ucs_status_t uct_mp_iface_unpack_lanes(uct_mp_iface_t *iface, const void *buf,
         return UCS_ERR_UNREACHABLE;
     }
     return UCS_OK;
+}
+
+ucs_status_t uct_mp_iface_add_ep(uct_mp_iface_t *iface, struct uct_mp_ep *ep)
+{
+    unsigned attempt;
+    khiter_t iter;
+    uint32_t token;
+    int ret;
+
+    /* A random non-zero token, unique among this iface's eps */
+    for (attempt = 0; attempt < 64; ++attempt) {
+        token = (uint32_t)ucs_generate_uuid((uintptr_t)ep + attempt);
+        if (token == 0) {
+            continue;
+        }
+
+        iter = kh_put(uct_mp_eps, &iface->eps_by_token, token, &ret);
+        if (ret == UCS_KH_PUT_FAILED) {
+            return UCS_ERR_NO_MEMORY;
+        } else if (ret == UCS_KH_PUT_KEY_PRESENT) {
+            continue;
+        }
+
+        kh_value(&iface->eps_by_token, iter) = ep;
+        ep->token = token;
+        ucs_list_add_tail(&iface->eps, &ep->list);
+        return UCS_OK;
+    }
+
+    ucs_error("mp_rc: iface %p: no free ep token after %u attempts", iface,
+              attempt);
+    return UCS_ERR_NO_RESOURCE;
+}
+
+void uct_mp_iface_remove_ep(uct_mp_iface_t *iface, struct uct_mp_ep *ep)
+{
+    khiter_t iter = kh_get(uct_mp_eps, &iface->eps_by_token, ep->token);
+
+    if (iter != kh_end(&iface->eps_by_token)) {
+        kh_del(uct_mp_eps, &iface->eps_by_token, iter);
+    }
+    ucs_list_del(&ep->list);
+}
+
+struct uct_mp_ep *uct_mp_iface_ep_by_token(uct_mp_iface_t *iface,
+                                           uint32_t token)
+{
+    khiter_t iter = kh_get(uct_mp_eps, &iface->eps_by_token, token);
+
+    return (iter == kh_end(&iface->eps_by_token)) ? NULL :
+           kh_value(&iface->eps_by_token, iter);
 }
 
 static ucs_status_t uct_mp_iface_query(uct_iface_h tl_iface,
@@ -242,7 +302,7 @@ static int uct_mp_iface_is_reachable(const uct_iface_h tl_iface,
                                      const uct_iface_addr_t *iface_addr)
 {
     uct_mp_iface_t *iface = ucs_derived_of(tl_iface, uct_mp_iface_t);
-    uct_mp_wire_t summary, lanes, ifc;
+    uct_mp_wire_t dev, lanes, ifc;
     unsigned local, remote;
 
     if (!uct_mp_wire_is_kind(dev_addr, UCT_MP_WIRE_DEVICE_ADDR)) {
@@ -251,15 +311,15 @@ static int uct_mp_iface_is_reachable(const uct_iface_h tl_iface,
         return uct_iface_is_reachable(iface->lanes[0].iface, dev_addr, NULL);
     }
 
-    if (uct_mp_iface_unpack_summary(iface, dev_addr, &summary) != UCS_OK) {
+    if (uct_mp_iface_unpack_device(iface, dev_addr, &dev) != UCS_OK) {
         return 0;
     }
 
     if ((iface_addr == NULL) ||
         !(iface->cap_flags & UCT_IFACE_FLAG_CONNECT_TO_IFACE)) {
-        /* connect-to-ep: lane reachability is decided by lane pairing when
-         * the peer's ep address, which carries its lane devices, arrives */
-        return 1;
+        /* connect-to-ep: the primary lanes pair, the others join later */
+        return uct_iface_is_reachable(iface->lanes[0].iface,
+                                      dev.lanes[0].data, NULL);
     }
 
     if (uct_mp_iface_unpack_lanes(iface, iface_addr, UCT_MP_WIRE_IFACE_ADDR,
@@ -574,10 +634,21 @@ static ucs_status_t uct_mp_iface_open_lane(uct_mp_iface_t *iface,
         }
     }
 
+    /* UCP's AM ids go to UCP's handlers; mp's own id to the control
+     * handler, which needs to know the lane a message arrived on */
+    iface->ctl_trampolines[iface->num_lanes].iface = iface;
+    iface->ctl_trampolines[iface->num_lanes].lane  = iface->num_lanes;
     for (id = 0; id < UCT_AM_ID_MAX; ++id) {
-        status = uct_iface_set_am_handler(lane->iface, id,
-                                          uct_mp_iface_lane_am_handler,
-                                          &iface->am_trampolines[id], 0);
+        if (id == UCT_MP_CTL_AM_ID) {
+            status = uct_iface_set_am_handler(lane->iface, id,
+                                              uct_mp_join_ctl_handler,
+                                              &iface->ctl_trampolines[iface->num_lanes],
+                                              0);
+        } else {
+            status = uct_iface_set_am_handler(lane->iface, id,
+                                              uct_mp_iface_lane_am_handler,
+                                              &iface->am_trampolines[id], 0);
+        }
         if (status != UCS_OK) {
             goto err_close;
         }
@@ -600,40 +671,43 @@ static ucs_status_t uct_mp_iface_pack_addresses(uct_mp_iface_t *iface,
                                                 uct_mp_md_t *md)
 {
     char errmsg[UCT_MP_WIRE_ERRMSG_MAX];
-    uct_mp_wire_t summary = {0}, lanes, ifc = {0}, ep = {0};
+    uct_mp_wire_t dev = {0}, lanes = {0}, ifc = {0}, ep = {0};
     const uct_mp_lane_iface_t *lane;
     size_t ifc_len;
     unsigned i;
 
-    summary.kind       = UCT_MP_WIRE_DEVICE_ADDR;
-    summary.caps       = iface->caps;
-    summary.lane_tl    = md->lane_tl;
-    summary.session    = iface->session;
-    summary.lane_count = iface->num_lanes;
-    ifc.kind           = UCT_MP_WIRE_IFACE_ADDR;
-    ifc.lane_count     = iface->num_lanes;
-    ep.kind            = UCT_MP_WIRE_EP_ADDR;
-    ep.lane_count      = iface->num_lanes;
+    /* device address: the primary lane's device */
+    dev.kind             = UCT_MP_WIRE_DEVICE_ADDR;
+    dev.caps             = iface->caps;
+    dev.lane_tl          = md->lane_tl;
+    dev.lane_count       = 1;
+    dev.lanes[0].len     = iface->lanes[0].attr.device_addr_len;
+    dev.lanes[0].data    = iface->lanes[0].dev_addr;
 
+    /* [lane devices]: every lane's md index, bandwidth class and device */
+    lanes.kind           = UCT_MP_WIRE_LANE_DEVS;
+    lanes.lane_tl        = md->lane_tl;
+    lanes.lane_count     = iface->num_lanes;
+    ifc.kind             = UCT_MP_WIRE_IFACE_ADDR;
+    ifc.lane_count       = iface->num_lanes;
     for (i = 0; i < iface->num_lanes; ++i) {
-        lane                      = &iface->lanes[i];
-        summary.lanes[i].md_index = lane->md_index;
-        summary.lanes[i].bw_class = uct_mp_wire_bw_class(
-                                        ucs_max(lane->attr.bandwidth.dedicated,
-                                                lane->attr.bandwidth.shared));
-        ifc.lanes[i].len          = lane->attr.iface_addr_len;
-        ifc.lanes[i].data         = lane->iface_addr;
-        ep.lanes[i].len           = lane->attr.ep_addr_len;
+        lane                    = &iface->lanes[i];
+        lanes.lanes[i].md_index = lane->md_index;
+        lanes.lanes[i].bw_class = uct_mp_wire_bw_class(
+                                      ucs_max(lane->attr.bandwidth.dedicated,
+                                              lane->attr.bandwidth.shared));
+        lanes.lanes[i].len      = lane->attr.device_addr_len;
+        lanes.lanes[i].data     = lane->dev_addr;
+        ifc.lanes[i].len        = lane->attr.iface_addr_len;
+        ifc.lanes[i].data       = lane->iface_addr;
     }
 
-    /* [lane devices]: the summary plus every lane's device address */
-    lanes = summary;
-    for (i = 0; i < iface->num_lanes; ++i) {
-        lanes.lanes[i].len  = iface->lanes[i].attr.device_addr_len;
-        lanes.lanes[i].data = iface->lanes[i].dev_addr;
-    }
+    /* ep address: the primary lane's ep, sized for any lane count */
+    ep.kind              = UCT_MP_WIRE_EP_ADDR;
+    ep.lane_count        = 1;
+    ep.lanes[0].len      = iface->lanes[0].attr.ep_addr_len;
 
-    iface->dev_addr_len = uct_mp_wire_pack(&summary, iface->dev_addr,
+    iface->dev_addr_len = uct_mp_wire_pack(&dev, iface->dev_addr,
                                            UCT_MP_UCP_MAX_DEV_ADDR_LEN, errmsg,
                                            sizeof(errmsg));
     if (iface->dev_addr_len == 0) {
@@ -674,15 +748,7 @@ static ucs_status_t uct_mp_iface_pack_addresses(uct_mp_iface_t *iface,
         goto err;
     }
 
-    iface->ep_addr_len = iface->lanes_addr_len + uct_mp_wire_packed_size(&ep);
-    if (uct_mp_wire_packed_size(&ep) > UCT_MP_WIRE_MAX_LEN) {
-        ucs_snprintf_safe(errmsg, sizeof(errmsg),
-                          "ep address of %u lanes needs %zu bytes, maximum %d",
-                          iface->num_lanes, uct_mp_wire_packed_size(&ep),
-                          UCT_MP_WIRE_MAX_LEN);
-        goto err;
-    }
-
+    iface->ep_addr_len = uct_mp_wire_packed_size(&ep);
     return UCS_OK;
 
 err:
@@ -733,11 +799,12 @@ static UCS_CLASS_INIT_FUNC(uct_mp_iface_t, uct_md_h tl_md, uct_worker_h worker,
 
     self->policy           = config->mp.policy;
     self->lane_retry_count = config->mp.lane_retry_count;
-    self->session         = (uint32_t)ucs_generate_uuid((uintptr_t)self);
-    self->caps            = 0;
+    self->caps            = UCT_MP_CAP_JOIN;
     self->num_lanes       = 0;
     self->bad_addr_logged = 0;
+    self->bad_ctl_logged  = 0;
     ucs_list_head_init(&self->eps);
+    kh_init_inplace(uct_mp_eps, &self->eps_by_token);
     for (i = 0; i < UCT_AM_ID_MAX; ++i) {
         self->am_trampolines[i].iface = self;
         self->am_trampolines[i].id    = i;
@@ -758,7 +825,7 @@ static UCS_CLASS_INIT_FUNC(uct_mp_iface_t, uct_md_h tl_md, uct_worker_h worker,
         ucs_error("mp_rc: none of the %u %s lane devices could be opened",
                   md->num_lane_rscs, md->lane_tl_name);
         status = UCS_ERR_NO_DEVICE;
-        goto err;
+        goto err_destroy_eps_hash;
     }
 
     /* Capabilities every lane has */
@@ -779,7 +846,8 @@ static UCS_CLASS_INIT_FUNC(uct_mp_iface_t, uct_md_h tl_md, uct_worker_h worker,
 
 err_close_lanes:
     uct_mp_iface_close_lanes(self);
-err:
+err_destroy_eps_hash:
+    kh_destroy_inplace(uct_mp_eps, &self->eps_by_token);
     return status;
 }
 
@@ -790,6 +858,7 @@ static UCS_CLASS_CLEANUP_FUNC(uct_mp_iface_t)
                  ucs_list_length(&self->eps));
     }
     uct_mp_iface_close_lanes(self);
+    kh_destroy_inplace(uct_mp_eps, &self->eps_by_token);
 }
 
 UCS_CLASS_DEFINE(uct_mp_iface_t, uct_base_iface_t);

@@ -9,6 +9,7 @@
 #include "mp_md.h"
 
 #include <uct/base/uct_iface.h>
+#include <ucs/datastruct/khash.h>
 #include <ucs/datastruct/list.h>
 
 
@@ -36,17 +37,28 @@ typedef struct uct_mp_am_trampoline {
 } uct_mp_am_trampoline_t;
 
 
+/* Argument of the control AM handler of one lane iface: which lane it is. */
+typedef struct uct_mp_ctl_trampoline {
+    struct uct_mp_iface      *iface;
+    uint8_t                  lane;
+} uct_mp_ctl_trampoline_t;
+
+
+struct uct_mp_ep;
+KHASH_MAP_INIT_INT(uct_mp_eps, struct uct_mp_ep*)
+
+
 typedef struct uct_mp_iface {
     uct_base_iface_t         super;
     uct_mp_policy_t          policy;
     unsigned                 lane_retry_count;
-    uint32_t                 session;     /* random id of this iface */
     uint8_t                  caps;        /* UCT_MP_CAP_* this build offers */
     uint64_t                 cap_flags;   /* UCT_IFACE_FLAG_* of the mp iface */
     unsigned                 num_lanes;
     uct_mp_lane_iface_t      lanes[UCT_MP_MAX_LANES];
     uct_mp_am_trampoline_t   am_trampolines[UCT_AM_ID_MAX];
-    uint8_t                  dev_addr[UCT_MP_WIRE_MAX_LEN];   /* summary */
+    uct_mp_ctl_trampoline_t  ctl_trampolines[UCT_MP_MAX_LANES];
+    uint8_t                  dev_addr[UCT_MP_WIRE_MAX_LEN];   /* primary lane */
     size_t                   dev_addr_len;
     uint8_t                  lanes_addr[UCT_MP_WIRE_MAX_LEN]; /* lane devices */
     size_t                   lanes_addr_len;
@@ -54,31 +66,45 @@ typedef struct uct_mp_iface {
     size_t                   iface_addr_len;
     size_t                   ep_addr_len;
     ucs_list_link_t          eps;         /* uct_mp_ep_t::list */
+    khash_t(uct_mp_eps)      eps_by_token; /* control messages find their ep */
     int                      bad_addr_logged;
+    int                      bad_ctl_logged;
 } uct_mp_iface_t;
 
 
 /*
- * Addresses (UCP 1.13's v1 address format allows 31-byte device and 63-byte
- * iface addresses, less than lane device addresses of RoCE need):
- *   device address  summary: header, caps, lane transport, session, and per
- *                   lane md index and bandwidth class (no lane addresses)
- *   iface address   [lane devices][lane iface addresses], connect-to-iface only
- *   ep address      [lane devices][lane ep addresses]
- * where [lane devices] is a device-kind message with every lane's device
- * address. Each decode logs the first malformed address at error level and
- * returns UCS_ERR_UNREACHABLE.
+ * Addresses, MP protocol version 2 (UCP 1.13's v1 address format allows
+ * 31-byte device and 63-byte iface addresses, and RDMA-CM private data leaves
+ * mp 19 bytes in the client-server flow):
+ *   device address  caps, lane transport, the primary lane's device address
+ *   iface address   [lane devices][lane iface addresses], connect-to-iface
+ *                   lanes only (all lanes connect at once)
+ *   ep address      caps, lane transport, the ep's token, the primary lane's
+ *                   ep address; the other lanes JOIN over the primary lane
+ * Each decode logs the first malformed address at error level and returns
+ * UCS_ERR_UNREACHABLE.
  */
-ucs_status_t uct_mp_iface_unpack_summary(uct_mp_iface_t *iface,
-                                         const uct_device_addr_t *dev_addr,
-                                         uct_mp_wire_t *summary);
+ucs_status_t uct_mp_iface_unpack_device(uct_mp_iface_t *iface,
+                                        const uct_device_addr_t *dev_addr,
+                                        uct_mp_wire_t *dev);
 
 /* [lane devices] at buf, then a message of kind after it */
 ucs_status_t uct_mp_iface_unpack_lanes(uct_mp_iface_t *iface, const void *buf,
                                        uct_mp_wire_kind_t kind,
                                        uct_mp_wire_t *lanes, uct_mp_wire_t *msg);
 
+/* Check the lane transport (and md indexes) of a decoded peer message */
+ucs_status_t uct_mp_iface_check_lanes(uct_mp_iface_t *iface,
+                                      const uct_mp_wire_t *msg,
+                                      const char *what);
+
 void uct_mp_iface_log_bad_addr(uct_mp_iface_t *iface, const char *what,
                                const char *errmsg);
+
+/* Register / unregister an ep under its token (allocates the token) */
+ucs_status_t uct_mp_iface_add_ep(uct_mp_iface_t *iface, struct uct_mp_ep *ep);
+void uct_mp_iface_remove_ep(uct_mp_iface_t *iface, struct uct_mp_ep *ep);
+struct uct_mp_ep *uct_mp_iface_ep_by_token(uct_mp_iface_t *iface,
+                                           uint32_t token);
 
 #endif

@@ -177,6 +177,34 @@ static void uct_mp_md_sort_lanes(uct_mp_md_t *md,
     }
 }
 
+/*
+ * Renumber the lane mds in the order lanes first use them, so that the
+ * primary lane's md has index 0: v2 ep addresses carry only the primary lane,
+ * and the peer finds that lane's rkey at index 0 of our packed rkeys.
+ */
+static void uct_mp_md_order_lane_mds(uct_mp_md_t *md)
+{
+    uct_mp_lane_md_t lane_mds[UCT_MP_MAX_LANES];
+    int new_index[UCT_MP_MAX_LANES];
+    unsigned i, count = 0;
+
+    for (i = 0; i < md->num_lane_mds; ++i) {
+        new_index[i] = -1;
+    }
+
+    for (i = 0; i < md->num_lane_rscs; ++i) {
+        if (new_index[md->lane_rscs[i].md_index] < 0) {
+            new_index[md->lane_rscs[i].md_index] = count;
+            lane_mds[count++] = md->lane_mds[md->lane_rscs[i].md_index];
+        }
+        md->lane_rscs[i].md_index = new_index[md->lane_rscs[i].md_index];
+    }
+
+    /* every kept md has a lane (open_lane_md closes the others) */
+    ucs_assert(count == md->num_lane_mds);
+    memcpy(md->lane_mds, lane_mds, count * sizeof(lane_mds[0]));
+}
+
 static uct_component_h uct_mp_find_component(const char *name)
 {
     uct_component_h *components;
@@ -530,6 +558,7 @@ static ucs_status_t uct_mp_md_open_lanes(uct_mp_md_t *md,
     }
 
     uct_mp_md_sort_lanes(md, config);
+    uct_mp_md_order_lane_mds(md);
 
     return uct_mp_md_compute_rkey_size(md);
 }

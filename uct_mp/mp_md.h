@@ -14,9 +14,9 @@
 #define UCT_MP_COMPONENT_NAME  "mp"
 #define UCT_MP_TL_NAME         "mp_rc"
 
-/* Lanes of one iface: UCP 1.13 packs at most 31 bytes of device address,
- * and the mp summary takes 11 bytes plus 3 per lane */
-#define UCT_MP_MAX_IFACE_LANES 6
+/* Lanes of one iface: v2 addresses carry only the primary lane, so the
+ * lane count no longer depends on UCP's address limits */
+#define UCT_MP_MAX_IFACE_LANES UCT_MP_MAX_LANES
 
 
 extern uct_component_t uct_mp_component;
