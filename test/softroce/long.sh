@@ -17,8 +17,8 @@ if [ "$ID" = 1 ]; then
 fi
 step ucp-verify-p2p-all 600 "$MP $P2P $VERIFY -s -p \$PORT --p2p --iters 1 --max-size 1048579 --timeout 580" \
     "$MP $P2P $VERIFY -c $SERVER -p \$PORT --p2p --iters 1 --max-size 1048579 --timeout 580"
-step ucp-verify-cm-rdmacm 200 "$MP UCX_TLS=mp_rc $VERIFY -s -p \$PORT --cm --iters 1 --max-size 262149 --timeout 120" \
-    "$MP UCX_TLS=mp_rc $VERIFY -c $SERVER -p \$PORT --cm --iters 1 --max-size 262149 --timeout 120"
+step ucp-verify-cm-rdmacm-1m 400 "$MP UCX_TLS=mp_rc $VERIFY -s -p \$PORT --cm --iters 1 --max-size 1048579 --timeout 380" \
+    "$MP UCX_TLS=mp_rc $VERIFY -c $SERVER -p \$PORT --cm --iters 1 --max-size 1048579 --timeout 380"
 # A cable pulled through the qemu monitor under traffic reaches mp_rc as a
 # lane error (lanes use RC retry count 6: rxe never reports at 7). Rendezvous
 # by put makes the client the RDMA initiator, the side whose QP sees the

@@ -1,7 +1,8 @@
 # test/softroce/smoke.sh ID SRCDIR BUILDDIR: the Soft-RoCE smoke tier (in CI).
 # mp_rc with rc_verbs lanes on rxe0 + rxe1 between two qemu guests (active
 # backup: traffic on rxe0, rxe1 connected): UCT-level perftest, UCP perftest
-# and the UCP verification program (tag, AM) over p2p wire-up.
+# and the UCP verification program (tag, AM, put/get, atomics) over p2p
+# wire-up and over the rdmacm client-server flow with both lanes in use.
 . "$2/test/softroce/steps.sh"
 wait_peer
 
@@ -25,6 +26,19 @@ step uct-put-bw-zcopy 240 "$MP ucx_perftest -p \$PORT" \
 # tag (eager and rendezvous), AM, put/get, atomics; every byte checked
 step ucp-verify-p2p 300 "$MP $P2P $VERIFY -s -p \$PORT --p2p --iters 1 --max-size 262149 --timeout 280" \
     "$MP $P2P $VERIFY -c $SERVER -p \$PORT --p2p --iters 1 --max-size 262149 --timeout 280"
+
+# UCP's client-server flow through the rdmacm connection manager: the MP
+# ep address (primary lane only) rides in RDMA-CM private data, rxe1 joins
+# over rxe0, and load_balance puts rendezvous RMA on both lanes
+c0=$(sent_pkts rxe0); c1=$(sent_pkts rxe1)
+step ucp-verify-cm-rdmacm-2-lanes 300 "$MP UCX_TLS=mp_rc UCX_MP_RC_POLICY=load_balance $VERIFY -s -p \$PORT --cm --iters 1 --max-size 262149 --timeout 280" \
+    "$MP UCX_TLS=mp_rc UCX_MP_RC_POLICY=load_balance $VERIFY -c $SERVER -p \$PORT --cm --iters 1 --max-size 262149 --timeout 280"
+d0=$(sent_pkts rxe0); d1=$(sent_pkts rxe1)
+if [ "$ID" = 1 ]; then
+    echo "    rxe sent_pkts during the rdmacm client-server run: rxe0 +$((d0 - c0)) rxe1 +$((d1 - c1))"
+    t_check cm-flow-both-rxe-lanes "rdmacm flow: rxe0 +$((d0 - c0)) rxe1 +$((d1 - c1)) packets (each > 50)" \
+        test $((d0 - c0)) -gt 50 -a $((d1 - c1)) -gt 50
+fi
 
 step ucp-tag-lat 240 "$MP $P2P ucx_perftest -p \$PORT" \
     "$MP $P2P ucx_perftest $SERVER -p \$PORT -t tag_lat -s 8 -n 300"

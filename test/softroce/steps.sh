@@ -38,7 +38,7 @@ step() {
     local until=$(( $(date +%s) + tmo ))
     while true; do
         timeout "$tmo" sh -c "$cli" > "$log" 2>&1; rc=$?
-        [ $rc -ne 0 ] && grep -qiE 'connection refused|connect\(\) failed' "$log" && \
+        [ $rc -ne 0 ] && grep -qiE 'connection refused|connect\(\) failed|connect failed: endpoint error' "$log" && \
             [ "$(date +%s)" -lt "$until" ] || break
         sleep 1
     done

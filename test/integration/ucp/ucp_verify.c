@@ -114,6 +114,11 @@ static void die(const char *fmt, ...)
 static void progress_once(void)
 {
     ucp_worker_progress(worker);
+    if ((ep_error != UCS_OK) && (passed == 0) && (failed == 0)) {
+        /* before the first check this is a failed connection (e.g. the
+         * server does not listen yet), which a harness may retry */
+        die("connect failed: endpoint error: %s", ucs_status_string(ep_error));
+    }
     if (now() > deadline) {
         die("timeout after %.0f s", opts.timeout);
     }
