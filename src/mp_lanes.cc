@@ -131,7 +131,10 @@ private:
             if (!usable(m_states[lane])) {
                 continue;
             }
-            bool active = (m_policy == UCT_MP_POLICY_LOAD_BALANCE) ||
+            /* load_balance and efficiency keep every lane ACTIVE (the
+             * striping scheduler decides how much each carries); under
+             * active_backup only the first connected lane is */
+            bool active = (m_policy != UCT_MP_POLICY_ACTIVE_BACKUP) ||
                           !primary_taken;
             m_states[lane] = active ? UCT_MP_LANE_ACTIVE : UCT_MP_LANE_STANDBY;
             primary_taken  = true;

@@ -21,7 +21,6 @@
 #include <string.h>
 
 
-#define UCT_MP_MAX_IOV  16
 
 
 static UCS_F_ALWAYS_INLINE uct_mp_iface_t *uct_mp_ep_iface(uct_mp_ep_t *ep)
@@ -46,6 +45,7 @@ void uct_mp_ep_lane_event(uct_mp_ep_t *ep, unsigned lane,
     }
 
     ep->tx_lane = uct_mp_lanes_select(ep->lanes, UCT_MP_OP_AM, 0);
+    uct_mp_stripe_lanes_changed(ep);
 }
 
 /* The lane of an RMA of length bytes */
@@ -132,6 +132,11 @@ uct_mp_ep_prepare(uct_mp_ep_t *ep, uct_mp_op_class_t op, size_t length,
         uct_mp_join_start(ep);
     }
 
+    if (ucs_unlikely(uct_mp_stripe_blocked(ep))) {
+        /* chunks of a striped operation wait: nothing overtakes them */
+        return UCS_ERR_NO_RESOURCE;
+    }
+
     lane = (op == UCT_MP_OP_RMA) ? uct_mp_ep_rma_lane(ep, length) :
                                    ep->tx_lane;
     if (ucs_unlikely(lane < 0)) {
@@ -154,6 +159,31 @@ uct_mp_ep_prepare(uct_mp_ep_t *ep, uct_mp_op_class_t op, size_t length,
 
     *lane_p = lane;
     return UCS_OK;
+}
+
+/*
+ * Zcopy RMA under load_balance and efficiency goes through the striping
+ * scheduler; UCS_ERR_UNSUPPORTED means "not striped, post it whole".
+ */
+static UCS_F_ALWAYS_INLINE ucs_status_t
+uct_mp_ep_rma_zcopy_striped(uct_mp_ep_t *ep, int is_put, const uct_iov_t *iov,
+                            size_t iovcnt, uint64_t remote_addr,
+                            uct_rkey_t rkey, uct_completion_t *comp)
+{
+    if ((ep->sched == NULL) || (ep->tx_lane < 0)) {
+        return UCS_ERR_UNSUPPORTED;
+    }
+
+    if (ucs_unlikely(ep->join_state == UCT_MP_JOIN_WANTED)) {
+        uct_mp_join_start(ep);
+    }
+
+    if (ucs_unlikely(uct_mp_stripe_blocked(ep))) {
+        return UCS_ERR_NO_RESOURCE;
+    }
+
+    return uct_mp_stripe_rma_zcopy(ep, is_put, iov, iovcnt, remote_addr, rkey,
+                                   comp);
 }
 
 /* Book-keeping for bcopy operations, which return a length or an error */
@@ -296,6 +326,12 @@ ucs_status_t uct_mp_ep_put_zcopy(uct_ep_h tl_ep, const uct_iov_t *iov,
     ucs_status_t status;
     int lane;
 
+    status = uct_mp_ep_rma_zcopy_striped(ep, 1, iov, iovcnt, remote_addr,
+                                         rkey, comp);
+    if (status != UCS_ERR_UNSUPPORTED) {
+        return status;
+    }
+
     status = uct_mp_ep_prepare(ep, UCT_MP_OP_RMA, length, rkey, &lane_rkey,
                                iov, iovcnt, lane_iov, &lane);
     if (ucs_unlikely(status != UCS_OK)) {
@@ -356,6 +392,12 @@ ucs_status_t uct_mp_ep_get_zcopy(uct_ep_h tl_ep, const uct_iov_t *iov,
     uct_rkey_t lane_rkey;
     ucs_status_t status;
     int lane;
+
+    status = uct_mp_ep_rma_zcopy_striped(ep, 0, iov, iovcnt, remote_addr,
+                                         rkey, comp);
+    if (status != UCS_ERR_UNSUPPORTED) {
+        return status;
+    }
 
     status = uct_mp_ep_prepare(ep, UCT_MP_OP_RMA, length, rkey, &lane_rkey,
                                iov, iovcnt, lane_iov, &lane);
@@ -465,6 +507,10 @@ ucs_status_t uct_mp_ep_flush(uct_ep_h tl_ep, unsigned flags,
     if (ucs_unlikely(ep->tx_lane < 0)) {
         /* after the peer failed nothing is left in flight to wait for */
         return ep->peer_failed ? UCS_OK : UCS_ERR_NO_RESOURCE;
+    }
+
+    if (ucs_unlikely(uct_mp_stripe_blocked(ep))) {
+        return UCS_ERR_NO_RESOURCE; /* chunks still to post */
     }
 
     count = uct_mp_ep_live_lanes(ep, lane_eps);
@@ -846,6 +892,7 @@ static UCS_CLASS_INIT_FUNC(uct_mp_ep_t, const uct_ep_params_t *params)
     memset(self->lane_eps, 0, sizeof(self->lane_eps));
     uct_mp_pending_init(self);
     uct_mp_join_init(self);
+    uct_mp_stripe_init(self);
     self->tx_lane     = -1;
     self->busy_lane   = -1;
     self->peer_failed = 0;
@@ -854,6 +901,18 @@ static UCS_CLASS_INIT_FUNC(uct_mp_ep_t, const uct_ep_params_t *params)
         ucs_error("mp_rc: failed to allocate lane state of %u lanes",
                   iface->num_lanes);
         return UCS_ERR_NO_MEMORY;
+    }
+
+    if (iface->policy != UCT_MP_POLICY_ACTIVE_BACKUP) {
+        self->sched = uct_mp_sched_create(iface->num_lanes, iface->policy,
+                                          &iface->stripe_table,
+                                          iface->stripe_min_chunk);
+        if (self->sched == NULL) {
+            ucs_error("mp_rc: failed to create the striping scheduler of %u "
+                      "lanes", iface->num_lanes);
+            uct_mp_lanes_destroy(self->lanes);
+            return UCS_ERR_NO_MEMORY;
+        }
     }
 
     status = uct_mp_iface_add_ep(iface, self);
@@ -878,6 +937,7 @@ err_destroy_lanes:
     uct_mp_ep_destroy_lanes(self);
     uct_mp_iface_remove_ep(iface, self);
 err_destroy_lane_state:
+    uct_mp_stripe_cleanup(self);
     uct_mp_join_cleanup(self);
     uct_mp_pending_cleanup(self);
     uct_mp_lanes_destroy(self->lanes);
@@ -888,6 +948,7 @@ static UCS_CLASS_CLEANUP_FUNC(uct_mp_ep_t)
 {
     uct_mp_iface_remove_ep(uct_mp_ep_iface(self), self);
     uct_mp_ep_destroy_lanes(self);
+    uct_mp_stripe_cleanup(self);
     uct_mp_join_cleanup(self);
     uct_mp_pending_cleanup(self);
     uct_mp_lanes_destroy(self->lanes);

@@ -9,6 +9,12 @@
 #include "mp_iface.h"
 #include "mp_pending.h"
 #include "mp_join.h"
+#include "mp_stripe.h"
+#include "mp_sched.h"
+
+
+/* iov entries of one operation, at most */
+#define UCT_MP_MAX_IOV  16
 
 
 /* One lane of an mp endpoint (opaque child handle). Slot i uses lane iface i. */
@@ -28,6 +34,9 @@ typedef struct uct_mp_ep {
     uint32_t                 join_id;         /* last JOIN_REQ sent */
     ucs_queue_head_t         ctl_q;           /* control messages to send */
     uct_worker_cb_id_t       ctl_prog_id;     /* sends them from progress */
+    uct_mp_sched_t           *sched;          /* splits zcopy RMA over lanes */
+    ucs_queue_head_t         stripe_q;        /* stripes with unposted chunks */
+    uct_worker_cb_id_t       stripe_prog_id;  /* posts them from progress */
     uct_mp_lanes_t           *lanes;          /* state machine and policy */
     int                      tx_lane;         /* lane for AMs and atomics */
     int                      busy_lane;       /* last lane out of resources */

@@ -57,6 +57,20 @@ ucs_config_field_t uct_mp_iface_config_table[] = {
     {"MP_", "", NULL, ucs_offsetof(uct_mp_iface_config_t, mp),
      UCS_CONFIG_TYPE_TABLE(uct_mp_common_config_table)},
 
+    {"STRIPE_TABLE", "auto",
+     "How load_balance and efficiency place one put/get zcopy of a given size:\n"
+     "a list of size:mode, sizes increasing, the last one inf; mode single puts\n"
+     "the whole operation on one lane, stripe splits it over the active lanes\n"
+     "in proportion to their measured bandwidth. E.g. 16k:single,inf:stripe.\n"
+     "auto: load_balance 16k:single,inf:stripe, efficiency 256k:single,inf:stripe.",
+     ucs_offsetof(uct_mp_iface_config_t, stripe_table), UCS_CONFIG_TYPE_STRING},
+
+    {"STRIPE_MIN_CHUNK", "8k",
+     "Smallest part of a striped operation given to one lane; a smaller share\n"
+     "is merged into the largest one.",
+     ucs_offsetof(uct_mp_iface_config_t, stripe_min_chunk),
+     UCS_CONFIG_TYPE_MEMUNITS},
+
     {NULL}
 };
 
@@ -269,7 +283,7 @@ static ucs_status_t uct_mp_iface_query(uct_iface_h tl_iface,
         iface_attr->max_num_eps = ucs_min(iface_attr->max_num_eps,
                                           lane->max_num_eps);
 
-        if (iface->policy == UCT_MP_POLICY_LOAD_BALANCE) {
+        if (iface->policy != UCT_MP_POLICY_ACTIVE_BACKUP) {
             /* Striped traffic uses the sum of the lanes' bandwidth */
             iface_attr->bandwidth.dedicated += lane->bandwidth.dedicated;
             iface_attr->bandwidth.shared    += lane->bandwidth.shared;
@@ -763,6 +777,7 @@ static UCS_CLASS_INIT_FUNC(uct_mp_iface_t, uct_md_h tl_md, uct_worker_h worker,
     uct_mp_md_t *md = ucs_derived_of(tl_md, uct_mp_md_t);
     const uct_mp_iface_config_t *config = ucs_derived_of(tl_config,
                                                          uct_mp_iface_config_t);
+    char errmsg[UCT_MP_STRIPE_ERRMSG_MAX];
     ucs_status_t status;
     unsigned i;
 
@@ -797,8 +812,20 @@ static UCS_CLASS_INIT_FUNC(uct_mp_iface_t, uct_md_h tl_md, uct_worker_h worker,
         return UCS_ERR_INVALID_PARAM;
     }
 
+    if (!strcmp(config->stripe_table, "auto")) {
+        uct_mp_stripe_table_default(config->mp.policy, &self->stripe_table);
+    } else if (uct_mp_stripe_table_parse(config->stripe_table,
+                                         &self->stripe_table, errmsg,
+                                         sizeof(errmsg)) != 0) {
+        ucs_error("mp_rc: UCX_MP_RC_STRIPE_TABLE=%s: %s", config->stripe_table,
+                  errmsg);
+        return UCS_ERR_INVALID_PARAM;
+    }
+
     self->policy           = config->mp.policy;
     self->lane_retry_count = config->mp.lane_retry_count;
+    self->stripe_min_chunk = (config->stripe_min_chunk == UCS_MEMUNITS_AUTO) ?
+                             8192 : config->stripe_min_chunk;
     self->caps            = UCT_MP_CAP_JOIN;
     self->num_lanes       = 0;
     self->bad_addr_logged = 0;

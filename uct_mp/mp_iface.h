@@ -7,6 +7,7 @@
 #define UCT_MP_IFACE_H_
 
 #include "mp_md.h"
+#include "mp_sched.h"
 
 #include <uct/base/uct_iface.h>
 #include <ucs/datastruct/khash.h>
@@ -16,6 +17,8 @@
 typedef struct uct_mp_iface_config {
     uct_iface_config_t       super;
     uct_mp_common_config_t   mp;
+    char                     *stripe_table;     /* STRIPE_TABLE */
+    size_t                   stripe_min_chunk;  /* STRIPE_MIN_CHUNK */
 } uct_mp_iface_config_t;
 
 
@@ -52,6 +55,8 @@ typedef struct uct_mp_iface {
     uct_base_iface_t         super;
     uct_mp_policy_t          policy;
     unsigned                 lane_retry_count;
+    uct_mp_stripe_table_t    stripe_table;    /* zcopy RMA: single or stripe */
+    size_t                   stripe_min_chunk;
     uint8_t                  caps;        /* UCT_MP_CAP_* this build offers */
     uint64_t                 cap_flags;   /* UCT_IFACE_FLAG_* of the mp iface */
     unsigned                 num_lanes;

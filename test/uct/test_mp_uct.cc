@@ -59,6 +59,7 @@ public:
 
     /* ops each lane index carried, summed over every ep destroyed */
     std::map<unsigned, uint64_t> m_ops;
+    std::map<unsigned, uint64_t> m_bytes;
     std::map<unsigned, std::string> m_state;
 
 private:
@@ -73,11 +74,13 @@ private:
         vsnprintf(buf, sizeof(buf), message, aq);
         va_end(aq);
         static const std::regex re(
-                "lane ([0-9]+) \\([^)]*\\) state ([a-z_]+): ([0-9]+) ops");
+                "lane ([0-9]+) \\([^)]*\\) state ([a-z_]+): ([0-9]+) ops, "
+                "([0-9]+) bytes");
         std::cmatch m;
         if ((s_current != NULL) && std::regex_search(buf, m, re)) {
             unsigned lane = std::stoul(m[1]);
             s_current->m_ops[lane]  += std::stoull(m[3]);
+            s_current->m_bytes[lane] += std::stoull(m[4]);
             s_current->m_state[lane] = m[2];
             return UCS_LOG_FUNC_RC_STOP;
         }
@@ -562,7 +565,9 @@ TEST_F(test_mp_uct, lanes_join_over_the_primary_lane) {
     {
         open_pair(k_lane_devices_two, "load_balance", true);
         uct_ep_h back_ep = m_receiver.m_eps.at(0);
-        const size_t size = 256 * 1024, chunk = 8192;
+        /* 64 KiB ops are above load_balance's 16 KiB single threshold: the
+         * scheduler stripes each over both lanes */
+        const size_t size = 1024 * 1024, chunk = 65536;
         rma_buffers fwd, bwd;
 
         rma_setup(m_sender, m_receiver, size, &fwd);
@@ -610,6 +615,79 @@ TEST_F(test_mp_uct, lanes_join_over_the_primary_lane) {
     EXPECT_EQ("active", counters.m_state[1]);
     EXPECT_GT(counters.m_ops[0], 0u);
     EXPECT_GT(counters.m_ops[1], 10u) << "lane 1 carried almost nothing";
+}
+
+/*
+ * load_balance stripes zcopy RMA above 16 KiB over both lanes: every byte of
+ * odd sizes at odd alignments arrives, and with equal lanes each lane carries
+ * a fair share of the bytes.
+ */
+TEST_F(test_mp_uct, striped_rma_is_byte_exact_at_odd_sizes) {
+    lane_counter_log counters;
+    {
+        open_pair(k_lane_devices_two, "load_balance");
+        const size_t sizes[]   = {16385, 65537, 100003, 1048583};
+        const size_t offsets[] = {0, 1, 3, 61};
+        const size_t area      = 1048583 + 64;
+        rma_buffers b;
+        rma_setup(m_sender, m_receiver, area, &b);
+
+        unsigned checked = 0;
+        for (size_t size : sizes) {
+            for (size_t off : offsets) {
+                std::fill(b.target.begin(), b.target.end(), '\0');
+                /* the source pattern depends on the size and offset */
+                std::string src = pattern(size, size + off);
+                memcpy(&b.source[off], src.data(), size);
+
+                uct_iov_t iov = {&b.source[off], size, b.src_memh, 0, 1};
+                ucs_status_t status = retry([&] {
+                    return uct_ep_put_zcopy(m_ep, &iov, 1,
+                                            (uintptr_t)&b.target[64 - off],
+                                            b.rkey.rkey, NULL);
+                });
+                ASSERT_TRUE((status == UCS_OK) || (status == UCS_INPROGRESS))
+                    << ucs_status_string(status);
+                flush(m_ep);
+                ASSERT_EQ(0, memcmp(&b.target[64 - off], src.data(), size))
+                    << "put of " << size << " bytes at offset " << off;
+                ASSERT_EQ('\0', b.target[64 - off + size]) << "wrote past the end";
+                ++checked;
+            }
+        }
+        EXPECT_EQ(16u, checked);
+
+        if (m_sender.has(UCT_IFACE_FLAG_GET_ZCOPY)) {
+            std::string back(area, '\0');
+            uct_mem_h back_memh;
+            ASSERT_UCS_OK(uct_md_mem_reg(m_sender.m_md, &back[0], area,
+                                         UCT_MD_MEM_ACCESS_ALL, &back_memh));
+            uct_iov_t iov = {&back[3], 1048583, back_memh, 0, 1};
+            ucs_status_t status = retry([&] {
+                return uct_ep_get_zcopy(m_ep, &iov, 1,
+                                        (uintptr_t)&b.target[61], b.rkey.rkey,
+                                        NULL);
+            });
+            ASSERT_TRUE((status == UCS_OK) || (status == UCS_INPROGRESS));
+            flush(m_ep);
+            EXPECT_EQ(0, memcmp(&back[3], &b.target[61], 1048583));
+            uct_md_mem_dereg(m_sender.m_md, back_memh);
+        }
+
+        rma_release(m_sender, m_receiver, &b);
+        for (uct_ep_h ep : m_sender.m_eps) {
+            uct_ep_destroy(ep);
+        }
+        m_sender.m_eps.clear();
+    }
+
+    /* equal lanes: each carried between 30% and 70% of the bytes */
+    ASSERT_EQ(2u, counters.m_bytes.size());
+    double total = counters.m_bytes[0] + counters.m_bytes[1];
+    std::cout << "[ lanes ] lane 0 " << counters.m_bytes[0] << " B, lane 1 "
+              << counters.m_bytes[1] << " B" << std::endl;
+    EXPECT_GT(counters.m_bytes[1] / total, 0.3);
+    EXPECT_GT(counters.m_bytes[0] / total, 0.3);
 }
 
 TEST_F(test_mp_uct, am_short_bcopy_in_order) {

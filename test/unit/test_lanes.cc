@@ -218,13 +218,16 @@ TEST_F(test_mp_lanes, load_balance_rma_follows_byte_counters) {
                         uct_mp_lanes_counters(m_lanes, 1)->tx_ops);
 }
 
-TEST_F(test_mp_lanes, efficiency_uses_one_lane_for_now) {
+TEST_F(test_mp_lanes, efficiency_keeps_lanes_active_but_prefers_the_first) {
     create(2, UCT_MP_POLICY_EFFICIENCY);
     connect(0);
     connect(1);
+    /* every lane can take striped RMA; whole ops prefer the best lane */
     EXPECT_EQ(UCT_MP_LANE_ACTIVE, state(0));
-    EXPECT_EQ(UCT_MP_LANE_STANDBY, state(1));
+    EXPECT_EQ(UCT_MP_LANE_ACTIVE, state(1));
+    uct_mp_lanes_account(m_lanes, 0, 1 << 20);
     EXPECT_EQ(0, uct_mp_lanes_select(m_lanes, UCT_MP_OP_RMA, 1 << 22));
+    EXPECT_EQ(0, uct_mp_lanes_select(m_lanes, UCT_MP_OP_AM, 8));
 }
 
 TEST_F(test_mp_lanes, refused_event_leaves_state_unchanged) {

@@ -1,0 +1,354 @@
+/**
+ * Copyright (C) uct_mp contributors 2026. ALL RIGHTS RESERVED.
+ * See file LICENSE for terms.
+ *
+ * Striped zcopy RMA over the lanes of an mp endpoint (see mp_stripe.h).
+ */
+
+#ifdef HAVE_CONFIG_H
+#  include "config.h"
+#endif
+
+#include "mp_stripe.h"
+#include "mp_ep.h"
+
+#include <uct/base/uct_iface.h>
+#include <uct/base/uct_iov.inl>
+#include <ucs/datastruct/queue.h>
+#include <ucs/debug/log.h>
+#include <ucs/debug/memtrack_int.h>
+#include <ucs/time/time.h>
+
+
+/* One chunk: its own lane completion */
+typedef struct uct_mp_stripe_chunk {
+    uct_completion_t         comp;
+    struct uct_mp_stripe     *stripe;
+    unsigned                 lane;
+    size_t                   offset;
+    size_t                   length;
+} uct_mp_stripe_chunk_t;
+
+
+/* One striped operation, alive until every chunk completed */
+typedef struct uct_mp_stripe {
+    ucs_queue_elem_t         queue;       /* in ep->stripe_q while unposted */
+    uct_mp_ep_t              *ep;
+    int                      is_put;
+    uct_completion_t         *user_comp;
+    ucs_status_t             status;      /* first error of a chunk */
+    unsigned                 remaining;   /* chunks to complete, +1 while
+                                             chunks wait to be posted */
+    unsigned                 num_chunks;
+    unsigned                 next;        /* next chunk to post */
+    uint64_t                 remote_addr;
+    uct_rkey_t               rkey;
+    size_t                   iovcnt;
+    uct_iov_t                iov[UCT_MP_MAX_IOV];
+    uct_mp_stripe_chunk_t    chunks[UCT_MP_STRIPE_MAX_CHUNKS];
+} uct_mp_stripe_t;
+
+
+static UCS_F_ALWAYS_INLINE uct_mp_iface_t *uct_mp_stripe_iface(uct_mp_ep_t *ep)
+{
+    return ucs_derived_of(ep->super.super.iface, uct_mp_iface_t);
+}
+
+static UCS_F_ALWAYS_INLINE double uct_mp_stripe_now(void)
+{
+    return ucs_time_to_sec(ucs_get_time());
+}
+
+void uct_mp_stripe_init(uct_mp_ep_t *ep)
+{
+    ucs_queue_head_init(&ep->stripe_q);
+    ep->stripe_prog_id = UCS_CALLBACKQ_ID_NULL;
+    ep->sched          = NULL;
+}
+
+void uct_mp_stripe_cleanup(uct_mp_ep_t *ep)
+{
+    uct_mp_iface_t *iface = uct_mp_stripe_iface(ep);
+    uct_mp_stripe_t *stripe;
+
+    uct_worker_progress_unregister_safe(&iface->super.worker->super,
+                                        &ep->stripe_prog_id);
+    ucs_queue_for_each_extract(stripe, &ep->stripe_q, queue, 1) {
+        ucs_warn("mp_rc: ep %p destroyed with a striped %s of %u chunks "
+                 "partly posted", ep, stripe->is_put ? "put" : "get",
+                 stripe->num_chunks);
+        if (stripe->user_comp != NULL) {
+            uct_invoke_completion(stripe->user_comp, UCS_ERR_CANCELED);
+        }
+        ucs_free(stripe);
+    }
+    uct_mp_sched_destroy(ep->sched);
+    ep->sched = NULL;
+}
+
+void uct_mp_stripe_lanes_changed(uct_mp_ep_t *ep)
+{
+    uct_mp_iface_t *iface = uct_mp_stripe_iface(ep);
+    const uct_iface_attr_t *attr;
+    unsigned lane;
+
+    if (ep->sched == NULL) {
+        return;
+    }
+
+    for (lane = 0; lane < iface->num_lanes; ++lane) {
+        attr = &iface->lanes[lane].attr;
+        uct_mp_sched_set_lane(ep->sched, lane,
+                              (ep->lane_eps[lane].ep != NULL) &&
+                              (uct_mp_lanes_state(ep->lanes, lane) ==
+                               UCT_MP_LANE_ACTIVE),
+                              attr->bandwidth.dedicated +
+                              attr->bandwidth.shared,
+                              ucs_min(attr->cap.put.max_zcopy,
+                                      attr->cap.get.max_zcopy));
+    }
+}
+
+int uct_mp_stripe_blocked(uct_mp_ep_t *ep)
+{
+    return !ucs_queue_is_empty(&ep->stripe_q);
+}
+
+/* The part [offset, offset + length) of iov, memhs of lane md md_index */
+static size_t uct_mp_stripe_slice(const uct_iov_t *iov, size_t iovcnt,
+                                  size_t offset, size_t length,
+                                  unsigned md_index, uct_iov_t *out)
+{
+    size_t i, n = 0, skip, take;
+
+    for (i = 0; (i < iovcnt) && (length > 0); ++i) {
+        if (offset >= iov[i].length) {
+            offset -= iov[i].length;
+            continue;
+        }
+
+        skip          = offset;
+        take          = ucs_min(iov[i].length - skip, length);
+        out[n]        = iov[i];
+        out[n].buffer = UCS_PTR_BYTE_OFFSET(iov[i].buffer, skip);
+        out[n].length = take;
+        out[n].memh   = uct_mp_memh_lane(iov[i].memh, md_index);
+        ++n;
+        offset  = 0;
+        length -= take;
+    }
+    return n;
+}
+
+static void uct_mp_stripe_release(uct_mp_stripe_t *stripe)
+{
+    ucs_assert(stripe->remaining > 0);
+    if (--stripe->remaining > 0) {
+        return;
+    }
+
+    if (stripe->user_comp != NULL) {
+        uct_invoke_completion(stripe->user_comp, stripe->status);
+    }
+    ucs_free(stripe);
+}
+
+static void uct_mp_stripe_chunk_done(uct_completion_t *self)
+{
+    uct_mp_stripe_chunk_t *chunk = ucs_container_of(self, uct_mp_stripe_chunk_t,
+                                                    comp);
+    uct_mp_stripe_t *stripe      = chunk->stripe;
+
+    uct_mp_sched_completed(stripe->ep->sched, chunk->lane, chunk->length,
+                           uct_mp_stripe_now());
+    if (ucs_unlikely(self->status != UCS_OK) && (stripe->status == UCS_OK)) {
+        stripe->status = self->status;
+    }
+    uct_mp_stripe_release(stripe);
+}
+
+/* Post chunks from stripe->next on. UCS_ERR_NO_RESOURCE: a chunk waits. */
+static ucs_status_t uct_mp_stripe_post(uct_mp_stripe_t *stripe)
+{
+    uct_mp_ep_t *ep       = stripe->ep;
+    uct_mp_iface_t *iface = uct_mp_stripe_iface(ep);
+    uct_iov_t lane_iov[UCT_MP_MAX_IOV];
+    uct_mp_stripe_chunk_t *chunk;
+    const uct_mp_rkey_t *mp_rkey;
+    uct_rkey_t lane_rkey;
+    ucs_status_t status;
+    unsigned md_index;
+    size_t n;
+    int lane;
+
+    for (; stripe->next < stripe->num_chunks; ++stripe->next) {
+        chunk = &stripe->chunks[stripe->next];
+        lane  = chunk->lane;
+        if ((ep->lane_eps[lane].ep == NULL) ||
+            (uct_mp_lanes_state(ep->lanes, lane) != UCT_MP_LANE_ACTIVE)) {
+            /* the lane left since the split: any lane that carries RMA */
+            lane = uct_mp_lanes_select(ep->lanes, UCT_MP_OP_RMA, chunk->length);
+            if (lane < 0) {
+                stripe->status = ep->peer_failed ? UCS_ERR_ENDPOINT_TIMEOUT :
+                                                   UCS_ERR_NO_RESOURCE;
+                return stripe->status;
+            }
+            chunk->lane = lane;
+        }
+
+        md_index = ep->lane_eps[lane].remote_md_index;
+        mp_rkey  = (const uct_mp_rkey_t*)stripe->rkey;
+        if (ucs_unlikely(md_index >= mp_rkey->num_lane_rkeys)) {
+            ucs_error("mp_rc: ep %p lane %d needs remote md %u, the remote key "
+                      "has %u", ep, lane, md_index, mp_rkey->num_lane_rkeys);
+            stripe->status = UCS_ERR_INVALID_PARAM;
+            return stripe->status;
+        }
+        lane_rkey = mp_rkey->lane[md_index].rkey;
+
+        n = uct_mp_stripe_slice(stripe->iov, stripe->iovcnt, chunk->offset,
+                                chunk->length, iface->lanes[lane].md_index,
+                                lane_iov);
+        chunk->comp.func   = uct_mp_stripe_chunk_done;
+        chunk->comp.count  = 1;
+        chunk->comp.status = UCS_OK;
+        if (stripe->is_put) {
+            status = uct_ep_put_zcopy(ep->lane_eps[lane].ep, lane_iov, n,
+                                      stripe->remote_addr + chunk->offset,
+                                      lane_rkey, &chunk->comp);
+        } else {
+            status = uct_ep_get_zcopy(ep->lane_eps[lane].ep, lane_iov, n,
+                                      stripe->remote_addr + chunk->offset,
+                                      lane_rkey, &chunk->comp);
+        }
+
+        if (status == UCS_ERR_NO_RESOURCE) {
+            ep->busy_lane = lane;
+            return status;
+        }
+
+        ++stripe->remaining;
+        uct_mp_lanes_account(ep->lanes, lane, chunk->length);
+        uct_mp_sched_posted(ep->sched, lane, chunk->length,
+                            uct_mp_stripe_now());
+        if (status != UCS_INPROGRESS) {
+            /* done at once (or failed): no completion will come */
+            uct_mp_stripe_chunk_done(&chunk->comp);
+            if (UCS_STATUS_IS_ERR(status) && (stripe->status == UCS_OK)) {
+                stripe->status = status;
+            }
+        }
+    }
+    return UCS_OK;
+}
+
+static unsigned uct_mp_stripe_progress(void *arg)
+{
+    uct_mp_ep_t *ep       = arg;
+    uct_mp_iface_t *iface = uct_mp_stripe_iface(ep);
+    uct_mp_stripe_t *stripe;
+    unsigned count = 0;
+
+    ep->stripe_prog_id = UCS_CALLBACKQ_ID_NULL;
+    while (!ucs_queue_is_empty(&ep->stripe_q)) {
+        stripe = ucs_queue_head_elem_non_empty(&ep->stripe_q, uct_mp_stripe_t,
+                                               queue);
+        if (uct_mp_stripe_post(stripe) == UCS_ERR_NO_RESOURCE) {
+            if (stripe->status == UCS_OK) {
+                uct_worker_progress_register_safe(&iface->super.worker->super,
+                                                  uct_mp_stripe_progress, ep,
+                                                  UCS_CALLBACKQ_FLAG_ONESHOT,
+                                                  &ep->stripe_prog_id);
+                break;
+            }
+            /* no lane left: the rest of the stripe fails */
+        }
+
+        ucs_queue_pull_non_empty(&ep->stripe_q);
+        uct_mp_stripe_release(stripe); /* the posting reference */
+        ++count;
+    }
+    return count;
+}
+
+ucs_status_t uct_mp_stripe_rma_zcopy(uct_mp_ep_t *ep, int is_put,
+                                     const uct_iov_t *iov, size_t iovcnt,
+                                     uint64_t remote_addr, uct_rkey_t rkey,
+                                     uct_completion_t *comp)
+{
+    uct_mp_iface_t *iface = uct_mp_stripe_iface(ep);
+    uct_mp_chunk_t chunks[UCT_MP_STRIPE_MAX_CHUNKS];
+    uct_mp_stripe_t *stripe;
+    ucs_status_t status;
+    size_t i, length = 0;
+    unsigned n;
+
+    if (ucs_unlikely(iovcnt > UCT_MP_MAX_IOV)) {
+        ucs_error("mp_rc: iovcnt %zu exceeds %d", iovcnt, UCT_MP_MAX_IOV);
+        return UCS_ERR_INVALID_PARAM;
+    }
+
+    for (i = 0; i < iovcnt; ++i) {
+        if (ucs_unlikely(iov[i].count != 1)) {
+            return UCS_ERR_UNSUPPORTED; /* strided: the caller goes whole */
+        }
+        length += iov[i].length;
+    }
+
+    n = uct_mp_sched_split(ep->sched, length, uct_mp_stripe_now(), chunks,
+                           UCT_MP_STRIPE_MAX_CHUNKS);
+    if (n == 0) {
+        return UCS_ERR_UNSUPPORTED;
+    }
+
+    stripe = ucs_malloc(sizeof(*stripe), "mp stripe");
+    if (stripe == NULL) {
+        ucs_error("mp_rc: ep %p: failed to allocate a striped operation", ep);
+        return UCS_ERR_NO_MEMORY;
+    }
+
+    stripe->ep          = ep;
+    stripe->is_put      = is_put;
+    stripe->user_comp   = comp;
+    stripe->status      = UCS_OK;
+    stripe->remaining   = 1; /* posting reference */
+    stripe->num_chunks  = n;
+    stripe->next        = 0;
+    stripe->remote_addr = remote_addr;
+    stripe->rkey        = rkey;
+    stripe->iovcnt      = iovcnt;
+    memcpy(stripe->iov, iov, iovcnt * sizeof(*iov));
+    for (i = 0; i < n; ++i) {
+        stripe->chunks[i].stripe = stripe;
+        stripe->chunks[i].lane   = chunks[i].lane;
+        stripe->chunks[i].offset = chunks[i].offset;
+        stripe->chunks[i].length = chunks[i].length;
+    }
+
+    status = uct_mp_stripe_post(stripe);
+    if ((status == UCS_ERR_NO_RESOURCE) && (stripe->status == UCS_OK)) {
+        if (stripe->next == 0) {
+            ucs_free(stripe); /* nothing posted: the caller retries */
+            return UCS_ERR_NO_RESOURCE;
+        }
+
+        /* the rest is posted from progress; the ep takes nothing new */
+        ucs_queue_push(&ep->stripe_q, &stripe->queue);
+        uct_worker_progress_register_safe(&iface->super.worker->super,
+                                          uct_mp_stripe_progress, ep,
+                                          UCS_CALLBACKQ_FLAG_ONESHOT,
+                                          &ep->stripe_prog_id);
+        return UCS_INPROGRESS;
+    }
+
+    if (stripe->remaining == 1) {
+        /* every chunk done at once (or failed before posting) */
+        status = stripe->status;
+        ucs_free(stripe);
+        return status;
+    }
+
+    stripe->user_comp = comp;
+    uct_mp_stripe_release(stripe);
+    return UCS_INPROGRESS;
+}

@@ -1,0 +1,41 @@
+/**
+ * Copyright (C) uct_mp contributors 2026. ALL RIGHTS RESERVED.
+ * See file LICENSE for terms.
+ *
+ * Striped RMA: one put/get zcopy split into chunks over several lanes, as
+ * the scheduler (src/mp_sched.h) decides, with one aggregated completion.
+ *
+ * Under load_balance and efficiency every zcopy RMA goes through here, so the
+ * scheduler sees every completion and learns each lane's real throughput. A
+ * chunk that finds its lane without resources after others were posted stays
+ * on the ep's stripe queue and is posted from progress; until the queue is
+ * empty the ep takes no new operation (UCS_ERR_NO_RESOURCE) and flush waits,
+ * so no later operation or flush overtakes it.
+ */
+
+#ifndef UCT_MP_STRIPE_H_
+#define UCT_MP_STRIPE_H_
+
+#include <uct/api/uct.h>
+
+struct uct_mp_ep;
+
+/* Chunks of one striped operation, at most */
+#define UCT_MP_STRIPE_MAX_CHUNKS  32
+
+void uct_mp_stripe_init(struct uct_mp_ep *ep);
+void uct_mp_stripe_cleanup(struct uct_mp_ep *ep);
+
+/* Tell the scheduler which lanes are ACTIVE (after any lane event) */
+void uct_mp_stripe_lanes_changed(struct uct_mp_ep *ep);
+
+/* Does ep have chunks waiting to be posted? */
+int uct_mp_stripe_blocked(struct uct_mp_ep *ep);
+
+/* put_zcopy (is_put) or get_zcopy over the scheduler's lanes */
+ucs_status_t uct_mp_stripe_rma_zcopy(struct uct_mp_ep *ep, int is_put,
+                                     const uct_iov_t *iov, size_t iovcnt,
+                                     uint64_t remote_addr, uct_rkey_t rkey,
+                                     uct_completion_t *comp);
+
+#endif
