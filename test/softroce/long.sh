@@ -28,4 +28,4 @@ step cable-pull-lane-error 150 "$MP $P2P UCX_RNDV_SCHEME=put_zcopy ucx_perftest 
      $MP $P2P UCX_LOG_LEVEL=diag UCX_RC_VERBS_TIMEOUT=100ms UCX_RNDV_SCHEME=put_zcopy timeout 60 ucx_perftest $SERVER -p \$PORT -t tag_bw -s 65536 -w 10 -n 100000000 > /tmp/cable.log 2>&1;
      grep -m1 -E 'mp_rc: ep .* lane 0 \(rxe0:1\) failed' /tmp/cable.log ||
          { tail -n 12 /tmp/cable.log; false; }"
-[ "$ID" = 1 ] && t_summary
+if [ "$ID" = 1 ]; then t_summary; fi
