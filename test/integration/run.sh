@@ -79,7 +79,8 @@ t_check ucx-info-one-device "exactly one mp_rc device, named after the first lan
 
 info_c=$(in_ns A "${MP_ENV[@]}" ucx_info -c -f 2>&1)
 echo "$info_c" > "$T_LOG_DIR/ucx_info-cf.log"
-for opt in UCX_MP_RC_LANE_TL UCX_MP_RC_DEVICES UCX_MP_RC_POLICY; do
+for opt in UCX_MP_RC_LANE_TL UCX_MP_RC_DEVICES UCX_MP_RC_POLICY \
+           UCX_MP_RC_STRIPE_TABLE UCX_MP_RC_STRIPE_MIN_CHUNK; do
     t_check "ucx-info-config-$opt" "ucx_info -c -f documents $opt" \
         grep -qE "^$opt=" <<<"$info_c"
 done
@@ -103,6 +104,9 @@ pair_run default-tls-with-module 120 env LD_PRELOAD="$MODULE" -- \
 bad_policy=$(in_ns A "${MP_ENV[@]}" UCX_MP_RC_POLICY=fastest ucx_info -d -t mp_rc 2>&1); rc=$?
 t_check bad-policy-rejected "UCX_MP_RC_POLICY=fastest refused with a message naming it" \
     bash -c '[ $1 -lt 128 ] && grep -qi "fastest" <<<"$2"' _ "$rc" "$bad_policy"
+bad_table=$(in_ns A "${MP_ENV[@]}" UCX_MP_RC_POLICY=load_balance UCX_MP_RC_STRIPE_TABLE=64k:stripe,16k:single ucx_info -d -t mp_rc 2>&1); rc=$?
+t_check bad-stripe-table-rejected "UCX_MP_RC_STRIPE_TABLE with decreasing sizes refused with the value and the reason" \
+    bash -c '[ $1 -lt 128 ] && grep -q "UCX_MP_RC_STRIPE_TABLE=64k:stripe,16k:single: " <<<"$2"' _ "$rc" "$bad_table"
 bad_tl=$(in_ns A "${MP_ENV[@]}" UCX_MP_RC_LANE_TL=udp ucx_info -d -t mp_rc 2>&1); rc=$?
 t_check bad-lane-tl-rejected "UCX_MP_RC_LANE_TL=udp refused with a clear error" \
     bash -c '[ $1 -lt 128 ] && grep -q "UCX_MP_RC_LANE_TL=udp is not a supported lane transport" <<<"$2"' _ "$rc" "$bad_tl"
