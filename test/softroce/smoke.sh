@@ -30,14 +30,14 @@ step ucp-verify-p2p 300 "$MP $P2P $VERIFY -s -p \$PORT --p2p --iters 1 --max-siz
 # UCP's client-server flow through the rdmacm connection manager: the MP
 # ep address (primary lane only) rides in RDMA-CM private data, rxe1 joins
 # over rxe0, and load_balance puts rendezvous RMA on both lanes
-c0=$(sent_pkts rxe0); c1=$(sent_pkts rxe1)
-step ucp-verify-cm-rdmacm-2-lanes 300 "$MP UCX_TLS=mp_rc UCX_MP_RC_POLICY=load_balance $VERIFY -s -p \$PORT --cm --iters 1 --max-size 262149 --timeout 280" \
-    "$MP UCX_TLS=mp_rc UCX_MP_RC_POLICY=load_balance $VERIFY -c $SERVER -p \$PORT --cm --iters 1 --max-size 262149 --timeout 280"
-d0=$(sent_pkts rxe0); d1=$(sent_pkts rxe1)
+c0=$(lane_pkts rxe0); c1=$(lane_pkts rxe1)
+step ucp-verify-cm-rdmacm-2-lanes 300 "$MP UCX_TLS=mp_rc UCX_MP_RC_POLICY=load_balance $VERIFY -s -p \$PORT --cm --iters 1 --max-size 1048579 --timeout 280" \
+    "$MP UCX_TLS=mp_rc UCX_MP_RC_POLICY=load_balance $VERIFY -c $SERVER -p \$PORT --cm --iters 1 --max-size 1048579 --timeout 280"
+d0=$(lane_pkts rxe0); d1=$(lane_pkts rxe1)
 if [ "$ID" = 1 ]; then
-    echo "    rxe sent_pkts during the rdmacm client-server run: rxe0 +$((d0 - c0)) rxe1 +$((d1 - c1))"
-    t_check cm-flow-both-rxe-lanes "rdmacm flow: rxe0 +$((d0 - c0)) rxe1 +$((d1 - c1)) packets (each > 50)" \
-        test $((d0 - c0)) -gt 50 -a $((d1 - c1)) -gt 50
+    echo "    rxe packets sent+received during the rdmacm client-server run: rxe0 +$((d0 - c0)) rxe1 +$((d1 - c1))"
+    t_check cm-flow-both-rxe-lanes "rdmacm flow: rxe0 +$((d0 - c0)) rxe1 +$((d1 - c1)) packets (each > 200)" \
+        test $((d0 - c0)) -gt 200 -a $((d1 - c1)) -gt 200
 fi
 
 step ucp-tag-lat 240 "$MP $P2P ucx_perftest -p \$PORT" \

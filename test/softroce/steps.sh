@@ -16,6 +16,8 @@ MP="env LD_PRELOAD=$MODULE UCX_MP_RC_LANE_TL=rc_verbs UCX_MP_RC_DEVICES=rxe0:1,r
 P2P="UCX_TLS=mp_rc,ud_verbs:aux UCX_UD_VERBS_ETH_DGID_CHECK=n"
 
 sent_pkts() { cat /sys/class/infiniband/$1/ports/1/hw_counters/sent_pkts; }
+# packets a device sent and received (both directions of a lane)
+lane_pkts() { echo $(( $(sent_pkts "$1") + $(cat /sys/class/infiniband/$1/ports/1/hw_counters/rcvd_pkts) )); }
 
 wait_peer() { # both links answer, bounded
     local peer k
