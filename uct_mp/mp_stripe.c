@@ -109,11 +109,6 @@ void uct_mp_stripe_lanes_changed(uct_mp_ep_t *ep)
     }
 }
 
-int uct_mp_stripe_blocked(uct_mp_ep_t *ep)
-{
-    return !ucs_queue_is_empty(&ep->stripe_q);
-}
-
 /* The part [offset, offset + length) of iov, memhs of lane md md_index */
 static size_t uct_mp_stripe_slice(const uct_iov_t *iov, size_t iovcnt,
                                   size_t offset, size_t length,
@@ -242,14 +237,16 @@ static ucs_status_t uct_mp_stripe_post(uct_mp_stripe_t *stripe)
     return UCS_OK;
 }
 
-static unsigned uct_mp_stripe_progress(void *arg)
+static unsigned uct_mp_stripe_progress(void *arg);
+
+/* Post waiting chunks in order; on a lane without resources, retry from
+ * progress. Returns how many stripes got fully posted. */
+static unsigned uct_mp_stripe_post_waiting(uct_mp_ep_t *ep)
 {
-    uct_mp_ep_t *ep       = arg;
     uct_mp_iface_t *iface = uct_mp_stripe_iface(ep);
     uct_mp_stripe_t *stripe;
     unsigned count = 0;
 
-    ep->stripe_prog_id = UCS_CALLBACKQ_ID_NULL;
     while (!ucs_queue_is_empty(&ep->stripe_q)) {
         stripe = ucs_queue_head_elem_non_empty(&ep->stripe_q, uct_mp_stripe_t,
                                                queue);
@@ -269,6 +266,27 @@ static unsigned uct_mp_stripe_progress(void *arg)
         ++count;
     }
     return count;
+}
+
+static unsigned uct_mp_stripe_progress(void *arg)
+{
+    uct_mp_ep_t *ep = arg;
+
+    ep->stripe_prog_id = UCS_CALLBACKQ_ID_NULL;
+    return uct_mp_stripe_post_waiting(ep);
+}
+
+int uct_mp_stripe_blocked(uct_mp_ep_t *ep)
+{
+    if (ucs_likely(ucs_queue_is_empty(&ep->stripe_q))) {
+        return 0;
+    }
+
+    /* The caller may run where the waiting chunk's lane has resources again
+     * (a lane's pending dispatch): post now; if a chunk still waits,
+     * busy_lane names its lane */
+    uct_mp_stripe_post_waiting(ep);
+    return !ucs_queue_is_empty(&ep->stripe_q);
 }
 
 ucs_status_t uct_mp_stripe_rma_zcopy(uct_mp_ep_t *ep, int is_put,

@@ -29,7 +29,8 @@ void uct_mp_stripe_cleanup(struct uct_mp_ep *ep);
 /* Tell the scheduler which lanes are ACTIVE (after any lane event) */
 void uct_mp_stripe_lanes_changed(struct uct_mp_ep *ep);
 
-/* Does ep have chunks waiting to be posted? */
+/* Does ep have chunks waiting to be posted? Tries to post them first; when
+ * one still waits, ep->busy_lane is its lane. */
 int uct_mp_stripe_blocked(struct uct_mp_ep *ep);
 
 /* put_zcopy (is_put) or get_zcopy over the scheduler's lanes */
