@@ -3,7 +3,8 @@
 # (root) it installs everything, builds, and runs every tier that belongs in CI:
 #   1. unit tests (GoogleTest: codecs incl. hostile input, lane state machine)
 #      and UCT-level tests of the module (GoogleTest, loopback tcp lanes)
-#   2. host testbed (network namespaces, 2 paths, tcp lanes): UCP, perftest, MPI
+#   2. host testbed (network namespaces, 2 paths, tcp lanes): UCP, perftest, MPI,
+#      and lane failures (link down, silent drop, tcp reset) under traffic
 #   3. Soft-RoCE smoke (qemu guests, rxe0+rxe1, rc_verbs lanes)
 # Set UCT_MP_SKIP_SOFTROCE=1 to leave out tier 3 on a quick local run.
 # Ends with one line "N passed, M failed" over all tiers.
@@ -46,6 +47,10 @@ tally "$LOGS/testbed.log"
 echo "== host testbed"
 test/integration/run.sh "$BUILDDIR" 2>&1 | tee "$LOGS/integration.log" | grep -vE '^[0-9:]{8} running'
 tally "$LOGS/integration.log"
+
+echo "== host testbed: lane failures"
+test/integration/failover.sh "$BUILDDIR" 2>&1 | tee "$LOGS/failover.log" | grep -vE '^[0-9:]{8} running'
+tally "$LOGS/failover.log"
 
 if [ "${UCT_MP_SKIP_SOFTROCE:-0}" != 1 ]; then
     echo "== Soft-RoCE smoke"

@@ -20,6 +20,7 @@
  *                [lane devices][ep address]
  *     JOIN_NAK   u32 join_id, u8 reason (uct_mp_ctl_nak_reason_t)
  *     KEEPALIVE  u32 probe_seq   (the first one on a joined lane confirms it)
+ *     KEEPALIVE_ACK u32 probe_seq
  *
  * [lane devices][ep address] are two mp wire messages (mp_wire.h) with the
  * same lane count: every lane's device and lane ep address; the ep address's
@@ -49,6 +50,7 @@ extern "C" {
 
 typedef enum {
     UCT_MP_CTL_KEEPALIVE = 3,  /* probe; first message on a joined lane */
+    UCT_MP_CTL_KEEPALIVE_ACK = 4, /* answer to a probe, on the same lane */
     UCT_MP_CTL_JOIN_REQ  = 6,  /* initiator: add these lanes */
     UCT_MP_CTL_JOIN_ACK  = 7,  /* responder: paired and connected these */
     UCT_MP_CTL_JOIN_NAK  = 8   /* responder: cannot join */
@@ -67,7 +69,7 @@ typedef struct {
     uint32_t       dst_token;
     uint32_t       src_token;
     uint32_t       join_id;     /* JOIN_* */
-    uint32_t       probe_seq;   /* KEEPALIVE */
+    uint32_t       probe_seq;   /* KEEPALIVE, KEEPALIVE_ACK */
     uint8_t        reason;      /* JOIN_NAK */
     uint8_t        pair_count;  /* JOIN_ACK */
     uint8_t        pairs[UCT_MP_MAX_LANES];

@@ -38,6 +38,10 @@ void uct_mp_ep_lane_event(uct_mp_ep_t *ep, unsigned lane,
 {
     uct_mp_lane_state_t prev = uct_mp_lanes_state(ep->lanes, lane);
 
+    if (event == UCT_MP_LANE_EV_CONNECTED) {
+        uct_mp_keepalive_lane_alive(ep, lane); /* a grace period to start */
+    }
+
     if (uct_mp_lanes_event(ep->lanes, lane, event) != 0) {
         ucs_debug("mp_rc: ep %p lane %u (%s): event %s ignored in state %s", ep,
                   lane, uct_mp_ep_lane_name(ep, lane),
@@ -580,6 +584,8 @@ ucs_status_t uct_mp_ep_lane_failed(uct_mp_ep_t *ep, unsigned lane,
 
     uct_mp_ep_lane_event(ep, lane, UCT_MP_LANE_EV_ERROR);
     uct_mp_pending_lane_gone(ep, lane);
+    /* its outstanding operations come back when its ep is destroyed */
+    uct_mp_keepalive_schedule_lane_destroy(ep, lane);
     if (ep->tx_lane >= 0) {
         /* diag, not warn: a peer that closes its endpoint looks the same to
          * the lane transport until mp closes lanes with a control message */
@@ -860,7 +866,9 @@ static void uct_mp_ep_destroy_lanes(uct_mp_ep_t *ep)
     /* Report every lane as it was, before closing re-elects the others */
     for (lane = 0; lane < iface->num_lanes; ++lane) {
         counters = uct_mp_lanes_counters(ep->lanes, lane);
-        if ((counters != NULL) && (ep->lane_eps[lane].ep != NULL)) {
+        if ((counters != NULL) &&
+            ((ep->lane_eps[lane].ep != NULL) ||
+             (uct_mp_lanes_state(ep->lanes, lane) == UCT_MP_LANE_FAILED))) {
             ucs_info("mp_rc: ep %p lane %u (%s) state %s: %" PRIu64 " ops, %"
                      PRIu64 " bytes, %" PRIu64 " errors", ep, lane,
                      uct_mp_ep_lane_name(ep, lane),
@@ -890,6 +898,9 @@ static UCS_CLASS_INIT_FUNC(uct_mp_ep_t, const uct_ep_params_t *params)
     UCS_CLASS_CALL_SUPER_INIT(uct_base_ep_t, &iface->super);
 
     memset(self->lane_eps, 0, sizeof(self->lane_eps));
+    self->closing         = 0;
+    self->replayed_chunks = 0;
+    self->lane_gc_prog_id = UCS_CALLBACKQ_ID_NULL;
     uct_mp_pending_init(self);
     uct_mp_join_init(self);
     uct_mp_stripe_init(self);
@@ -903,16 +914,16 @@ static UCS_CLASS_INIT_FUNC(uct_mp_ep_t, const uct_ep_params_t *params)
         return UCS_ERR_NO_MEMORY;
     }
 
-    if (iface->policy != UCT_MP_POLICY_ACTIVE_BACKUP) {
-        self->sched = uct_mp_sched_create(iface->num_lanes, iface->policy,
-                                          &iface->stripe_table,
-                                          iface->stripe_min_chunk);
-        if (self->sched == NULL) {
-            ucs_error("mp_rc: failed to create the striping scheduler of %u "
-                      "lanes", iface->num_lanes);
-            uct_mp_lanes_destroy(self->lanes);
-            return UCS_ERR_NO_MEMORY;
-        }
+    /* every policy: zcopy RMA goes through the scheduler, which places it
+     * (active_backup: whole, on the primary) and re-posts it on failover */
+    self->sched = uct_mp_sched_create(iface->num_lanes, iface->policy,
+                                      &iface->stripe_table,
+                                      iface->stripe_min_chunk);
+    if (self->sched == NULL) {
+        ucs_error("mp_rc: failed to create the striping scheduler of %u lanes",
+                  iface->num_lanes);
+        uct_mp_lanes_destroy(self->lanes);
+        return UCS_ERR_NO_MEMORY;
     }
 
     status = uct_mp_iface_add_ep(iface, self);
@@ -934,9 +945,11 @@ static UCS_CLASS_INIT_FUNC(uct_mp_ep_t, const uct_ep_params_t *params)
     return UCS_OK;
 
 err_destroy_lanes:
+    self->closing = 1;
     uct_mp_ep_destroy_lanes(self);
     uct_mp_iface_remove_ep(iface, self);
 err_destroy_lane_state:
+    uct_mp_keepalive_ep_cleanup(self);
     uct_mp_stripe_cleanup(self);
     uct_mp_join_cleanup(self);
     uct_mp_pending_cleanup(self);
@@ -946,8 +959,14 @@ err_destroy_lane_state:
 
 static UCS_CLASS_CLEANUP_FUNC(uct_mp_ep_t)
 {
+    self->closing = 1;
+    if (self->replayed_chunks > 0) {
+        ucs_info("mp_rc: ep %p re-posted %" PRIu64 " RMA chunks after lane "
+                 "failures", self, self->replayed_chunks);
+    }
     uct_mp_iface_remove_ep(uct_mp_ep_iface(self), self);
     uct_mp_ep_destroy_lanes(self);
+    uct_mp_keepalive_ep_cleanup(self);
     uct_mp_stripe_cleanup(self);
     uct_mp_join_cleanup(self);
     uct_mp_pending_cleanup(self);

@@ -10,6 +10,7 @@
 #include "mp_pending.h"
 #include "mp_join.h"
 #include "mp_stripe.h"
+#include "mp_keepalive.h"
 #include "mp_sched.h"
 
 
@@ -22,6 +23,10 @@ typedef struct uct_mp_lane_ep {
     uct_ep_h                 ep;              /* NULL when the slot has no peer */
     uint8_t                  remote_lane;     /* peer's lane index */
     uint8_t                  remote_md_index; /* peer's lane md, in its rkeys */
+    uint8_t                  destroy_pending; /* failed: destroy from progress */
+    uint32_t                 probe_seq;       /* last KEEPALIVE sent */
+    ucs_time_t               last_probe;      /* when it was sent */
+    ucs_time_t               last_rx;         /* last control message heard */
 } uct_mp_lane_ep_t;
 
 
@@ -36,6 +41,10 @@ typedef struct uct_mp_ep {
     uct_worker_cb_id_t       ctl_prog_id;     /* sends them from progress */
     uct_mp_sched_t           *sched;          /* splits zcopy RMA over lanes */
     ucs_queue_head_t         stripe_q;        /* stripes with unposted chunks */
+    ucs_queue_head_t         replay_q;        /* chunks to post again */
+    uint64_t                 replayed_chunks; /* chunks moved off a failed lane */
+    int                      closing;         /* being destroyed: no replays */
+    uct_worker_cb_id_t       lane_gc_prog_id; /* destroys failed lane eps */
     uct_worker_cb_id_t       stripe_prog_id;  /* posts them from progress */
     uct_mp_lanes_t           *lanes;          /* state machine and policy */
     int                      tx_lane;         /* lane for AMs and atomics */

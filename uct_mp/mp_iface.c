@@ -17,6 +17,7 @@
 #include "mp_flush.h"
 #include "mp_join.h"
 #include "mp_ctl.h"
+#include "mp_keepalive.h"
 
 #include <uct/api/v2/uct_v2.h>
 #include <ucs/debug/log.h>
@@ -64,6 +65,27 @@ ucs_config_field_t uct_mp_iface_config_table[] = {
      "in proportion to their measured bandwidth. E.g. 16k:single,inf:stripe.\n"
      "auto: load_balance 16k:single,inf:stripe, efficiency 256k:single,inf:stripe.",
      ucs_offsetof(uct_mp_iface_config_t, stripe_table), UCS_CONFIG_TYPE_STRING},
+
+    {"KEEPALIVE_INTERVAL", "1s",
+     "How often each connected lane of an endpoint probes its peer lane (lanes\n"
+     "that connect endpoint to endpoint). 0 disables the keepalive; a lane\n"
+     "then fails only when its transport reports an error.",
+     ucs_offsetof(uct_mp_iface_config_t, keepalive_interval),
+     UCS_CONFIG_TYPE_TIME},
+
+    {"KEEPALIVE_MISSES", "3",
+     "A lane that hears nothing from its peer for this many keepalive\n"
+     "intervals fails, and its traffic moves to the other lanes; with no lane\n"
+     "left the endpoint reports the error.",
+     ucs_offsetof(uct_mp_iface_config_t, keepalive_misses), UCS_CONFIG_TYPE_UINT},
+
+    {"CONNECT_TO_IFACE", "y",
+     "Let lanes that can connect to a remote interface (tcp) do so when all\n"
+     "lanes fit UCP's 63-byte iface address (up to 3 tcp lanes). With n they\n"
+     "connect endpoint to endpoint and join over the primary lane, which needs\n"
+     "UCP's client-server flow or an aux transport, and gives both sides lane\n"
+     "keepalive.",
+     ucs_offsetof(uct_mp_iface_config_t, connect_to_iface), UCS_CONFIG_TYPE_BOOL},
 
     {"STRIPE_MIN_CHUNK", "8k",
      "Smallest part of a striped operation given to one lane; a smaller share\n"
@@ -805,6 +827,15 @@ static UCS_CLASS_INIT_FUNC(uct_mp_iface_t, uct_md_h tl_md, uct_worker_h worker,
                                   params->stats_root : NULL)
                               UCS_STATS_ARG(params->mode.device.dev_name));
 
+    if ((config->keepalive_interval < 0) ||
+        (config->keepalive_misses == 0)) {
+        ucs_error("mp_rc: UCX_MP_RC_KEEPALIVE_INTERVAL=%.3fs "
+                  "UCX_MP_RC_KEEPALIVE_MISSES=%u: the interval must not be "
+                  "negative and the miss count at least 1",
+                  config->keepalive_interval, config->keepalive_misses);
+        return UCS_ERR_INVALID_PARAM;
+    }
+
     if (config->mp.lane_retry_count > UCT_MP_MAX_LANE_RETRY_COUNT) {
         ucs_error("mp_rc: UCX_MP_RC_LANE_RETRY_COUNT=%u: at most %d (7 means "
                   "retry forever on Soft-RoCE)", config->mp.lane_retry_count,
@@ -826,6 +857,8 @@ static UCS_CLASS_INIT_FUNC(uct_mp_iface_t, uct_md_h tl_md, uct_worker_h worker,
     self->lane_retry_count = config->mp.lane_retry_count;
     self->stripe_min_chunk = (config->stripe_min_chunk == UCS_MEMUNITS_AUTO) ?
                              8192 : config->stripe_min_chunk;
+    self->ka_interval      = ucs_time_from_sec(config->keepalive_interval);
+    self->ka_misses        = config->keepalive_misses;
     self->caps            = UCT_MP_CAP_JOIN;
     self->num_lanes       = 0;
     self->bad_addr_logged = 0;
@@ -860,12 +893,17 @@ static UCS_CLASS_INIT_FUNC(uct_mp_iface_t, uct_md_h tl_md, uct_worker_h worker,
     for (i = 0; i < self->num_lanes; ++i) {
         self->cap_flags &= self->lanes[i].attr.cap.flags;
     }
+    if (!config->connect_to_iface &&
+        (self->cap_flags & UCT_IFACE_FLAG_CONNECT_TO_EP)) {
+        self->cap_flags &= ~UCT_IFACE_FLAG_CONNECT_TO_IFACE;
+    }
 
     status = uct_mp_iface_pack_addresses(self, md);
     if (status != UCS_OK) {
         goto err_close_lanes;
     }
 
+    uct_mp_keepalive_iface_init(self);
     ucs_debug("mp_rc: iface %p opened %u of %u %s lanes, policy %s", self,
               self->num_lanes, md->num_lane_rscs, md->lane_tl_name,
               uct_mp_policy_str(self->policy));
@@ -884,6 +922,7 @@ static UCS_CLASS_CLEANUP_FUNC(uct_mp_iface_t)
         ucs_warn("mp_rc: iface %p closed with %zu endpoints still open", self,
                  ucs_list_length(&self->eps));
     }
+    uct_mp_keepalive_iface_cleanup(self);
     uct_mp_iface_close_lanes(self);
     kh_destroy_inplace(uct_mp_eps, &self->eps_by_token);
 }

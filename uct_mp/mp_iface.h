@@ -19,6 +19,9 @@ typedef struct uct_mp_iface_config {
     uct_mp_common_config_t   mp;
     char                     *stripe_table;     /* STRIPE_TABLE */
     size_t                   stripe_min_chunk;  /* STRIPE_MIN_CHUNK */
+    double                   keepalive_interval;
+    unsigned                 keepalive_misses;
+    int                      connect_to_iface;
 } uct_mp_iface_config_t;
 
 
@@ -57,6 +60,10 @@ typedef struct uct_mp_iface {
     unsigned                 lane_retry_count;
     uct_mp_stripe_table_t    stripe_table;    /* zcopy RMA: single or stripe */
     size_t                   stripe_min_chunk;
+    ucs_time_t               ka_interval;     /* 0: no keepalive */
+    unsigned                 ka_misses;
+    ucs_time_t               ka_next_check;
+    uct_worker_cb_id_t       ka_prog_id;
     uint8_t                  caps;        /* UCT_MP_CAP_* this build offers */
     uint64_t                 cap_flags;   /* UCT_IFACE_FLAG_* of the mp iface */
     unsigned                 num_lanes;

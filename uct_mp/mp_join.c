@@ -13,6 +13,7 @@
 #include "mp_join.h"
 #include "mp_ep.h"
 #include "mp_ctl.h"
+#include "mp_keepalive.h"
 
 #include <uct/base/uct_iface.h>
 #include <ucs/datastruct/queue.h>
@@ -95,10 +96,14 @@ static unsigned uct_mp_join_progress(void *arg)
             break;
         }
 
-        if (packed < 0) {
+        if ((packed < 0) &&
+            (uct_mp_lanes_state(ep->lanes, out->lane) != UCT_MP_LANE_FAILED)) {
             ucs_diag("mp_rc: ep %p lane %u: sending %s failed: %s", ep,
                      out->lane, uct_mp_ctl_type_str(out->type),
                      ucs_status_string((ucs_status_t)packed));
+        } else if (packed < 0) {
+            ucs_debug("mp_rc: ep %p lane %u failed: %s dropped", ep, out->lane,
+                      uct_mp_ctl_type_str(out->type));
         } else {
             ucs_trace("mp_rc: ep %p lane %u: sent %s (%zd bytes)", ep,
                       out->lane, uct_mp_ctl_type_str(out->type), packed);
@@ -112,10 +117,9 @@ static unsigned uct_mp_join_progress(void *arg)
     return count;
 }
 
-/* Pack msg and queue it for lane; sent from progress */
-static ucs_status_t uct_mp_join_send(uct_mp_ep_t *ep, unsigned lane,
-                                     uct_mp_ctl_t *msg)
+ucs_status_t uct_mp_ctl_send(uct_mp_ep_t *ep, unsigned lane, void *arg)
 {
+    uct_mp_ctl_t *msg     = arg;
     uct_mp_iface_t *iface = uct_mp_join_iface(ep);
     char errmsg[UCT_MP_WIRE_ERRMSG_MAX];
     uct_mp_ctl_out_t *out;
@@ -234,7 +238,7 @@ void uct_mp_join_start(uct_mp_ep_t *ep)
 
     ep->join_state = UCT_MP_JOIN_SENT;
     if ((uct_mp_join_fill_lanes(ep, &msg, ep_addrs) != UCS_OK) ||
-        (uct_mp_join_send(ep, 0, &msg) != UCS_OK)) {
+        (uct_mp_ctl_send(ep, 0, &msg) != UCS_OK)) {
         ep->join_state = UCT_MP_JOIN_DONE;
         uct_mp_join_close_unjoined(ep);
         return;
@@ -271,7 +275,7 @@ static void uct_mp_join_handle_req(uct_mp_ep_t *ep, const uct_mp_ctl_t *req)
         nak.type    = UCT_MP_CTL_JOIN_NAK;
         nak.join_id = req->join_id;
         nak.reason  = UCT_MP_CTL_NAK_BUSY;
-        uct_mp_join_send(ep, 0, &nak);
+        uct_mp_ctl_send(ep, 0, &nak);
         return;
     }
 
@@ -280,7 +284,7 @@ static void uct_mp_join_handle_req(uct_mp_ep_t *ep, const uct_mp_ctl_t *req)
         nak.type    = UCT_MP_CTL_JOIN_NAK;
         nak.join_id = req->join_id;
         nak.reason  = UCT_MP_CTL_NAK_UNREACHABLE;
-        uct_mp_join_send(ep, 0, &nak);
+        uct_mp_ctl_send(ep, 0, &nak);
         return;
     }
 
@@ -326,7 +330,7 @@ static void uct_mp_join_handle_req(uct_mp_ep_t *ep, const uct_mp_ctl_t *req)
 
     ep->join_state = UCT_MP_JOIN_DONE;
     if ((uct_mp_join_fill_lanes(ep, &ack, ep_addrs) != UCS_OK) ||
-        (uct_mp_join_send(ep, 0, &ack) != UCS_OK)) {
+        (uct_mp_ctl_send(ep, 0, &ack) != UCS_OK)) {
         return;
     }
 
@@ -373,7 +377,7 @@ static void uct_mp_join_handle_ack(uct_mp_ep_t *ep, const uct_mp_ctl_t *ack)
         memset(&ka, 0, sizeof(ka));
         ka.type = UCT_MP_CTL_KEEPALIVE;
         ka.lane = lane;
-        uct_mp_join_send(ep, lane, &ka);
+        uct_mp_ctl_send(ep, lane, &ka);
         ++joined;
     }
 
@@ -403,9 +407,10 @@ ucs_status_t uct_mp_join_ctl_handler(void *arg, void *data, size_t length,
     uct_mp_ctl_trampoline_t *trampoline = arg;
     uct_mp_iface_t *iface               = trampoline->iface;
     char errmsg[UCT_MP_WIRE_ERRMSG_MAX];
-    uct_mp_ctl_t msg;
+    uct_mp_ctl_t msg, ack;
     uct_mp_ep_t *ep;
 
+    memset(&ack, 0, sizeof(ack));
     if (uct_mp_ctl_unpack(data, length, &msg, errmsg, sizeof(errmsg)) != 0) {
         if (!iface->bad_ctl_logged) {
             iface->bad_ctl_logged = 1;
@@ -425,6 +430,8 @@ ucs_status_t uct_mp_join_ctl_handler(void *arg, void *data, size_t length,
 
     ucs_trace("mp_rc: ep %p lane %u: got %s from ep 0x%x", ep,
               trampoline->lane, uct_mp_ctl_type_str(msg.type), msg.src_token);
+
+    uct_mp_keepalive_lane_alive(ep, trampoline->lane);
 
     switch (msg.type) {
     case UCT_MP_CTL_JOIN_REQ:
@@ -447,7 +454,15 @@ ucs_status_t uct_mp_join_ctl_handler(void *arg, void *data, size_t length,
         break;
     case UCT_MP_CTL_KEEPALIVE:
         uct_mp_join_handle_keepalive(ep, trampoline->lane, &msg);
+        if (ep->lane_eps[trampoline->lane].ep != NULL) {
+            ack.type      = UCT_MP_CTL_KEEPALIVE_ACK;
+            ack.lane      = trampoline->lane;
+            ack.probe_seq = msg.probe_seq;
+            uct_mp_ctl_send(ep, trampoline->lane, &ack);
+        }
         break;
+    case UCT_MP_CTL_KEEPALIVE_ACK:
+        break; /* being heard from is all it says */
     }
 
     return UCS_OK;

@@ -48,6 +48,12 @@ void uct_mp_join_primary_connected(struct uct_mp_ep *ep, uint8_t peer_caps);
 /* Start the join (state WANTED): queue JOIN_REQ on the primary lane */
 void uct_mp_join_start(struct uct_mp_ep *ep);
 
+/* Queue a control message for lane of ep (tokens filled in); sent from
+ * progress, in order */
+struct uct_mp_ctl;
+ucs_status_t uct_mp_ctl_send(struct uct_mp_ep *ep, unsigned lane,
+                             void *msg /* uct_mp_ctl_t */);
+
 /* AM handler of UCT_MP_CTL_AM_ID on every lane iface */
 ucs_status_t uct_mp_join_ctl_handler(void *arg, void *data, size_t length,
                                      unsigned flags);

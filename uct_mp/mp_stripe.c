@@ -23,8 +23,11 @@
 /* One chunk: its own lane completion */
 typedef struct uct_mp_stripe_chunk {
     uct_completion_t         comp;
+    ucs_queue_elem_t         replay;      /* in ep->replay_q to re-post */
     struct uct_mp_stripe     *stripe;
     unsigned                 lane;
+    unsigned                 attempts;    /* posts that failed on a lane */
+    int                      failed_lane; /* lane of the last failure, or -1 */
     size_t                   offset;
     size_t                   length;
 } uct_mp_stripe_chunk_t;
@@ -54,6 +57,9 @@ static UCS_F_ALWAYS_INLINE uct_mp_iface_t *uct_mp_stripe_iface(uct_mp_ep_t *ep)
     return ucs_derived_of(ep->super.super.iface, uct_mp_iface_t);
 }
 
+static void uct_mp_stripe_release(struct uct_mp_stripe *stripe);
+static unsigned uct_mp_stripe_progress(void *arg);
+
 static UCS_F_ALWAYS_INLINE double uct_mp_stripe_now(void)
 {
     return ucs_time_to_sec(ucs_get_time());
@@ -62,6 +68,7 @@ static UCS_F_ALWAYS_INLINE double uct_mp_stripe_now(void)
 void uct_mp_stripe_init(uct_mp_ep_t *ep)
 {
     ucs_queue_head_init(&ep->stripe_q);
+    ucs_queue_head_init(&ep->replay_q);
     ep->stripe_prog_id = UCS_CALLBACKQ_ID_NULL;
     ep->sched          = NULL;
 }
@@ -71,8 +78,16 @@ void uct_mp_stripe_cleanup(uct_mp_ep_t *ep)
     uct_mp_iface_t *iface = uct_mp_stripe_iface(ep);
     uct_mp_stripe_t *stripe;
 
+    uct_mp_stripe_chunk_t *chunk;
+
     uct_worker_progress_unregister_safe(&iface->super.worker->super,
                                         &ep->stripe_prog_id);
+    ucs_queue_for_each_extract(chunk, &ep->replay_q, replay, 1) {
+        if (chunk->stripe->status == UCS_OK) {
+            chunk->stripe->status = UCS_ERR_CANCELED;
+        }
+        uct_mp_stripe_release(chunk->stripe);
+    }
     ucs_queue_for_each_extract(stripe, &ep->stripe_q, queue, 1) {
         ucs_warn("mp_rc: ep %p destroyed with a striped %s of %u chunks "
                  "partly posted", ep, stripe->is_put ? "put" : "get",
@@ -148,27 +163,88 @@ static void uct_mp_stripe_release(uct_mp_stripe_t *stripe)
     ucs_free(stripe);
 }
 
+/* May a chunk that failed with status be posted again on another lane? Put
+ * and get are idempotent while the operation is not completed: the source
+ * stays untouched and the destination receives the same bytes again. */
+static int uct_mp_stripe_retryable(uct_mp_ep_t *ep,
+                                   const uct_mp_stripe_chunk_t *chunk,
+                                   ucs_status_t status)
+{
+    return !ep->closing && (chunk->attempts < UCT_MP_STRIPE_MAX_ATTEMPTS) &&
+           (status != UCS_ERR_INVALID_PARAM) && (status != UCS_ERR_UNSUPPORTED);
+}
+
 static void uct_mp_stripe_chunk_done(uct_completion_t *self)
 {
     uct_mp_stripe_chunk_t *chunk = ucs_container_of(self, uct_mp_stripe_chunk_t,
                                                     comp);
     uct_mp_stripe_t *stripe      = chunk->stripe;
+    uct_mp_ep_t *ep              = stripe->ep;
+    uct_mp_iface_t *iface;
 
-    uct_mp_sched_completed(stripe->ep->sched, chunk->lane, chunk->length,
+    uct_mp_sched_completed(ep->sched, chunk->lane, chunk->length,
                            uct_mp_stripe_now());
-    if (ucs_unlikely(self->status != UCS_OK) && (stripe->status == UCS_OK)) {
-        stripe->status = self->status;
+
+    if (ucs_unlikely(self->status != UCS_OK)) {
+        if (uct_mp_stripe_retryable(ep, chunk, self->status)) {
+            /* the lane failed under it: post it again on another lane */
+            ucs_debug("mp_rc: ep %p: %s chunk of %zu bytes at +%zu failed on "
+                      "lane %u (%s), re-posting", ep,
+                      stripe->is_put ? "put" : "get", chunk->length,
+                      chunk->offset, chunk->lane,
+                      ucs_status_string(self->status));
+            ++chunk->attempts;
+            ++ep->replayed_chunks;
+            chunk->failed_lane = chunk->lane;
+            iface = uct_mp_stripe_iface(ep);
+            ucs_queue_push(&ep->replay_q, &chunk->replay);
+            uct_worker_progress_register_safe(&iface->super.worker->super,
+                                              uct_mp_stripe_progress, ep,
+                                              UCS_CALLBACKQ_FLAG_ONESHOT,
+                                              &ep->stripe_prog_id);
+            return;
+        }
+
+        if (stripe->status == UCS_OK) {
+            stripe->status = self->status;
+        }
     }
     uct_mp_stripe_release(stripe);
 }
 
-/* Post chunks from stripe->next on. UCS_ERR_NO_RESOURCE: a chunk waits. */
-static ucs_status_t uct_mp_stripe_post(uct_mp_stripe_t *stripe)
+/* The lane for chunk: its own while ACTIVE and not the one it just failed
+ * on, else another ACTIVE lane, else whatever carries RMA now */
+static int uct_mp_stripe_chunk_lane(uct_mp_ep_t *ep,
+                                    const uct_mp_stripe_chunk_t *chunk)
+{
+    uct_mp_iface_t *iface = uct_mp_stripe_iface(ep);
+    unsigned lane;
+
+#define UCT_MP_STRIPE_LANE_OK(_lane) \
+    ((ep->lane_eps[_lane].ep != NULL) && ((int)(_lane) != chunk->failed_lane) && \
+     (uct_mp_lanes_state(ep->lanes, _lane) == UCT_MP_LANE_ACTIVE))
+
+    if (UCT_MP_STRIPE_LANE_OK(chunk->lane)) {
+        return chunk->lane;
+    }
+
+    for (lane = 0; lane < iface->num_lanes; ++lane) {
+        if (UCT_MP_STRIPE_LANE_OK(lane)) {
+            return lane;
+        }
+    }
+#undef UCT_MP_STRIPE_LANE_OK
+
+    return uct_mp_lanes_select(ep->lanes, UCT_MP_OP_RMA, chunk->length);
+}
+
+/* Post one chunk. UCS_ERR_NO_RESOURCE: its lane has no resources now. */
+static ucs_status_t uct_mp_stripe_post_chunk(uct_mp_stripe_t *stripe,
+                                             uct_mp_stripe_chunk_t *chunk)
 {
     uct_mp_ep_t *ep       = stripe->ep;
     uct_mp_iface_t *iface = uct_mp_stripe_iface(ep);
     uct_iov_t lane_iov[UCT_MP_MAX_IOV];
-    uct_mp_stripe_chunk_t *chunk;
     const uct_mp_rkey_t *mp_rkey;
     uct_rkey_t lane_rkey;
     ucs_status_t status;
@@ -176,76 +252,105 @@ static ucs_status_t uct_mp_stripe_post(uct_mp_stripe_t *stripe)
     size_t n;
     int lane;
 
+    lane = uct_mp_stripe_chunk_lane(ep, chunk);
+    if (lane < 0) {
+        return ep->peer_failed ? UCS_ERR_ENDPOINT_TIMEOUT : UCS_ERR_NO_RESOURCE;
+    }
+    chunk->lane = lane;
+
+    md_index = ep->lane_eps[lane].remote_md_index;
+    mp_rkey  = (const uct_mp_rkey_t*)stripe->rkey;
+    if (ucs_unlikely(md_index >= mp_rkey->num_lane_rkeys)) {
+        ucs_error("mp_rc: ep %p lane %d needs remote md %u, the remote key "
+                  "has %u", ep, lane, md_index, mp_rkey->num_lane_rkeys);
+        return UCS_ERR_INVALID_PARAM;
+    }
+    lane_rkey = mp_rkey->lane[md_index].rkey;
+
+    n = uct_mp_stripe_slice(stripe->iov, stripe->iovcnt, chunk->offset,
+                            chunk->length, iface->lanes[lane].md_index,
+                            lane_iov);
+    chunk->comp.func   = uct_mp_stripe_chunk_done;
+    chunk->comp.count  = 1;
+    chunk->comp.status = UCS_OK;
+    if (stripe->is_put) {
+        status = uct_ep_put_zcopy(ep->lane_eps[lane].ep, lane_iov, n,
+                                  stripe->remote_addr + chunk->offset,
+                                  lane_rkey, &chunk->comp);
+    } else {
+        status = uct_ep_get_zcopy(ep->lane_eps[lane].ep, lane_iov, n,
+                                  stripe->remote_addr + chunk->offset,
+                                  lane_rkey, &chunk->comp);
+    }
+
+    if (status == UCS_ERR_NO_RESOURCE) {
+        ep->busy_lane = lane;
+        return status;
+    }
+
+    uct_mp_lanes_account(ep->lanes, lane, chunk->length);
+    uct_mp_sched_posted(ep->sched, lane, chunk->length, uct_mp_stripe_now());
+    if (status != UCS_INPROGRESS) {
+        /* done at once (or failed at once): no completion will come */
+        chunk->comp.status = status;
+        uct_mp_stripe_chunk_done(&chunk->comp);
+    }
+    return UCS_OK;
+}
+
+/* Post chunks from stripe->next on. UCS_ERR_NO_RESOURCE: a chunk waits. */
+static ucs_status_t uct_mp_stripe_post(uct_mp_stripe_t *stripe)
+{
+    ucs_status_t status;
+
     for (; stripe->next < stripe->num_chunks; ++stripe->next) {
-        chunk = &stripe->chunks[stripe->next];
-        lane  = chunk->lane;
-        if ((ep->lane_eps[lane].ep == NULL) ||
-            (uct_mp_lanes_state(ep->lanes, lane) != UCT_MP_LANE_ACTIVE)) {
-            /* the lane left since the split: any lane that carries RMA */
-            lane = uct_mp_lanes_select(ep->lanes, UCT_MP_OP_RMA, chunk->length);
-            if (lane < 0) {
-                stripe->status = ep->peer_failed ? UCS_ERR_ENDPOINT_TIMEOUT :
-                                                   UCS_ERR_NO_RESOURCE;
-                return stripe->status;
-            }
-            chunk->lane = lane;
-        }
-
-        md_index = ep->lane_eps[lane].remote_md_index;
-        mp_rkey  = (const uct_mp_rkey_t*)stripe->rkey;
-        if (ucs_unlikely(md_index >= mp_rkey->num_lane_rkeys)) {
-            ucs_error("mp_rc: ep %p lane %d needs remote md %u, the remote key "
-                      "has %u", ep, lane, md_index, mp_rkey->num_lane_rkeys);
-            stripe->status = UCS_ERR_INVALID_PARAM;
-            return stripe->status;
-        }
-        lane_rkey = mp_rkey->lane[md_index].rkey;
-
-        n = uct_mp_stripe_slice(stripe->iov, stripe->iovcnt, chunk->offset,
-                                chunk->length, iface->lanes[lane].md_index,
-                                lane_iov);
-        chunk->comp.func   = uct_mp_stripe_chunk_done;
-        chunk->comp.count  = 1;
-        chunk->comp.status = UCS_OK;
-        if (stripe->is_put) {
-            status = uct_ep_put_zcopy(ep->lane_eps[lane].ep, lane_iov, n,
-                                      stripe->remote_addr + chunk->offset,
-                                      lane_rkey, &chunk->comp);
-        } else {
-            status = uct_ep_get_zcopy(ep->lane_eps[lane].ep, lane_iov, n,
-                                      stripe->remote_addr + chunk->offset,
-                                      lane_rkey, &chunk->comp);
-        }
-
-        if (status == UCS_ERR_NO_RESOURCE) {
-            ep->busy_lane = lane;
-            return status;
-        }
-
-        ++stripe->remaining;
-        uct_mp_lanes_account(ep->lanes, lane, chunk->length);
-        uct_mp_sched_posted(ep->sched, lane, chunk->length,
-                            uct_mp_stripe_now());
-        if (status != UCS_INPROGRESS) {
-            /* done at once (or failed): no completion will come */
-            uct_mp_stripe_chunk_done(&chunk->comp);
-            if (UCS_STATUS_IS_ERR(status) && (stripe->status == UCS_OK)) {
+        ++stripe->remaining; /* released by the chunk's completion */
+        status = uct_mp_stripe_post_chunk(stripe,
+                                          &stripe->chunks[stripe->next]);
+        if (status != UCS_OK) {
+            --stripe->remaining;
+            if ((status != UCS_ERR_NO_RESOURCE) && (stripe->status == UCS_OK)) {
                 stripe->status = status;
             }
+            return status;
         }
     }
     return UCS_OK;
 }
 
-static unsigned uct_mp_stripe_progress(void *arg);
-
-/* Post waiting chunks in order; on a lane without resources, retry from
- * progress. Returns how many stripes got fully posted. */
+/* Post waiting chunks in order, re-posted ones first; on a lane without
+ * resources, retry from progress. Returns how many got posted. */
 static unsigned uct_mp_stripe_post_waiting(uct_mp_ep_t *ep)
 {
     uct_mp_iface_t *iface = uct_mp_stripe_iface(ep);
+    uct_mp_stripe_chunk_t *chunk;
     uct_mp_stripe_t *stripe;
+    ucs_status_t status;
     unsigned count = 0;
+
+    while (!ucs_queue_is_empty(&ep->replay_q)) {
+        chunk  = ucs_queue_head_elem_non_empty(&ep->replay_q,
+                                               uct_mp_stripe_chunk_t, replay);
+        stripe = chunk->stripe;
+        status = uct_mp_stripe_post_chunk(stripe, chunk);
+        if (status == UCS_ERR_NO_RESOURCE) {
+            uct_worker_progress_register_safe(&iface->super.worker->super,
+                                              uct_mp_stripe_progress, ep,
+                                              UCS_CALLBACKQ_FLAG_ONESHOT,
+                                              &ep->stripe_prog_id);
+            return count;
+        }
+
+        ucs_queue_pull_non_empty(&ep->replay_q);
+        if (status != UCS_OK) {
+            /* no lane can take it: the operation fails */
+            if (stripe->status == UCS_OK) {
+                stripe->status = status;
+            }
+            uct_mp_stripe_release(stripe);
+        }
+        ++count;
+    }
 
     while (!ucs_queue_is_empty(&ep->stripe_q)) {
         stripe = ucs_queue_head_elem_non_empty(&ep->stripe_q, uct_mp_stripe_t,
@@ -278,7 +383,8 @@ static unsigned uct_mp_stripe_progress(void *arg)
 
 int uct_mp_stripe_blocked(uct_mp_ep_t *ep)
 {
-    if (ucs_likely(ucs_queue_is_empty(&ep->stripe_q))) {
+    if (ucs_likely(ucs_queue_is_empty(&ep->stripe_q) &&
+                   ucs_queue_is_empty(&ep->replay_q))) {
         return 0;
     }
 
@@ -286,7 +392,8 @@ int uct_mp_stripe_blocked(uct_mp_ep_t *ep)
      * (a lane's pending dispatch): post now; if a chunk still waits,
      * busy_lane names its lane */
     uct_mp_stripe_post_waiting(ep);
-    return !ucs_queue_is_empty(&ep->stripe_q);
+    return !ucs_queue_is_empty(&ep->stripe_q) ||
+           !ucs_queue_is_empty(&ep->replay_q);
 }
 
 ucs_status_t uct_mp_stripe_rma_zcopy(uct_mp_ep_t *ep, int is_put,
@@ -337,8 +444,10 @@ ucs_status_t uct_mp_stripe_rma_zcopy(uct_mp_ep_t *ep, int is_put,
     stripe->iovcnt      = iovcnt;
     memcpy(stripe->iov, iov, iovcnt * sizeof(*iov));
     for (i = 0; i < n; ++i) {
-        stripe->chunks[i].stripe = stripe;
-        stripe->chunks[i].lane   = chunks[i].lane;
+        stripe->chunks[i].stripe      = stripe;
+        stripe->chunks[i].attempts    = 0;
+        stripe->chunks[i].failed_lane = -1;
+        stripe->chunks[i].lane        = chunks[i].lane;
         stripe->chunks[i].offset = chunks[i].offset;
         stripe->chunks[i].length = chunks[i].length;
     }

@@ -11,6 +11,11 @@
  * on the ep's stripe queue and is posted from progress; until the queue is
  * empty the ep takes no new operation (UCS_ERR_NO_RESOURCE) and flush waits,
  * so no later operation or flush overtakes it.
+ *
+ * A chunk whose lane fails under it (its completion reports an error, or the
+ * lane ep is destroyed) is posted again on another ACTIVE lane: put and get
+ * are idempotent until the operation completes, so the user sees neither the
+ * failure nor a duplicate effect.
  */
 
 #ifndef UCT_MP_STRIPE_H_
@@ -21,7 +26,11 @@
 struct uct_mp_ep;
 
 /* Chunks of one striped operation, at most */
-#define UCT_MP_STRIPE_MAX_CHUNKS  32
+#define UCT_MP_STRIPE_MAX_CHUNKS    32
+
+/* Posts of one chunk that may fail (its lane failing) before the operation
+ * completes with the error */
+#define UCT_MP_STRIPE_MAX_ATTEMPTS  8
 
 void uct_mp_stripe_init(struct uct_mp_ep *ep);
 void uct_mp_stripe_cleanup(struct uct_mp_ep *ep);

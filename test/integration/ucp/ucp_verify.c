@@ -32,6 +32,7 @@
 #include <stdarg.h>
 #include <stdint.h>
 #include <stdio.h>
+#include <sys/time.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
@@ -741,8 +742,13 @@ static void test_atomic(void)
 
 static void ep_error_cb(void *arg, ucp_ep_h failed_ep, ucs_status_t status)
 {
+    struct timeval tv;
+
+    gettimeofday(&tv, NULL);
     ep_error = status;
-    printf("    endpoint error: %s\n", ucs_status_string(status));
+    printf("    endpoint error: %s (at %ld.%06ld)\n", ucs_status_string(status),
+           (long)tv.tv_sec, (long)tv.tv_usec);
+    fflush(stdout);
 }
 
 static void ep_params_common(ucp_ep_params_t *p)

@@ -1,0 +1,112 @@
+#!/bin/bash
+# test/integration/failover.sh BUILDDIR : lane failures on the host testbed.
+#
+# mp_rc with 2 tcp lanes (path1 = primary, carries the AMs; path2), lanes
+# connected endpoint to endpoint through UCP's client-server flow, so both
+# sides run the per-lane keepalive (100 ms x 3). While the UCP verification
+# program streams tagged messages of every size up to 4 MiB both ways (every
+# byte checked), a fault cuts path2:
+#   link down (both ends), nftables drop of everything (silent, side A or B),
+#   nftables TCP reset (side A or B)
+# and the run must finish with every check passed, the failure seen as a lane
+# failure, and its RMA chunks re-posted on path1. Then both paths are cut
+# silently: the endpoint error must reach the application within the
+# keepalive bound. Cutting the primary lane (AMs in flight) needs the AM
+# sequence numbers and replay of the failover step and is not tested here.
+# Needs root. Always removes the namespaces it created.
+set -u
+SRCDIR=$(cd "$(dirname "$0")/../.." && pwd)
+BUILDDIR=$(cd "${1:-$SRCDIR}" && pwd)
+. "$SRCDIR/test/lib.sh"
+
+NETNS="$SRCDIR/contrib/testbed/mp-netns.sh"
+MODULE="$BUILDDIR/.libs/libuct_mp.so.0"
+VERIFY="$BUILDDIR/test/integration/ucp/ucp_verify"
+export MP_NS_PREFIX=${MP_NS_PREFIX:-mpo}
+KA_MS=100 KA_MISSES=3
+# the error must arrive within the keepalive bound plus scheduling slack
+ALL_DEAD_BOUND_MS=$(( KA_MS * (KA_MISSES + 1) + 1500 ))
+
+[ -f "$MODULE" ] || { echo "FAIL setup: $MODULE not built"; echo "0 passed, 1 failed"; exit 1; }
+
+cleanup() { "$NETNS" down >/dev/null 2>&1 || true; }
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+
+MP_ENV=(env LD_PRELOAD="$MODULE" UCX_TLS=mp_rc UCX_MP_RC_LANE_TL=tcp
+        UCX_MP_RC_DEVICES=path1,path2 UCX_MP_RC_POLICY=load_balance
+        UCX_MP_RC_CONNECT_TO_IFACE=n UCX_MP_RC_KEEPALIVE_INTERVAL=${KA_MS}ms
+        UCX_MP_RC_KEEPALIVE_MISSES=$KA_MISSES UCX_LOG_LEVEL=info
+        UCX_WARN_UNUSED_ENV_VARS=n)
+PORT=$((14600 + RANDOM % 300))
+
+# stream NAME TIMEOUT FAULT_CMD... : tag stream both ways; FAULT_CMD runs
+# 1.5 s into it. Sets SRC, CRC (exit codes), CLOG, SLOG and FAULT_AT (epoch s).
+stream() {
+    local name=$1 tmo=$2; shift 2
+    PORT=$((PORT + 1))
+    SLOG="$T_LOG_DIR/$name.server.log"; CLOG="$T_LOG_DIR/$name.log"
+    t_log "running $name"
+    timeout --kill-after=5 $((tmo + 10)) "$NETNS" exec B "${MP_ENV[@]}" "$VERIFY" -s \
+        -p $PORT --cm --only tag --iters 150 --max-size 4194304 --timeout "$tmo" \
+        > "$SLOG" 2>&1 &
+    local spid=$!
+    sleep 1
+    ( sleep 1.5; date +%s.%N > "$T_LOG_DIR/$name.fault"; "$@" >> "$T_LOG_DIR/$name.fault.log" 2>&1 ) &
+    local fpid=$!
+    timeout --kill-after=5 "$tmo" "$NETNS" exec A "${MP_ENV[@]}" "$VERIFY" -c 198.18.1.2 \
+        -p $PORT --cm --only tag --iters 150 --max-size 4194304 --timeout "$tmo" \
+        > "$CLOG" 2>&1; CRC=$?
+    wait $spid; SRC=$?
+    wait $fpid
+    FAULT_AT=$(head -1 "$T_LOG_DIR/$name.fault")
+}
+
+show_logs() {
+    echo "    client:"; grep -vE 'INFO  (UCX_\*|ep_cfg)' "$CLOG" | tail -n 12 | sed 's/^/    | /'
+    echo "    server:"; grep -vE 'INFO  (UCX_\*|ep_cfg)' "$SLOG" | tail -n 6 | sed 's/^/    | /'
+}
+
+# survive NAME FAULT-ARGS... : path2 cut under the stream, nothing lost
+survive() {
+    local name=$1; shift
+    "$NETNS" up 2 > "$T_LOG_DIR/$name.up.log" 2>&1 || {
+        t_fail "$name" "testbed up failed"; return; }
+    stream "$name" 60 "$NETNS" fault path2 "$@"
+    local failed_seen replayed
+    failed_seen=$(cat "$CLOG" "$SLOG" | grep -c 'lane 1 (path2) failed')
+    replayed=$(cat "$CLOG" "$SLOG" | sed -n 's/.*re-posted \([0-9]*\) RMA chunks.*/\1/p' | awk '{s += $1} END {print s + 0}')
+    if [ $CRC -eq 0 ] && [ $SRC -eq 0 ] && [ "$failed_seen" -gt 0 ]; then
+        t_pass "$name" "$(grep -E '^[0-9]+ passed, 0 failed$' "$CLOG") (client), lane failure seen $failed_seen x, $replayed chunks re-posted"
+    else
+        t_fail "$name" "client exit $CRC, server exit $SRC, lane failure seen $failed_seen x"
+        show_logs
+    fi
+    "$NETNS" down > /dev/null 2>&1
+}
+
+survive failover-path2-link-down down
+survive failover-path2-drop-side-A drop A
+survive failover-path2-drop-side-B drop B
+survive failover-path2-tcp-reset-side-A reset A
+survive failover-path2-tcp-reset-side-B reset B
+
+# every lane cut silently: a bounded endpoint error, never a hang
+name=all-lanes-dead-bounded-error
+"$NETNS" up 2 > "$T_LOG_DIR/$name.up.log" 2>&1
+stream "$name" 15 bash -c "'$NETNS' fault path1 drop A; '$NETNS' fault path2 drop A"
+err_at=$(sed -n 's/.*endpoint error: .* (at \([0-9.]*\)).*/\1/p' "$CLOG" | head -1)
+if [ -n "$err_at" ] && [ -n "$FAULT_AT" ]; then
+    delay_ms=$(awk -v a="$err_at" -v f="$FAULT_AT" 'BEGIN {printf "%d", (a - f) * 1000}')
+    t_check "$name" "both paths dropped: client endpoint error after $delay_ms ms (bound $ALL_DEAD_BOUND_MS ms), client exit $CRC" \
+        test "$delay_ms" -le "$ALL_DEAD_BOUND_MS" -a "$CRC" -ne 0
+else
+    t_fail "$name" "no endpoint error reported (client exit $CRC)"
+    show_logs
+fi
+"$NETNS" down > /dev/null 2>&1
+
+t_check testbed-removed "no namespace left behind" \
+    bash -c '! ip netns list | grep -qE "^${MP_NS_PREFIX}[AB]( |$)"'
+echo "logs: $T_LOG_DIR"
+t_summary

@@ -1,0 +1,174 @@
+/**
+ * Copyright (C) uct_mp contributors 2026. ALL RIGHTS RESERVED.
+ * See file LICENSE for terms.
+ *
+ * Per-lane keepalive and the removal of failed lane endpoints
+ * (see mp_keepalive.h and docs/DESIGN.md section 9).
+ */
+
+#ifdef HAVE_CONFIG_H
+#  include "config.h"
+#endif
+
+#include "mp_keepalive.h"
+#include "mp_ep.h"
+#include "mp_ctl.h"
+
+#include <uct/base/uct_iface.h>
+#include <ucs/debug/log.h>
+#include <ucs/time/time.h>
+#include <string.h>
+
+
+static unsigned uct_mp_keepalive_progress(void *arg);
+
+void uct_mp_keepalive_iface_init(uct_mp_iface_t *iface)
+{
+    iface->ka_prog_id    = UCS_CALLBACKQ_ID_NULL;
+    iface->ka_next_check = ucs_get_time();
+    if (iface->ka_interval == 0) {
+        return;
+    }
+
+    /* persistent: runs on every worker progress, cheap until a check is due */
+    uct_worker_progress_register_safe(&iface->super.worker->super,
+                                      uct_mp_keepalive_progress, iface, 0,
+                                      &iface->ka_prog_id);
+}
+
+void uct_mp_keepalive_iface_cleanup(uct_mp_iface_t *iface)
+{
+    uct_worker_progress_unregister_safe(&iface->super.worker->super,
+                                        &iface->ka_prog_id);
+}
+
+void uct_mp_keepalive_lane_alive(uct_mp_ep_t *ep, unsigned lane)
+{
+    if (lane < UCT_MP_MAX_LANES) {
+        ep->lane_eps[lane].last_rx = ucs_get_time();
+    }
+}
+
+/* Destroy failed lane eps: their outstanding operations come back through
+ * their completions (canceled) and are re-posted on the other lanes */
+static unsigned uct_mp_keepalive_lane_gc(void *arg)
+{
+    uct_mp_ep_t *ep       = arg;
+    uct_mp_iface_t *iface = ucs_derived_of(ep->super.super.iface,
+                                           uct_mp_iface_t);
+    unsigned lane, count = 0;
+    uct_ep_h lane_ep;
+
+    ep->lane_gc_prog_id = UCS_CALLBACKQ_ID_NULL;
+    for (lane = 0; lane < iface->num_lanes; ++lane) {
+        if (!ep->lane_eps[lane].destroy_pending) {
+            continue;
+        }
+
+        ep->lane_eps[lane].destroy_pending = 0;
+        lane_ep = ep->lane_eps[lane].ep;
+        if (lane_ep == NULL) {
+            continue;
+        }
+
+        uct_mp_pending_lane_gone(ep, lane);
+        ep->lane_eps[lane].ep = NULL; /* completions see the lane gone */
+        uct_ep_destroy(lane_ep);
+        ucs_debug("mp_rc: ep %p lane %u (%s): failed lane ep destroyed", ep,
+                  lane, iface->lanes[lane].dev_name);
+        ++count;
+    }
+    return count;
+}
+
+void uct_mp_keepalive_schedule_lane_destroy(uct_mp_ep_t *ep, unsigned lane)
+{
+    uct_mp_iface_t *iface = ucs_derived_of(ep->super.super.iface,
+                                           uct_mp_iface_t);
+
+    ep->lane_eps[lane].destroy_pending = 1;
+    uct_worker_progress_register_safe(&iface->super.worker->super,
+                                      uct_mp_keepalive_lane_gc, ep,
+                                      UCS_CALLBACKQ_FLAG_ONESHOT,
+                                      &ep->lane_gc_prog_id);
+}
+
+void uct_mp_keepalive_ep_cleanup(uct_mp_ep_t *ep)
+{
+    uct_mp_iface_t *iface = ucs_derived_of(ep->super.super.iface,
+                                           uct_mp_iface_t);
+
+    uct_worker_progress_unregister_safe(&iface->super.worker->super,
+                                        &ep->lane_gc_prog_id);
+}
+
+/* Probe the lanes of ep; fail those that stayed silent too long. Returns 0
+ * when ep may have been released (the last lane failed). */
+static int uct_mp_keepalive_check_ep(uct_mp_iface_t *iface, uct_mp_ep_t *ep,
+                                     ucs_time_t now)
+{
+    ucs_time_t timeout = iface->ka_interval * iface->ka_misses;
+    uct_mp_lane_state_t state;
+    uct_mp_lane_ep_t *lane_ep;
+    uct_mp_ctl_t msg;
+    unsigned lane;
+
+    if ((ep->remote_token == 0) || ep->peer_failed || ep->closing) {
+        return 1; /* connect-to-iface eps have no peer ep to answer */
+    }
+
+    for (lane = 0; lane < iface->num_lanes; ++lane) {
+        lane_ep = &ep->lane_eps[lane];
+        state   = uct_mp_lanes_state(ep->lanes, lane);
+        if ((lane_ep->ep == NULL) || lane_ep->destroy_pending ||
+            ((state != UCT_MP_LANE_ACTIVE) && (state != UCT_MP_LANE_STANDBY))) {
+            continue;
+        }
+
+        if ((now - lane_ep->last_rx) > timeout) {
+            ucs_diag("mp_rc: ep %p lane %u (%s): nothing from the peer for "
+                     "%.0f ms (keepalive %.0f ms x %u)", ep, lane,
+                     iface->lanes[lane].dev_name,
+                     ucs_time_to_msec(now - lane_ep->last_rx),
+                     ucs_time_to_msec(iface->ka_interval), iface->ka_misses);
+            if (uct_mp_ep_lane_failed(ep, lane, UCS_ERR_ENDPOINT_TIMEOUT) !=
+                UCS_OK) {
+                return 0;
+            }
+            if (ep->peer_failed) {
+                return 0; /* reported to UCP, which may release ep */
+            }
+            continue;
+        }
+
+        if ((now - lane_ep->last_probe) >= iface->ka_interval) {
+            memset(&msg, 0, sizeof(msg));
+            msg.type            = UCT_MP_CTL_KEEPALIVE;
+            msg.lane            = lane;
+            msg.probe_seq       = ++lane_ep->probe_seq;
+            lane_ep->last_probe = now;
+            uct_mp_ctl_send(ep, lane, &msg);
+        }
+    }
+    return 1;
+}
+
+static unsigned uct_mp_keepalive_progress(void *arg)
+{
+    uct_mp_iface_t *iface = arg;
+    ucs_time_t now        = ucs_get_time();
+    uct_mp_ep_t *ep, *tmp;
+
+    if ((int64_t)(now - iface->ka_next_check) < 0) {
+        return 0;
+    }
+
+    /* check twice per interval */
+    iface->ka_next_check = now + (iface->ka_interval / 2);
+    ucs_list_for_each_safe(ep, tmp, &iface->eps, list) {
+        if (!uct_mp_keepalive_check_ep(iface, ep, now)) {
+            break; /* the list may have changed under us */
+        }
+    }
+    return 0;
+}
