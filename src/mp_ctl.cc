@@ -38,7 +38,8 @@ bool is_join_with_lanes(unsigned type)
 bool valid_type(unsigned type)
 {
     return is_join_with_lanes(type) || (type == UCT_MP_CTL_JOIN_NAK) ||
-           (type == UCT_MP_CTL_KEEPALIVE) || (type == UCT_MP_CTL_KEEPALIVE_ACK);
+           (type == UCT_MP_CTL_KEEPALIVE) || (type == UCT_MP_CTL_KEEPALIVE_ACK) ||
+           (type == UCT_MP_CTL_DATA_ACK);
 }
 
 /* Bounded little-endian writer: callers check the size first */
@@ -104,6 +105,7 @@ size_t body_len(const uct_mp_ctl_t *msg)
     switch (msg->type) {
     case UCT_MP_CTL_KEEPALIVE:
     case UCT_MP_CTL_KEEPALIVE_ACK:
+    case UCT_MP_CTL_DATA_ACK:
         return 4;
     case UCT_MP_CTL_JOIN_NAK:
         return 5;
@@ -162,6 +164,7 @@ size_t pack(const uct_mp_ctl_t *msg, void *buf, size_t buf_len, char *errmsg,
     switch (msg->type) {
     case UCT_MP_CTL_KEEPALIVE:
     case UCT_MP_CTL_KEEPALIVE_ACK:
+    case UCT_MP_CTL_DATA_ACK:
         w.u32(msg->probe_seq);
         break;
     case UCT_MP_CTL_JOIN_NAK:
@@ -227,6 +230,7 @@ int unpack(const void *buf, size_t length, uct_mp_ctl_t *msg, char *errmsg,
     switch (out.type) {
     case UCT_MP_CTL_KEEPALIVE:
     case UCT_MP_CTL_KEEPALIVE_ACK:
+    case UCT_MP_CTL_DATA_ACK:
         ok = r.u32(&out.probe_seq);
         break;
     case UCT_MP_CTL_JOIN_NAK:
@@ -325,6 +329,7 @@ const char *uct_mp_ctl_type_str(unsigned type)
     switch (type) {
     case UCT_MP_CTL_KEEPALIVE: return "KEEPALIVE";
     case UCT_MP_CTL_KEEPALIVE_ACK: return "KEEPALIVE_ACK";
+    case UCT_MP_CTL_DATA_ACK:  return "DATA_ACK";
     case UCT_MP_CTL_JOIN_REQ:  return "JOIN_REQ";
     case UCT_MP_CTL_JOIN_ACK:  return "JOIN_ACK";
     case UCT_MP_CTL_JOIN_NAK:  return "JOIN_NAK";

@@ -21,6 +21,7 @@
  *     JOIN_NAK   u32 join_id, u8 reason (uct_mp_ctl_nak_reason_t)
  *     KEEPALIVE  u32 probe_seq   (the first one on a joined lane confirms it)
  *     KEEPALIVE_ACK u32 probe_seq
+ *     DATA_ACK   u32 ack (in probe_seq): the next AM DSN the sender expects
  *
  * [lane devices][ep address] are two mp wire messages (mp_wire.h) with the
  * same lane count: every lane's device and lane ep address; the ep address's
@@ -51,6 +52,7 @@ extern "C" {
 typedef enum {
     UCT_MP_CTL_KEEPALIVE = 3,  /* probe; first message on a joined lane */
     UCT_MP_CTL_KEEPALIVE_ACK = 4, /* answer to a probe, on the same lane */
+    UCT_MP_CTL_DATA_ACK  = 5,  /* next AM sequence number expected */
     UCT_MP_CTL_JOIN_REQ  = 6,  /* initiator: add these lanes */
     UCT_MP_CTL_JOIN_ACK  = 7,  /* responder: paired and connected these */
     UCT_MP_CTL_JOIN_NAK  = 8   /* responder: cannot join */

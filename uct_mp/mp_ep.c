@@ -50,6 +50,7 @@ void uct_mp_ep_lane_event(uct_mp_ep_t *ep, unsigned lane,
 
     ep->tx_lane = uct_mp_lanes_select(ep->lanes, UCT_MP_OP_AM, 0);
     uct_mp_stripe_lanes_changed(ep);
+    uct_mp_am_lane_changed(ep);
 }
 
 /* The lane of an RMA of length bytes */
@@ -105,6 +106,40 @@ uct_mp_ep_lane_iov(uct_mp_ep_t *ep, int lane, const uct_iov_t *iov,
     return UCS_OK;
 }
 
+/* Does status from a lane operation mean the lane itself is broken? */
+static UCS_F_ALWAYS_INLINE int uct_mp_ep_lane_broken(ucs_status_t status)
+{
+    return (status == UCS_ERR_ENDPOINT_TIMEOUT) ||
+           (status == UCS_ERR_CONNECTION_RESET) ||
+           (status == UCS_ERR_NOT_CONNECTED) || (status == UCS_ERR_IO_ERROR) ||
+           (status == UCS_ERR_UNREACHABLE) || (status == UCS_ERR_CANCELED);
+}
+
+/*
+ * A lane refused an operation because the lane is broken (its transport may
+ * know before its error callback runs): the lane fails now, and the caller is
+ * told to retry, which goes to another lane. With no lane left the error
+ * stands.
+ */
+static ucs_status_t uct_mp_ep_lane_refused(uct_mp_ep_t *ep, int lane,
+                                           ucs_status_t status)
+{
+    if (!uct_mp_ep_lane_broken(status)) {
+        return status;
+    }
+
+    if (uct_mp_lanes_state(ep->lanes, lane) != UCT_MP_LANE_FAILED) {
+        uct_mp_ep_lane_failed(ep, lane, status);
+    }
+
+    if (ep->tx_lane < 0) {
+        return status;
+    }
+
+    ep->busy_lane = ep->tx_lane;
+    return UCS_ERR_NO_RESOURCE;
+}
+
 /* Book-keeping after a lane operation returned status for length bytes */
 static UCS_F_ALWAYS_INLINE ucs_status_t
 uct_mp_ep_posted(uct_mp_ep_t *ep, int lane, ucs_status_t status, size_t length)
@@ -113,6 +148,8 @@ uct_mp_ep_posted(uct_mp_ep_t *ep, int lane, ucs_status_t status, size_t length)
         uct_mp_lanes_account(ep->lanes, lane, length);
     } else if (status == UCS_ERR_NO_RESOURCE) {
         ep->busy_lane = lane;
+    } else {
+        return uct_mp_ep_lane_refused(ep, lane, status);
     }
     return status;
 }
@@ -138,6 +175,11 @@ uct_mp_ep_prepare(uct_mp_ep_t *ep, uct_mp_op_class_t op, size_t length,
 
     if (ucs_unlikely(uct_mp_stripe_blocked(ep))) {
         /* chunks of a striped operation wait: nothing overtakes them */
+        return UCS_ERR_NO_RESOURCE;
+    }
+
+    if (ucs_unlikely((op == UCT_MP_OP_AM) && uct_mp_am_blocked(ep))) {
+        /* AMs sent again after a lane failure go first */
         return UCS_ERR_NO_RESOURCE;
     }
 
@@ -198,6 +240,8 @@ uct_mp_ep_posted_bcopy(uct_mp_ep_t *ep, int lane, ssize_t packed)
         uct_mp_lanes_account(ep->lanes, lane, packed);
     } else if (packed == UCS_ERR_NO_RESOURCE) {
         ep->busy_lane = lane;
+    } else {
+        return uct_mp_ep_lane_refused(ep, lane, (ucs_status_t)packed);
     }
     return packed;
 }
@@ -215,8 +259,7 @@ ucs_status_t uct_mp_ep_am_short(uct_ep_h tl_ep, uint8_t id, uint64_t header,
         return status;
     }
 
-    status = uct_ep_am_short(ep->lane_eps[lane].ep, id, header, payload,
-                             length);
+    status = uct_mp_am_short(ep, lane, id, header, payload, length);
     return uct_mp_ep_posted(ep, lane, status, sizeof(header) + length);
 }
 
@@ -234,7 +277,7 @@ ucs_status_t uct_mp_ep_am_short_iov(uct_ep_h tl_ep, uint8_t id,
         return status;
     }
 
-    status = uct_ep_am_short_iov(ep->lane_eps[lane].ep, id, iov, iovcnt);
+    status = uct_mp_am_short_iov(ep, lane, id, iov, iovcnt);
     return uct_mp_ep_posted(ep, lane, status, length);
 }
 
@@ -253,8 +296,8 @@ ssize_t uct_mp_ep_am_bcopy(uct_ep_h tl_ep, uint8_t id,
     }
 
     return uct_mp_ep_posted_bcopy(ep, lane,
-                                  uct_ep_am_bcopy(ep->lane_eps[lane].ep, id,
-                                                  pack_cb, arg, flags));
+                                  uct_mp_am_bcopy(ep, lane, id, pack_cb, arg,
+                                                  flags));
 }
 
 ucs_status_t uct_mp_ep_am_zcopy(uct_ep_h tl_ep, uint8_t id, const void *header,
@@ -264,18 +307,18 @@ ucs_status_t uct_mp_ep_am_zcopy(uct_ep_h tl_ep, uint8_t id, const void *header,
 {
     uct_mp_ep_t *ep = ucs_derived_of(tl_ep, uct_mp_ep_t);
     size_t length   = header_length + uct_iov_total_length(iov, iovcnt);
-    uct_iov_t lane_iov[UCT_MP_MAX_IOV];
     ucs_status_t status;
     int lane;
 
+    /* the AM channel translates memhs itself: it may send again elsewhere */
     status = uct_mp_ep_prepare(ep, UCT_MP_OP_AM, length, UCT_INVALID_RKEY,
-                               NULL, iov, iovcnt, lane_iov, &lane);
+                               NULL, NULL, 0, NULL, &lane);
     if (ucs_unlikely(status != UCS_OK)) {
         return status;
     }
 
-    status = uct_ep_am_zcopy(ep->lane_eps[lane].ep, id, header, header_length,
-                             lane_iov, iovcnt, flags, comp);
+    status = uct_mp_am_zcopy(ep, lane, id, header, header_length, iov, iovcnt,
+                             flags, comp);
     return uct_mp_ep_posted(ep, lane, status, length);
 }
 
@@ -501,25 +544,32 @@ static unsigned uct_mp_ep_live_lanes(uct_mp_ep_t *ep, void **lane_eps)
     return count;
 }
 
+static ucs_status_t uct_mp_ep_flush_all_lanes(uct_mp_ep_t *ep, unsigned flags,
+                                              uct_completion_t *comp)
+{
+    void *lane_eps[UCT_MP_MAX_LANES];
+    unsigned count;
+
+    count = uct_mp_ep_live_lanes(ep, lane_eps);
+    return uct_mp_flush_lanes(lane_eps, count, uct_mp_ep_flush_lane, flags,
+                              comp, &ep->busy_lane);
+}
+
 ucs_status_t uct_mp_ep_flush(uct_ep_h tl_ep, unsigned flags,
                              uct_completion_t *comp)
 {
     uct_mp_ep_t *ep = ucs_derived_of(tl_ep, uct_mp_ep_t);
-    void *lane_eps[UCT_MP_MAX_LANES];
-    unsigned count;
 
     if (ucs_unlikely(ep->tx_lane < 0)) {
         /* after the peer failed nothing is left in flight to wait for */
         return ep->peer_failed ? UCS_OK : UCS_ERR_NO_RESOURCE;
     }
 
-    if (ucs_unlikely(uct_mp_stripe_blocked(ep))) {
-        return UCS_ERR_NO_RESOURCE; /* chunks still to post */
+    if (ucs_unlikely(uct_mp_stripe_blocked(ep) || uct_mp_am_blocked(ep))) {
+        return UCS_ERR_NO_RESOURCE; /* chunks or AMs still to post */
     }
 
-    count = uct_mp_ep_live_lanes(ep, lane_eps);
-    return uct_mp_flush_lanes(lane_eps, count, uct_mp_ep_flush_lane, flags,
-                              comp, &ep->busy_lane);
+    return uct_mp_am_flush(ep, flags, comp, uct_mp_ep_flush_all_lanes);
 }
 
 ucs_status_t uct_mp_ep_fence(uct_ep_h tl_ep, unsigned flags)
@@ -604,6 +654,7 @@ ucs_status_t uct_mp_ep_lane_failed(uct_mp_ep_t *ep, unsigned lane,
     ep->peer_failed = 1;
     ucs_debug("mp_rc: ep %p lane %u (%s) failed: %s; no lane left", ep, lane,
               uct_mp_ep_lane_name(ep, lane), ucs_status_string(status));
+    uct_mp_am_peer_failed(ep, status);
     return uct_iface_handle_ep_err(&iface->super.super, &ep->super.super,
                                    status);
 }
@@ -848,6 +899,7 @@ ucs_status_t uct_mp_ep_connect_to_ep(uct_ep_h tl_ep,
     ep->remote_token                = epa.token;
     ep->lane_eps[0].remote_lane     = 0;
     ep->lane_eps[0].remote_md_index = 0; /* the peer's primary md, by rule */
+    uct_mp_am_ep_connected(ep, epa.caps);
     uct_mp_ep_lane_event(ep, 0, UCT_MP_LANE_EV_CONNECTED);
     uct_mp_join_primary_connected(ep, epa.caps);
 
@@ -902,6 +954,7 @@ static UCS_CLASS_INIT_FUNC(uct_mp_ep_t, const uct_ep_params_t *params)
     self->replayed_chunks = 0;
     self->lane_gc_prog_id = UCS_CALLBACKQ_ID_NULL;
     uct_mp_pending_init(self);
+    uct_mp_am_ep_init(self);
     uct_mp_join_init(self);
     uct_mp_stripe_init(self);
     self->tx_lane     = -1;
@@ -949,6 +1002,7 @@ err_destroy_lanes:
     uct_mp_ep_destroy_lanes(self);
     uct_mp_iface_remove_ep(iface, self);
 err_destroy_lane_state:
+    uct_mp_am_ep_cleanup(self);
     uct_mp_keepalive_ep_cleanup(self);
     uct_mp_stripe_cleanup(self);
     uct_mp_join_cleanup(self);
@@ -966,6 +1020,7 @@ static UCS_CLASS_CLEANUP_FUNC(uct_mp_ep_t)
     }
     uct_mp_iface_remove_ep(uct_mp_ep_iface(self), self);
     uct_mp_ep_destroy_lanes(self);
+    uct_mp_am_ep_cleanup(self);
     uct_mp_keepalive_ep_cleanup(self);
     uct_mp_stripe_cleanup(self);
     uct_mp_join_cleanup(self);

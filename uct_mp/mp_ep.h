@@ -11,6 +11,7 @@
 #include "mp_join.h"
 #include "mp_stripe.h"
 #include "mp_keepalive.h"
+#include "mp_am.h"
 #include "mp_sched.h"
 
 
@@ -45,6 +46,21 @@ typedef struct uct_mp_ep {
     uint64_t                 replayed_chunks; /* chunks moved off a failed lane */
     int                      closing;         /* being destroyed: no replays */
     uct_worker_cb_id_t       lane_gc_prog_id; /* destroys failed lane eps */
+    /* AM channel (mp_am.c): exactly-once, in order, across lane failures */
+    int                      am_seq;          /* sequence numbers in use */
+    uint32_t                 am_tx_dsn;       /* next DSN to send */
+    uint32_t                 am_rx_expected;  /* next DSN to deliver */
+    uint32_t                 am_rx_acked;     /* last ack told to the peer */
+    uint32_t                 am_probe_dsn;    /* ack asked for up to here */
+    unsigned                 am_ring_len;
+    ucs_queue_head_t         am_ring;         /* unacknowledged messages */
+    ucs_queue_head_t         am_flush_q;      /* flushes waiting for acks */
+    uint32_t                 am_replay_dsn;   /* replay resumes at this DSN */
+    int                      am_lane;         /* lane AMs went on */
+    int                      am_replay;       /* replay in progress */
+    unsigned                 am_dups;         /* duplicates dropped */
+    unsigned                 am_replayed;     /* messages sent again */
+    uct_worker_cb_id_t       am_prog_id;      /* replays from progress */
     uct_worker_cb_id_t       stripe_prog_id;  /* posts them from progress */
     uct_mp_lanes_t           *lanes;          /* state machine and policy */
     int                      tx_lane;         /* lane for AMs and atomics */

@@ -312,6 +312,22 @@ static ucs_status_t uct_mp_iface_query(uct_iface_h tl_iface,
         }
     }
 
+    /* every AM carries the mp data header */
+    iface_attr->cap.am.max_short = (iface_attr->cap.am.max_short >
+                                    UCT_MP_AM_HDR_LEN) ?
+                                   (iface_attr->cap.am.max_short -
+                                    UCT_MP_AM_HDR_LEN) : 0;
+    iface_attr->cap.am.max_bcopy -= UCT_MP_AM_HDR_LEN;
+    iface_attr->cap.am.max_hdr    = (iface_attr->cap.am.max_hdr >
+                                     UCT_MP_AM_HDR_LEN) ?
+                                    ucs_min(iface_attr->cap.am.max_hdr -
+                                            UCT_MP_AM_HDR_LEN, UINT8_MAX * 4) :
+                                    0;
+    iface_attr->cap.am.max_iov    = ucs_max(iface_attr->cap.am.max_iov, 2) - 1;
+    if (iface_attr->cap.am.max_short == 0) {
+        iface_attr->cap.flags &= ~UCT_IFACE_FLAG_AM_SHORT;
+    }
+
     return UCS_OK;
 }
 
@@ -449,9 +465,8 @@ static ucs_status_t uct_mp_iface_lane_am_handler(void *arg, void *data,
                                                  size_t length, unsigned flags)
 {
     uct_mp_am_trampoline_t *trampoline = arg;
-    uct_am_handler_t *handler = &trampoline->iface->super.am[trampoline->id];
 
-    return handler->cb(handler->arg, data, length, flags);
+    return uct_mp_am_rx(trampoline->iface, trampoline->id, data, length, flags);
 }
 
 /* Error on a lane ep: the owning mp ep decides between failover and error. */
@@ -463,6 +478,10 @@ static ucs_status_t uct_mp_iface_lane_err_handler(void *arg, uct_ep_h lane_ep,
     uct_mp_ep_t *ep;
 
     ep = uct_mp_ep_find_lane(iface, lane_ep, &lane);
+    if ((ep != NULL) &&
+        (uct_mp_lanes_state(ep->lanes, lane) == UCT_MP_LANE_FAILED)) {
+        return UCS_OK; /* failed already (an operation found it broken) */
+    }
     if (ep == NULL) {
         /* A lane ep created by the lane transport itself (passive side) */
         ucs_debug("mp_rc: iface %p lane ep %p error %s not owned by an mp ep",
@@ -618,8 +637,14 @@ static ucs_status_t uct_mp_iface_open_lane(uct_mp_iface_t *iface,
     lane_params.open_mode            = UCT_IFACE_OPEN_MODE_DEVICE;
     lane_params.mode.device.tl_name  = md->lane_tl_name;
     lane_params.mode.device.dev_name = rsc->dev_name;
+    /* the mp data header in front of UCP's bytes stands in for 12 bytes of
+     * UCP's headroom (mp_am.h) */
     lane_params.rx_headroom          = UCT_IFACE_PARAM_VALUE(params, rx_headroom,
                                                              RX_HEADROOM, 0);
+    lane_params.rx_headroom          = (lane_params.rx_headroom >=
+                                        UCT_MP_AM_HDR_LEN) ?
+                                       (lane_params.rx_headroom -
+                                        UCT_MP_AM_HDR_LEN) : 0;
     lane_params.err_handler          = uct_mp_iface_lane_err_handler;
     lane_params.err_handler_arg      = iface;
     lane_params.err_handler_flags    = 0;
@@ -859,7 +884,7 @@ static UCS_CLASS_INIT_FUNC(uct_mp_iface_t, uct_md_h tl_md, uct_worker_h worker,
                              8192 : config->stripe_min_chunk;
     self->ka_interval      = ucs_time_from_sec(config->keepalive_interval);
     self->ka_misses        = config->keepalive_misses;
-    self->caps            = UCT_MP_CAP_JOIN;
+    self->caps            = UCT_MP_CAP_JOIN | UCT_MP_CAP_SEQ;
     self->num_lanes       = 0;
     self->bad_addr_logged = 0;
     self->bad_ctl_logged  = 0;

@@ -454,6 +454,7 @@ ucs_status_t uct_mp_join_ctl_handler(void *arg, void *data, size_t length,
         break;
     case UCT_MP_CTL_KEEPALIVE:
         uct_mp_join_handle_keepalive(ep, trampoline->lane, &msg);
+        uct_mp_am_send_ack(ep, 1); /* a probe also asks for it */
         if (ep->lane_eps[trampoline->lane].ep != NULL) {
             ack.type      = UCT_MP_CTL_KEEPALIVE_ACK;
             ack.lane      = trampoline->lane;
@@ -463,6 +464,9 @@ ucs_status_t uct_mp_join_ctl_handler(void *arg, void *data, size_t length,
         break;
     case UCT_MP_CTL_KEEPALIVE_ACK:
         break; /* being heard from is all it says */
+    case UCT_MP_CTL_DATA_ACK:
+        uct_mp_am_handle_ack(ep, msg.probe_seq);
+        break;
     }
 
     return UCS_OK;

@@ -117,6 +117,8 @@ static int uct_mp_keepalive_check_ep(uct_mp_iface_t *iface, uct_mp_ep_t *ep,
         return 1; /* connect-to-iface eps have no peer ep to answer */
     }
 
+    uct_mp_am_send_ack(ep, 0); /* what a quiet receiver still owes */
+
     for (lane = 0; lane < iface->num_lanes; ++lane) {
         lane_ep = &ep->lane_eps[lane];
         state   = uct_mp_lanes_state(ep->lanes, lane);

@@ -3,16 +3,17 @@
 #
 # mp_rc with 2 tcp lanes (path1 = primary, carries the AMs; path2), lanes
 # connected endpoint to endpoint through UCP's client-server flow, so both
-# sides run the per-lane keepalive (100 ms x 3). While the UCP verification
-# program streams tagged messages of every size up to 4 MiB both ways (every
-# byte checked), a fault cuts path2:
+# sides run the per-lane keepalive (100 ms x 3) and AMs carry sequence
+# numbers. While the UCP verification program streams tagged messages of
+# every size up to 4 MiB both ways (every byte and the order checked), a
+# fault cuts one path:
 #   link down (both ends), nftables drop of everything (silent, side A or B),
 #   nftables TCP reset (side A or B)
-# and the run must finish with every check passed, the failure seen as a lane
-# failure, and its RMA chunks re-posted on path1. Then both paths are cut
-# silently: the endpoint error must reach the application within the
-# keepalive bound. Cutting the primary lane (AMs in flight) needs the AM
-# sequence numbers and replay of the failover step and is not tested here.
+# and the run must finish with every check passed and the failure seen as a
+# lane failure. Cutting path2 moves its RMA chunks to path1; cutting path1
+# (the AM lane) also sends the unacknowledged AMs again on path2, and the
+# receiver drops what it already had. Then both paths are cut silently: the
+# endpoint error must reach the application within the keepalive bound.
 # Needs root. Always removes the namespaces it created.
 set -u
 SRCDIR=$(cd "$(dirname "$0")/../.." && pwd)
@@ -33,7 +34,13 @@ cleanup() { "$NETNS" down >/dev/null 2>&1 || true; }
 trap cleanup EXIT
 trap 'exit 130' INT TERM
 
-MP_ENV=(env LD_PRELOAD="$MODULE" UCX_TLS=mp_rc UCX_MP_RC_LANE_TL=tcp
+# FLOW: --cm (UCP's client-server flow; its connection manager keeps a tcp
+# connection on path1, and a UCP close over it hangs once path1 is dead) or
+# --p2p (worker addresses; an aux tcp transport carries UCP's wire-up, and
+# UCP puts its own keepalive on it, which runs over path2 here)
+FLOW=--cm
+MP_ENV=(env LD_PRELOAD="$MODULE"
+        UCX_MP_RC_LANE_TL=tcp
         UCX_MP_RC_DEVICES=path1,path2 UCX_MP_RC_POLICY=load_balance
         UCX_MP_RC_CONNECT_TO_IFACE=n UCX_MP_RC_KEEPALIVE_INTERVAL=${KA_MS}ms
         UCX_MP_RC_KEEPALIVE_MISSES=$KA_MISSES UCX_LOG_LEVEL=info
@@ -47,15 +54,17 @@ stream() {
     PORT=$((PORT + 1))
     SLOG="$T_LOG_DIR/$name.server.log"; CLOG="$T_LOG_DIR/$name.log"
     t_log "running $name"
-    timeout --kill-after=5 $((tmo + 10)) "$NETNS" exec B "${MP_ENV[@]}" "$VERIFY" -s \
-        -p $PORT --cm --only tag --iters 150 --max-size 4194304 --timeout "$tmo" \
+    local tls=mp_rc
+    [ "$FLOW" = --p2p ] && tls=mp_rc,tcp:aux
+    timeout --kill-after=5 $((tmo + 10)) "$NETNS" exec B "${MP_ENV[@]}" UCX_TLS=$tls "$VERIFY" -s \
+        -p $PORT $FLOW --only tag --iters 150 --max-size 4194304 --timeout "$tmo" \
         > "$SLOG" 2>&1 &
     local spid=$!
     sleep 1
     ( sleep 1.5; date +%s.%N > "$T_LOG_DIR/$name.fault"; "$@" >> "$T_LOG_DIR/$name.fault.log" 2>&1 ) &
     local fpid=$!
-    timeout --kill-after=5 "$tmo" "$NETNS" exec A "${MP_ENV[@]}" "$VERIFY" -c 198.18.1.2 \
-        -p $PORT --cm --only tag --iters 150 --max-size 4194304 --timeout "$tmo" \
+    timeout --kill-after=5 "$tmo" "$NETNS" exec A "${MP_ENV[@]}" UCX_TLS=$tls "$VERIFY" -c 198.18.1.2 \
+        -p $PORT $FLOW --only tag --iters 150 --max-size 4194304 --timeout "$tmo" \
         > "$CLOG" 2>&1; CRC=$?
     wait $spid; SRC=$?
     wait $fpid
@@ -67,17 +76,25 @@ show_logs() {
     echo "    server:"; grep -vE 'INFO  (UCX_\*|ep_cfg)' "$SLOG" | tail -n 6 | sed 's/^/    | /'
 }
 
-# survive NAME FAULT-ARGS... : path2 cut under the stream, nothing lost
+# sum_log PATTERN : sum of the number captured by sed PATTERN in both logs
+sum_log() {
+    cat "$CLOG" "$SLOG" | sed -n "$1" | awk '{s += $1} END {print s + 0}'
+}
+
+# survive NAME PATH FAULT-ARGS... : PATH cut under the stream, nothing lost
 survive() {
-    local name=$1; shift
+    local name=$1 path=$2 lane; shift 2
+    lane=$(( ${path#path} - 1 ))
     "$NETNS" up 2 > "$T_LOG_DIR/$name.up.log" 2>&1 || {
         t_fail "$name" "testbed up failed"; return; }
-    stream "$name" 60 "$NETNS" fault path2 "$@"
-    local failed_seen replayed
-    failed_seen=$(cat "$CLOG" "$SLOG" | grep -c 'lane 1 (path2) failed')
-    replayed=$(cat "$CLOG" "$SLOG" | sed -n 's/.*re-posted \([0-9]*\) RMA chunks.*/\1/p' | awk '{s += $1} END {print s + 0}')
+    stream "$name" 60 "$NETNS" fault "$path" "$@"
+    local failed_seen chunks resent dups
+    failed_seen=$(cat "$CLOG" "$SLOG" | grep -c "lane $lane ($path) failed")
+    chunks=$(sum_log 's/.*re-posted \([0-9]*\) RMA chunks.*/\1/p')
+    resent=$(sum_log 's/.*AM channel: \([0-9]*\) messages sent again.*/\1/p')
+    dups=$(sum_log 's/.*again after a lane failure, \([0-9]*\) duplicates.*/\1/p')
     if [ $CRC -eq 0 ] && [ $SRC -eq 0 ] && [ "$failed_seen" -gt 0 ]; then
-        t_pass "$name" "$(grep -E '^[0-9]+ passed, 0 failed$' "$CLOG") (client), lane failure seen $failed_seen x, $replayed chunks re-posted"
+        t_pass "$name" "$(grep -E '^[0-9]+ passed, 0 failed$' "$CLOG") (client), lane failure seen $failed_seen x, $chunks RMA chunks re-posted, $resent AMs sent again, $dups duplicates dropped"
     else
         t_fail "$name" "client exit $CRC, server exit $SRC, lane failure seen $failed_seen x"
         show_logs
@@ -85,13 +102,18 @@ survive() {
     "$NETNS" down > /dev/null 2>&1
 }
 
-survive failover-path2-link-down down
-survive failover-path2-drop-side-A drop A
-survive failover-path2-drop-side-B drop B
-survive failover-path2-tcp-reset-side-A reset A
-survive failover-path2-tcp-reset-side-B reset B
+for path in path2 path1; do
+    # path1 also carries the connection manager's connection: p2p there
+    [ $path = path1 ] && FLOW=--p2p || FLOW=--cm
+    survive failover-$path-link-down $path down
+    survive failover-$path-drop-side-A $path drop A
+    survive failover-$path-drop-side-B $path drop B
+    survive failover-$path-tcp-reset-side-A $path reset A
+    survive failover-$path-tcp-reset-side-B $path reset B
+done
 
 # every lane cut silently: a bounded endpoint error, never a hang
+FLOW=--p2p
 name=all-lanes-dead-bounded-error
 "$NETNS" up 2 > "$T_LOG_DIR/$name.up.log" 2>&1
 stream "$name" 15 bash -c "'$NETNS' fault path1 drop A; '$NETNS' fault path2 drop A"

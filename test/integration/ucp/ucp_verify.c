@@ -194,8 +194,10 @@ static ucs_status_t tag_recv(void *buf, size_t len, ucp_tag_t tag,
     ucs_status_t status;
     void *req;
 
-    /* info is filled here only if the receive completes in place */
-    param.op_attr_mask       = UCP_OP_ATTR_FIELD_RECV_INFO;
+    /* always a request: UCP 1.13 does not fill recv_info on every path of
+     * an in-place completion (an unexpected eager zcopy message) */
+    param.op_attr_mask       = UCP_OP_ATTR_FIELD_RECV_INFO |
+                               UCP_OP_ATTR_FLAG_NO_IMM_CMPL;
     param.recv_info.tag_info = &info;
     req = ucp_tag_recv_nbx(worker, buf, len, tag, TAG_MASK_ALL, &param);
     if (UCS_PTR_IS_ERR(req)) {

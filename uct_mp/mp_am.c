@@ -1,0 +1,813 @@
+/**
+ * Copyright (C) uct_mp contributors 2026. ALL RIGHTS RESERVED.
+ * See file LICENSE for terms.
+ *
+ * Exactly-once, in-order active messages across lanes (see mp_am.h).
+ */
+
+#ifdef HAVE_CONFIG_H
+#  include "config.h"
+#endif
+
+#include "mp_am.h"
+#include "mp_ep.h"
+#include "mp_ctl.h"
+
+#include <uct/base/uct_iface.h>
+#include <uct/base/uct_iov.inl>
+#include <ucs/datastruct/queue.h>
+#include <ucs/debug/log.h>
+#include <ucs/debug/memtrack_int.h>
+#include <string.h>
+
+
+/* One sent message, kept until the peer acknowledges it */
+typedef struct uct_mp_am_msg {
+    ucs_queue_elem_t         queue;       /* in ep->am_ring, DSN order */
+    struct uct_mp_ep         *ep;
+    uint32_t                 dsn;
+    uint8_t                  id;
+    uint8_t                  is_zcopy;
+    uint8_t                  lane_done;   /* zcopy: the lane completed it */
+    uint8_t                  acked;       /* zcopy: the peer acknowledged it */
+    uct_completion_t         lane_comp;   /* zcopy: lane completion */
+    uct_completion_t         *user_comp;  /* zcopy: held back until both */
+    ucs_status_t             lane_status;
+    size_t                   iovcnt;      /* zcopy payload */
+    uct_iov_t                iov[UCT_MP_MAX_IOV];
+    unsigned                 flags;
+    size_t                   length;      /* bytes in data[] */
+    uint8_t                  data[];      /* short/bcopy: header + payload;
+                                             zcopy: the user's AM header */
+} uct_mp_am_msg_t;
+
+
+/* Serial-number comparison of 31-bit DSNs */
+static UCS_F_ALWAYS_INLINE int uct_mp_am_dsn_before(uint32_t a, uint32_t b)
+{
+    return ((a - b) & UCT_MP_AM_DSN_MASK) > (UCT_MP_AM_DSN_MASK / 2);
+}
+
+static UCS_F_ALWAYS_INLINE uct_mp_iface_t *uct_mp_am_iface(uct_mp_ep_t *ep)
+{
+    return ucs_derived_of(ep->super.super.iface, uct_mp_iface_t);
+}
+
+void uct_mp_am_ep_init(uct_mp_ep_t *ep)
+{
+    ep->am_seq          = 0;
+    ep->am_tx_dsn       = 0;
+    ep->am_rx_expected  = 0;
+    ep->am_rx_acked     = 0;
+    ep->am_ring_len     = 0;
+    ep->am_lane         = -1;
+    ep->am_replay       = 0;
+    ep->am_dups         = 0;
+    ep->am_replayed     = 0;
+    ep->am_prog_id      = UCS_CALLBACKQ_ID_NULL;
+    ucs_queue_head_init(&ep->am_ring);
+    ucs_queue_head_init(&ep->am_flush_q);
+    ep->am_replay_dsn   = 0;
+    ep->am_probe_dsn    = UINT32_MAX;
+}
+
+static void uct_mp_am_msg_free(uct_mp_am_msg_t *msg)
+{
+    ucs_free(msg);
+}
+
+/* A flush that waits for the lanes and for the peer's acknowledgement */
+typedef struct uct_mp_am_flush {
+    ucs_queue_elem_t         queue;       /* in ep->am_flush_q until acked */
+    uct_completion_t         lanes_comp;
+    uct_completion_t         *user_comp;
+    uint32_t                 upto_dsn;    /* acknowledged below this: done */
+    ucs_status_t             status;
+    uint8_t                  lanes_done;
+    uint8_t                  acks_done;
+    uint8_t                  orphan;      /* its ep is gone */
+} uct_mp_am_flush_t;
+
+void uct_mp_am_ep_cleanup(uct_mp_ep_t *ep)
+{
+    uct_mp_iface_t *iface = uct_mp_am_iface(ep);
+    uct_mp_am_flush_t *flush;
+    uct_mp_am_msg_t *msg;
+
+    uct_worker_progress_unregister_safe(&iface->super.worker->super,
+                                        &ep->am_prog_id);
+    ucs_queue_for_each_extract(msg, &ep->am_ring, queue, 1) {
+        if (msg->is_zcopy && (msg->user_comp != NULL)) {
+            uct_invoke_completion(msg->user_comp, UCS_ERR_CANCELED);
+        }
+        uct_mp_am_msg_free(msg); /* lane eps are gone: no completion */
+    }
+    ucs_queue_for_each_extract(flush, &ep->am_flush_q, queue, 1) {
+        if (flush->user_comp != NULL) {
+            uct_invoke_completion(flush->user_comp, UCS_ERR_CANCELED);
+        }
+        if (flush->lanes_done) {
+            ucs_free(flush);
+        } else {
+            flush->orphan = 1; /* its lanes' completion frees it */
+        }
+    }
+    if ((ep->am_dups > 0) || (ep->am_replayed > 0)) {
+        ucs_info("mp_rc: ep %p AM channel: %u messages sent again after a "
+                 "lane failure, %u duplicates dropped", ep, ep->am_replayed,
+                 ep->am_dups);
+    }
+}
+
+void uct_mp_am_ep_connected(uct_mp_ep_t *ep, uint8_t peer_caps)
+{
+    uct_mp_iface_t *iface = uct_mp_am_iface(ep);
+
+    ep->am_seq = !!(peer_caps & iface->caps & UCT_MP_CAP_SEQ);
+}
+
+static UCS_F_ALWAYS_INLINE void uct_mp_am_fill_hdr(uct_mp_ep_t *ep,
+                                                   uct_mp_am_hdr_t *hdr,
+                                                   uint32_t dsn, int ack_now)
+{
+    if (!ep->am_seq) {
+        hdr->conn = 0;
+        hdr->dsn  = 0;
+        hdr->ack  = 0;
+        return;
+    }
+
+    hdr->conn       = ep->remote_token;
+    hdr->dsn        = (dsn & UCT_MP_AM_DSN_MASK) |
+                      (ack_now ? UCT_MP_AM_ACK_NOW : 0);
+    hdr->ack        = ep->am_rx_expected;
+    ep->am_rx_acked = ep->am_rx_expected;
+}
+
+/* A zcopy message is done for the user when both the lane and the peer are */
+static void uct_mp_am_zcopy_maybe_done(uct_mp_am_msg_t *msg)
+{
+    if (!msg->lane_done || !msg->acked) {
+        return;
+    }
+
+    if (msg->user_comp != NULL) {
+        uct_invoke_completion(msg->user_comp, UCS_OK);
+    }
+    uct_mp_am_msg_free(msg);
+}
+
+static void uct_mp_am_flush_maybe_done(uct_mp_am_flush_t *flush)
+{
+    if (!flush->lanes_done || !flush->acks_done) {
+        return;
+    }
+
+    if (!flush->orphan && (flush->user_comp != NULL)) {
+        uct_invoke_completion(flush->user_comp, flush->status);
+    }
+    ucs_free(flush);
+}
+
+/* Flushes whose messages are all acknowledged are done with the peer */
+static void uct_mp_am_flush_check(uct_mp_ep_t *ep)
+{
+    uct_mp_am_flush_t *flush;
+    uct_mp_am_msg_t *head;
+
+    while (!ucs_queue_is_empty(&ep->am_flush_q)) {
+        flush = ucs_queue_head_elem_non_empty(&ep->am_flush_q,
+                                              uct_mp_am_flush_t, queue);
+        if (!ucs_queue_is_empty(&ep->am_ring)) {
+            head = ucs_queue_head_elem_non_empty(&ep->am_ring, uct_mp_am_msg_t,
+                                                 queue);
+            if (uct_mp_am_dsn_before(head->dsn, flush->upto_dsn)) {
+                break;
+            }
+        }
+
+        ucs_queue_pull_non_empty(&ep->am_flush_q);
+        flush->acks_done = 1;
+        uct_mp_am_flush_maybe_done(flush);
+    }
+}
+
+static void uct_mp_am_flush_lanes_done(uct_completion_t *self)
+{
+    uct_mp_am_flush_t *flush = ucs_container_of(self, uct_mp_am_flush_t,
+                                                lanes_comp);
+
+    flush->lanes_done = 1;
+    if (self->status != UCS_OK) {
+        flush->status = self->status;
+    }
+    if (flush->orphan) {
+        ucs_free(flush);
+        return;
+    }
+    uct_mp_am_flush_maybe_done(flush);
+}
+
+/* Ask the peer for its acknowledgement: a KEEPALIVE, answered with DATA_ACK */
+static void uct_mp_am_request_ack(uct_mp_ep_t *ep)
+{
+    uct_mp_ctl_t probe;
+
+    if ((ep->tx_lane < 0) || (ep->am_probe_dsn == ep->am_tx_dsn)) {
+        return; /* asked already for everything sent */
+    }
+
+    memset(&probe, 0, sizeof(probe));
+    probe.type       = UCT_MP_CTL_KEEPALIVE;
+    probe.lane       = ep->tx_lane;
+    ep->am_probe_dsn = ep->am_tx_dsn;
+    uct_mp_ctl_send(ep, ep->tx_lane, &probe);
+}
+
+ucs_status_t uct_mp_am_flush(uct_mp_ep_t *ep, unsigned flags,
+                             uct_completion_t *comp,
+                             ucs_status_t (*flush_lanes)(uct_mp_ep_t*, unsigned,
+                                                         uct_completion_t*))
+{
+    uct_mp_am_flush_t *flush;
+    ucs_status_t status;
+
+    if (!uct_mp_am_unacked(ep) || (flags & UCT_FLUSH_FLAG_CANCEL)) {
+        return flush_lanes(ep, flags, comp);
+    }
+
+    uct_mp_am_request_ack(ep);
+    if (comp == NULL) {
+        status = flush_lanes(ep, flags, NULL);
+        return (status == UCS_ERR_NO_RESOURCE) ? status : UCS_INPROGRESS;
+    }
+
+    flush = ucs_malloc(sizeof(*flush), "mp am flush");
+    if (flush == NULL) {
+        return UCS_ERR_NO_MEMORY;
+    }
+
+    flush->lanes_comp.func   = uct_mp_am_flush_lanes_done;
+    flush->lanes_comp.count  = 1;
+    flush->lanes_comp.status = UCS_OK;
+    flush->user_comp         = comp;
+    flush->upto_dsn          = ep->am_tx_dsn;
+    flush->status            = UCS_OK;
+    flush->lanes_done        = 0;
+    flush->acks_done         = 0;
+    flush->orphan            = 0;
+
+    status = flush_lanes(ep, flags, &flush->lanes_comp);
+    if (status == UCS_ERR_NO_RESOURCE) {
+        ucs_free(flush);
+        return status;
+    } else if (status != UCS_INPROGRESS) {
+        flush->lanes_done = 1;
+        flush->status     = status;
+    }
+
+    ucs_queue_push(&ep->am_flush_q, &flush->queue);
+    return UCS_INPROGRESS;
+}
+
+void uct_mp_am_handle_ack(uct_mp_ep_t *ep, uint32_t ack)
+{
+    uct_mp_am_msg_t *msg;
+
+    while (!ucs_queue_is_empty(&ep->am_ring)) {
+        msg = ucs_queue_head_elem_non_empty(&ep->am_ring, uct_mp_am_msg_t,
+                                            queue);
+        if (!uct_mp_am_dsn_before(msg->dsn, ack)) {
+            break;
+        }
+
+        ucs_queue_pull_non_empty(&ep->am_ring);
+        --ep->am_ring_len;
+        if (msg->is_zcopy) {
+            msg->acked = 1;
+            uct_mp_am_zcopy_maybe_done(msg);
+        } else {
+            uct_mp_am_msg_free(msg);
+        }
+    }
+
+    uct_mp_am_flush_check(ep);
+}
+
+void uct_mp_am_send_ack(uct_mp_ep_t *ep, int force)
+{
+    uct_mp_ctl_t ack;
+    int lane;
+
+    if (!ep->am_seq || (!force && (ep->am_rx_acked == ep->am_rx_expected))) {
+        return;
+    }
+
+    lane = (ep->tx_lane >= 0) ? ep->tx_lane : -1;
+    if (lane < 0) {
+        return;
+    }
+
+    memset(&ack, 0, sizeof(ack));
+    ack.type        = UCT_MP_CTL_DATA_ACK;
+    ack.lane        = lane;
+    ack.probe_seq   = ep->am_rx_expected;
+    ep->am_rx_acked = ep->am_rx_expected;
+    uct_mp_ctl_send(ep, lane, &ack);
+}
+
+ucs_status_t uct_mp_am_rx(uct_mp_iface_t *iface, uint8_t id, void *data,
+                          size_t length, unsigned flags)
+{
+    uct_am_handler_t *handler = &iface->super.am[id];
+    uct_mp_am_hdr_t hdr;
+    uint32_t dsn;
+    uct_mp_ep_t *ep;
+
+    if (ucs_unlikely(length < UCT_MP_AM_HDR_LEN)) {
+        if (!iface->bad_ctl_logged) {
+            iface->bad_ctl_logged = 1;
+            ucs_error("mp_rc: dropping a %zu-byte AM %u without the mp data "
+                      "header", length, id);
+        }
+        return UCS_OK;
+    }
+
+    memcpy(&hdr, data, sizeof(hdr));
+    if (hdr.conn != 0) {
+        ep = uct_mp_iface_ep_by_token(iface, hdr.conn);
+        if (ucs_unlikely(ep == NULL)) {
+            ucs_debug("mp_rc: AM %u for unknown ep 0x%x dropped", id, hdr.conn);
+            return UCS_OK;
+        }
+
+        uct_mp_am_handle_ack(ep, hdr.ack);
+        dsn = hdr.dsn & UCT_MP_AM_DSN_MASK;
+        if (ucs_unlikely(dsn != ep->am_rx_expected)) {
+            if (uct_mp_am_dsn_before(dsn, ep->am_rx_expected)) {
+                ++ep->am_dups; /* sent again after a lane failure */
+                if (hdr.dsn & UCT_MP_AM_ACK_NOW) {
+                    uct_mp_am_send_ack(ep, 1);
+                }
+                return UCS_OK;
+            }
+            ucs_error("mp_rc: ep %p: AM %u with DSN %u, expected %u: dropped",
+                      ep, id, dsn, ep->am_rx_expected);
+            return UCS_OK;
+        }
+
+        ep->am_rx_expected = (ep->am_rx_expected + 1) & UCT_MP_AM_DSN_MASK;
+        if ((hdr.dsn & UCT_MP_AM_ACK_NOW) ||
+            (((ep->am_rx_expected - ep->am_rx_acked) & UCT_MP_AM_DSN_MASK) >=
+             UCT_MP_AM_ACK_EVERY)) {
+            uct_mp_am_send_ack(ep, 0);
+        }
+    }
+
+    return handler->cb(handler->arg, UCS_PTR_BYTE_OFFSET(data, UCT_MP_AM_HDR_LEN),
+                       length - UCT_MP_AM_HDR_LEN, flags);
+}
+
+/* Keep a copy of a short/bcopy message until acknowledged */
+static uct_mp_am_msg_t *uct_mp_am_msg_alloc(uct_mp_ep_t *ep, uint8_t id,
+                                            size_t length)
+{
+    uct_mp_am_msg_t *msg = ucs_malloc(sizeof(*msg) + length, "mp am msg");
+
+    if (msg == NULL) {
+        ucs_error("mp_rc: ep %p: failed to keep a %zu-byte AM for replay", ep,
+                  length);
+        return NULL;
+    }
+
+    msg->ep        = ep;
+    msg->id        = id;
+    msg->is_zcopy  = 0;
+    msg->lane_done = 1;
+    msg->acked     = 0;
+    msg->user_comp = NULL;
+    msg->length    = length;
+    return msg;
+}
+
+static void uct_mp_am_ring_push(uct_mp_ep_t *ep, uct_mp_am_msg_t *msg)
+{
+    msg->dsn      = ep->am_tx_dsn;
+    ep->am_tx_dsn = (ep->am_tx_dsn + 1) & UCT_MP_AM_DSN_MASK;
+    ucs_queue_push(&ep->am_ring, &msg->queue);
+    ++ep->am_ring_len;
+}
+
+static UCS_F_ALWAYS_INLINE ucs_status_t uct_mp_am_check_room(uct_mp_ep_t *ep)
+{
+    if (ucs_unlikely(ep->am_seq && (ep->am_ring_len >= UCT_MP_AM_RING_MAX))) {
+        uct_mp_am_send_ack(ep, 1); /* may as well tell ours */
+        return UCS_ERR_NO_RESOURCE;
+    }
+    return UCS_OK;
+}
+
+ucs_status_t uct_mp_am_short(uct_mp_ep_t *ep, int lane, uint8_t id,
+                             uint64_t header, const void *payload,
+                             unsigned length)
+{
+    uct_mp_am_msg_t *msg = NULL;
+    uct_mp_am_hdr_t hdr;
+    uct_iov_t iov[3];
+    ucs_status_t status;
+
+    status = uct_mp_am_check_room(ep);
+    if (status != UCS_OK) {
+        return status;
+    }
+
+    uct_mp_am_fill_hdr(ep, &hdr, ep->am_tx_dsn, 0);
+    iov[0].buffer = &hdr;
+    iov[0].length = sizeof(hdr);
+    iov[1].buffer = &header;
+    iov[1].length = sizeof(header);
+    iov[2].buffer = (void*)payload;
+    iov[2].length = length;
+    iov[0].memh   = iov[1].memh = iov[2].memh = UCT_MEM_HANDLE_NULL;
+    iov[0].stride = iov[1].stride = iov[2].stride = 0;
+    iov[0].count  = iov[1].count = iov[2].count = 1;
+
+    status = uct_ep_am_short_iov(ep->lane_eps[lane].ep, id, iov,
+                                 (length > 0) ? 3 : 2);
+    if ((status != UCS_OK) || !ep->am_seq) {
+        return status;
+    }
+
+    msg = uct_mp_am_msg_alloc(ep, id, sizeof(header) + length);
+    if (msg != NULL) {
+        memcpy(msg->data, &header, sizeof(header));
+        memcpy(msg->data + sizeof(header), payload, length);
+        uct_mp_am_ring_push(ep, msg);
+    } else {
+        ep->am_tx_dsn = (ep->am_tx_dsn + 1) & UCT_MP_AM_DSN_MASK;
+    }
+    return UCS_OK;
+}
+
+ucs_status_t uct_mp_am_short_iov(uct_mp_ep_t *ep, int lane, uint8_t id,
+                                 const uct_iov_t *iov, size_t iovcnt)
+{
+    uct_iov_t lane_iov[UCT_MP_MAX_IOV + 1];
+    uct_mp_am_msg_t *msg;
+    uct_mp_am_hdr_t hdr;
+    ucs_status_t status;
+    size_t i, offset;
+
+    if (ucs_unlikely(iovcnt > UCT_MP_MAX_IOV)) {
+        return UCS_ERR_INVALID_PARAM;
+    }
+
+    status = uct_mp_am_check_room(ep);
+    if (status != UCS_OK) {
+        return status;
+    }
+
+    uct_mp_am_fill_hdr(ep, &hdr, ep->am_tx_dsn, 0);
+    lane_iov[0].buffer = &hdr;
+    lane_iov[0].length = sizeof(hdr);
+    lane_iov[0].memh   = UCT_MEM_HANDLE_NULL;
+    lane_iov[0].stride = 0;
+    lane_iov[0].count  = 1;
+    memcpy(&lane_iov[1], iov, iovcnt * sizeof(*iov));
+
+    status = uct_ep_am_short_iov(ep->lane_eps[lane].ep, id, lane_iov,
+                                 iovcnt + 1);
+    if ((status != UCS_OK) || !ep->am_seq) {
+        return status;
+    }
+
+    msg = uct_mp_am_msg_alloc(ep, id, uct_iov_total_length(iov, iovcnt));
+    if (msg != NULL) {
+        for (i = 0, offset = 0; i < iovcnt; ++i) {
+            memcpy(msg->data + offset, iov[i].buffer, iov[i].length);
+            offset += iov[i].length;
+        }
+        uct_mp_am_ring_push(ep, msg);
+    } else {
+        ep->am_tx_dsn = (ep->am_tx_dsn + 1) & UCT_MP_AM_DSN_MASK;
+    }
+    return UCS_OK;
+}
+
+/* bcopy: write the data header, let the user pack after it, keep a copy */
+typedef struct {
+    uct_mp_ep_t              *ep;
+    uct_mp_am_hdr_t          hdr;
+    uct_pack_callback_t      pack_cb;
+    void                     *arg;
+    uint8_t                  id;
+    uct_mp_am_msg_t          *msg;      /* replay: send this copy */
+    uct_mp_am_msg_t          *kept;     /* new message: the copy made */
+} uct_mp_am_pack_ctx_t;
+
+static size_t uct_mp_am_pack(void *dest, void *arg)
+{
+    uct_mp_am_pack_ctx_t *ctx = arg;
+    void *payload             = UCS_PTR_BYTE_OFFSET(dest, UCT_MP_AM_HDR_LEN);
+    size_t length;
+
+    memcpy(dest, &ctx->hdr, sizeof(ctx->hdr));
+    if (ctx->msg != NULL) {
+        memcpy(payload, ctx->msg->data, ctx->msg->length);
+        return UCT_MP_AM_HDR_LEN + ctx->msg->length;
+    }
+
+    length = ctx->pack_cb(payload, ctx->arg);
+    if (ctx->ep->am_seq) {
+        ctx->kept = uct_mp_am_msg_alloc(ctx->ep, ctx->id, length);
+        if (ctx->kept != NULL) {
+            memcpy(ctx->kept->data, payload, length);
+        }
+    }
+    return UCT_MP_AM_HDR_LEN + length;
+}
+
+ssize_t uct_mp_am_bcopy(uct_mp_ep_t *ep, int lane, uint8_t id,
+                        uct_pack_callback_t pack_cb, void *arg, unsigned flags)
+{
+    uct_mp_am_pack_ctx_t ctx;
+    ucs_status_t status;
+    ssize_t packed;
+
+    status = uct_mp_am_check_room(ep);
+    if (status != UCS_OK) {
+        return status;
+    }
+
+    ctx.ep      = ep;
+    ctx.pack_cb = pack_cb;
+    ctx.arg     = arg;
+    ctx.id      = id;
+    ctx.msg     = NULL;
+    ctx.kept    = NULL;
+    uct_mp_am_fill_hdr(ep, &ctx.hdr, ep->am_tx_dsn, 0);
+
+    packed = uct_ep_am_bcopy(ep->lane_eps[lane].ep, id, uct_mp_am_pack, &ctx,
+                             flags);
+    if (packed < 0) {
+        ucs_free(ctx.kept); /* not sent */
+        return packed;
+    }
+
+    if (ep->am_seq) {
+        if (ctx.kept != NULL) {
+            uct_mp_am_ring_push(ep, ctx.kept);
+        } else {
+            ep->am_tx_dsn = (ep->am_tx_dsn + 1) & UCT_MP_AM_DSN_MASK;
+        }
+    }
+    return packed - UCT_MP_AM_HDR_LEN;
+}
+
+static void uct_mp_am_zcopy_lane_done(uct_completion_t *self)
+{
+    uct_mp_am_msg_t *msg = ucs_container_of(self, uct_mp_am_msg_t, lane_comp);
+
+    msg->lane_done   = 1;
+    msg->lane_status = self->status;
+    if (msg->ep == NULL) {
+        return; /* its ep is gone */
+    }
+
+    if (!msg->ep->am_seq) {
+        /* no sequencing: done when the lane is */
+        if (msg->user_comp != NULL) {
+            uct_invoke_completion(msg->user_comp, self->status);
+        }
+        uct_mp_am_msg_free(msg);
+        return;
+    }
+
+    if ((self->status != UCS_OK) && !msg->acked) {
+        /* its lane failed before the peer had it: replay sends it again */
+        return;
+    }
+    uct_mp_am_zcopy_maybe_done(msg);
+}
+
+/* Post the zcopy message msg on lane, with the data header hdr */
+static ucs_status_t uct_mp_am_zcopy_post(uct_mp_ep_t *ep, int lane,
+                                         uct_mp_am_msg_t *msg,
+                                         const uct_mp_am_hdr_t *hdr)
+{
+    uct_mp_iface_t *iface = uct_mp_am_iface(ep);
+    uint8_t lane_hdr[UCT_MP_AM_HDR_LEN + UINT8_MAX * 4];
+    uct_iov_t lane_iov[UCT_MP_MAX_IOV];
+    unsigned md_index = iface->lanes[lane].md_index;
+    size_t i;
+
+    memcpy(lane_hdr, hdr, sizeof(*hdr));
+    memcpy(lane_hdr + UCT_MP_AM_HDR_LEN, msg->data, msg->length);
+    for (i = 0; i < msg->iovcnt; ++i) {
+        lane_iov[i]      = msg->iov[i];
+        lane_iov[i].memh = uct_mp_memh_lane(msg->iov[i].memh, md_index);
+    }
+
+    msg->lane_done        = 0;
+    msg->lane_comp.func   = uct_mp_am_zcopy_lane_done;
+    msg->lane_comp.count  = 1;
+    msg->lane_comp.status = UCS_OK;
+    return uct_ep_am_zcopy(ep->lane_eps[lane].ep, msg->id, lane_hdr,
+                           UCT_MP_AM_HDR_LEN + msg->length, lane_iov,
+                           msg->iovcnt, msg->flags, &msg->lane_comp);
+}
+
+ucs_status_t uct_mp_am_zcopy(uct_mp_ep_t *ep, int lane, uint8_t id,
+                             const void *header, unsigned header_length,
+                             const uct_iov_t *iov, size_t iovcnt,
+                             unsigned flags, uct_completion_t *comp)
+{
+    uct_mp_am_msg_t *msg;
+    uct_mp_am_hdr_t hdr;
+    ucs_status_t status;
+
+    if (ucs_unlikely((iovcnt > UCT_MP_MAX_IOV) ||
+                     (header_length > UINT8_MAX * 4))) {
+        return UCS_ERR_INVALID_PARAM;
+    }
+
+    status = uct_mp_am_check_room(ep);
+    if (status != UCS_OK) {
+        return status;
+    }
+
+    msg = uct_mp_am_msg_alloc(ep, id, header_length);
+    if (msg == NULL) {
+        return UCS_ERR_NO_MEMORY;
+    }
+
+    memcpy(msg->data, header, header_length);
+    memcpy(msg->iov, iov, iovcnt * sizeof(*iov));
+    msg->iovcnt    = iovcnt;
+    msg->flags     = flags;
+    msg->is_zcopy  = 1;
+    msg->user_comp = comp;
+
+    /* the user's completion waits for the peer's acknowledgement */
+    uct_mp_am_fill_hdr(ep, &hdr, ep->am_tx_dsn, 1);
+    status = uct_mp_am_zcopy_post(ep, lane, msg, &hdr);
+    if (UCS_STATUS_IS_ERR(status)) {
+        uct_mp_am_msg_free(msg);
+        return status;
+    }
+
+    if (status == UCS_OK) {
+        msg->lane_done = 1;
+        if (!ep->am_seq) {
+            uct_mp_am_msg_free(msg);
+            return UCS_OK;
+        }
+    } else if (!ep->am_seq) {
+        return UCS_INPROGRESS; /* freed by the lane completion */
+    }
+
+    uct_mp_am_ring_push(ep, msg);
+    return UCS_INPROGRESS;
+}
+
+/* Send unacknowledged messages again, in order, on the AM lane. Returns 1
+ * when everything went (or nothing is left), 0 when it must wait. */
+static int uct_mp_am_replay(uct_mp_ep_t *ep)
+{
+    uct_mp_am_pack_ctx_t ctx;
+    ucs_queue_iter_t iter;
+    uct_mp_am_msg_t *msg;
+    uct_mp_am_hdr_t hdr;
+    ucs_status_t status;
+    ssize_t packed;
+    int lane = ep->tx_lane;
+
+    if (lane < 0) {
+        return 0;
+    }
+
+    for (iter = ucs_queue_iter_begin(&ep->am_ring);
+         !ucs_queue_iter_end(&ep->am_ring, iter);
+         iter = ucs_queue_iter_next(iter)) {
+        msg = ucs_container_of(*iter, uct_mp_am_msg_t, queue);
+        if (uct_mp_am_dsn_before(msg->dsn, ep->am_replay_dsn)) {
+            continue; /* sent again already */
+        }
+
+        /* every replayed message asks for an acknowledgement */
+        uct_mp_am_fill_hdr(ep, &hdr, msg->dsn, 1);
+        if (msg->is_zcopy) {
+            if (!msg->lane_done) {
+                /* wait for the failed lane to hand it back */
+                return 0;
+            }
+            status = uct_mp_am_zcopy_post(ep, lane, msg, &hdr);
+            if (status == UCS_OK) {
+                msg->lane_done = 1;
+            }
+        } else {
+            ctx.ep   = ep;
+            ctx.hdr  = hdr;
+            ctx.msg  = msg;
+            ctx.kept = NULL;
+            packed   = uct_ep_am_bcopy(ep->lane_eps[lane].ep, msg->id,
+                                       uct_mp_am_pack, &ctx, 0);
+            status   = (packed < 0) ? (ucs_status_t)packed : UCS_OK;
+        }
+
+        if (status == UCS_ERR_NO_RESOURCE) {
+            ep->busy_lane = lane;
+            return 0;
+        } else if (UCS_STATUS_IS_ERR(status)) {
+            /* this lane is failing too: the next lane change replays */
+            return 0;
+        }
+
+        ++ep->am_replayed;
+        ep->am_replay_dsn = (msg->dsn + 1) & UCT_MP_AM_DSN_MASK;
+    }
+
+    ep->am_replay      = 0;
+    ep->am_lane        = lane;
+    return 1;
+}
+
+static unsigned uct_mp_am_progress(void *arg)
+{
+    uct_mp_ep_t *ep       = arg;
+    uct_mp_iface_t *iface = uct_mp_am_iface(ep);
+
+    ep->am_prog_id = UCS_CALLBACKQ_ID_NULL;
+    if (ep->am_replay && !uct_mp_am_replay(ep) && (ep->tx_lane >= 0)) {
+        uct_worker_progress_register_safe(&iface->super.worker->super,
+                                          uct_mp_am_progress, ep,
+                                          UCS_CALLBACKQ_FLAG_ONESHOT,
+                                          &ep->am_prog_id);
+    }
+    return 1;
+}
+
+void uct_mp_am_lane_changed(uct_mp_ep_t *ep)
+{
+    uct_mp_iface_t *iface = uct_mp_am_iface(ep);
+
+    if (!ep->am_seq || (ep->tx_lane == ep->am_lane) || (ep->am_lane < 0) ||
+        (ep->tx_lane < 0)) {
+        /* no lane left: uct_mp_am_peer_failed() ends what waits */
+        ep->am_lane = ep->tx_lane;
+        return;
+    }
+
+    ucs_diag("mp_rc: ep %p: AM lane %d -> %d, sending %u unacknowledged "
+             "messages again", ep, ep->am_lane, ep->tx_lane, ep->am_ring_len);
+    ep->am_replay      = 1;
+    ep->am_replay_dsn  = ucs_queue_is_empty(&ep->am_ring) ? ep->am_tx_dsn :
+                         ucs_queue_head_elem_non_empty(&ep->am_ring,
+                                                       uct_mp_am_msg_t,
+                                                       queue)->dsn;
+    uct_worker_progress_register_safe(&iface->super.worker->super,
+                                      uct_mp_am_progress, ep,
+                                      UCS_CALLBACKQ_FLAG_ONESHOT,
+                                      &ep->am_prog_id);
+}
+
+int uct_mp_am_blocked(uct_mp_ep_t *ep)
+{
+    if (ucs_likely(!ep->am_replay)) {
+        return 0;
+    }
+    return !uct_mp_am_replay(ep);
+}
+
+void uct_mp_am_peer_failed(uct_mp_ep_t *ep, ucs_status_t status)
+{
+    uct_mp_am_flush_t *flush;
+    uct_mp_am_msg_t *msg;
+
+    /* nothing will be acknowledged any more */
+    ucs_queue_for_each_extract(msg, &ep->am_ring, queue, 1) {
+        --ep->am_ring_len;
+        if (!msg->is_zcopy) {
+            uct_mp_am_msg_free(msg);
+            continue;
+        }
+        if (msg->user_comp != NULL) {
+            uct_invoke_completion(msg->user_comp, status);
+            msg->user_comp = NULL;
+        }
+        msg->acked = 1;
+        uct_mp_am_zcopy_maybe_done(msg); /* or when its lane hands it back */
+    }
+
+    ucs_queue_for_each_extract(flush, &ep->am_flush_q, queue, 1) {
+        flush->status    = status;
+        flush->acks_done = 1;
+        uct_mp_am_flush_maybe_done(flush);
+    }
+    ep->am_replay = 0;
+}
+
+int uct_mp_am_unacked(uct_mp_ep_t *ep)
+{
+    return ep->am_seq && !ucs_queue_is_empty(&ep->am_ring);
+}

@@ -1,0 +1,98 @@
+/**
+ * Copyright (C) uct_mp contributors 2026. ALL RIGHTS RESERVED.
+ * See file LICENSE for terms.
+ *
+ * The AM channel of an mp endpoint: exactly-once, in-order active messages
+ * across lane failures (docs/DESIGN.md sections 7.5 and 8).
+ *
+ * Every AM an mp_rc iface sends carries a 12-byte data header in front of
+ * UCP's bytes:  u32 conn | u32 dsn | u32 ack
+ *   conn  the receiving ep's token; 0 when the sender has no peer ep (lanes
+ *         connected iface to iface): delivered as is, no sequencing
+ *   dsn   data sequence number of this message (bits 0..30), per ep pair and
+ *         direction; bit 31 asks the receiver to acknowledge at once
+ *   ack   the next DSN the sender expects from the receiver (piggy-backed
+ *         cumulative acknowledgement)
+ * The receiver delivers DSN n only after n - 1 and drops duplicates. The
+ * sender keeps every message (short and bcopy: a copy; zcopy: the user's
+ * iov, whose completion it holds back) until the peer acknowledges it; when
+ * the AM lane fails, the unacknowledged messages are sent again, in order, on
+ * the new AM lane before anything new. Receivers acknowledge every
+ * UCT_MP_AM_ACK_EVERY messages, at once when asked, and on the keepalive tick.
+ *
+ * The 12 bytes stand in for part of UCP's receive headroom: the lanes get a
+ * headroom 12 bytes smaller, so descriptors UCP keeps are released at the
+ * address the lane expects.
+ */
+
+#ifndef UCT_MP_AM_H_
+#define UCT_MP_AM_H_
+
+#include <uct/api/uct.h>
+#include <ucs/datastruct/queue_types.h>
+
+struct uct_mp_ep;
+struct uct_mp_iface;
+
+#define UCT_MP_AM_HDR_LEN     12
+#define UCT_MP_AM_DSN_MASK    0x7fffffffu
+#define UCT_MP_AM_ACK_NOW     0x80000000u
+#define UCT_MP_AM_ACK_EVERY   16     /* messages between acknowledgements */
+#define UCT_MP_AM_RING_MAX    1024   /* unacknowledged messages per ep */
+
+typedef struct uct_mp_am_hdr {
+    uint32_t                 conn;
+    uint32_t                 dsn;
+    uint32_t                 ack;
+} UCS_S_PACKED uct_mp_am_hdr_t;
+
+void uct_mp_am_ep_init(struct uct_mp_ep *ep);
+void uct_mp_am_ep_cleanup(struct uct_mp_ep *ep);
+
+/* Sequencing starts once the peer ep is known and both sides offer SEQ */
+void uct_mp_am_ep_connected(struct uct_mp_ep *ep, uint8_t peer_caps);
+
+/* The AM lane failed or changed: replay unacknowledged messages */
+void uct_mp_am_lane_changed(struct uct_mp_ep *ep);
+
+/* Messages wait for replay: nothing new may overtake them (tries first) */
+int uct_mp_am_blocked(struct uct_mp_ep *ep);
+
+/* DATA_ACK from the peer, or the ack field of its data header */
+void uct_mp_am_handle_ack(struct uct_mp_ep *ep, uint32_t ack);
+
+/* Send a DATA_ACK if the peer is owed one (force: even if recently sent) */
+void uct_mp_am_send_ack(struct uct_mp_ep *ep, int force);
+
+/* Every AM of a lane iface, for UCP's handler of id */
+ucs_status_t uct_mp_am_rx(struct uct_mp_iface *iface, uint8_t id, void *data,
+                          size_t length, unsigned flags);
+
+/* Send on lane (the AM lane chosen by the caller) */
+ucs_status_t uct_mp_am_short(struct uct_mp_ep *ep, int lane, uint8_t id,
+                             uint64_t header, const void *payload,
+                             unsigned length);
+ucs_status_t uct_mp_am_short_iov(struct uct_mp_ep *ep, int lane, uint8_t id,
+                                 const uct_iov_t *iov, size_t iovcnt);
+ssize_t uct_mp_am_bcopy(struct uct_mp_ep *ep, int lane, uint8_t id,
+                        uct_pack_callback_t pack_cb, void *arg, unsigned flags);
+ucs_status_t uct_mp_am_zcopy(struct uct_mp_ep *ep, int lane, uint8_t id,
+                             const void *header, unsigned header_length,
+                             const uct_iov_t *iov, size_t iovcnt,
+                             unsigned flags, uct_completion_t *comp);
+
+/* No lane to the peer is left: complete what waits for acknowledgements */
+void uct_mp_am_peer_failed(struct uct_mp_ep *ep, ucs_status_t status);
+
+/* Messages the peer has not acknowledged yet? */
+int uct_mp_am_unacked(struct uct_mp_ep *ep);
+
+/* Flush: flush_lanes, and with unacknowledged messages also wait for the
+ * peer's acknowledgement of everything sent so far */
+ucs_status_t uct_mp_am_flush(struct uct_mp_ep *ep, unsigned flags,
+                             uct_completion_t *comp,
+                             ucs_status_t (*flush_lanes)(struct uct_mp_ep*,
+                                                         unsigned,
+                                                         uct_completion_t*));
+
+#endif
