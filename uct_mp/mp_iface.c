@@ -318,6 +318,7 @@ static ucs_status_t uct_mp_iface_query(uct_iface_h tl_iface,
                                    (iface_attr->cap.am.max_short -
                                     UCT_MP_AM_HDR_LEN) : 0;
     iface_attr->cap.am.max_bcopy -= UCT_MP_AM_HDR_LEN;
+    iface_attr->cap.am.max_zcopy -= UCT_MP_AM_HDR_LEN; /* header is counted */
     iface_attr->cap.am.max_hdr    = (iface_attr->cap.am.max_hdr >
                                      UCT_MP_AM_HDR_LEN) ?
                                     ucs_min(iface_attr->cap.am.max_hdr -
