@@ -13,7 +13,7 @@ PKGS=(build-essential autoconf automake libtool pkg-config dpkg-dev
       libucx-dev libucx0 ucx-utils libibverbs-dev librdmacm-dev libhwloc-dev hwloc-nox
       libnuma-dev googletest libgtest-dev
       openmpi-bin libopenmpi-dev
-      iproute2 nftables ethtool iputils-ping procps util-linux python3 gnuplot-nox)
+      iproute2 nftables ethtool iputils-ping procps util-linux python3 python3-matplotlib gnuplot-nox)
 
 # deb-src entries derived from the machine's own apt sources (deb822 or one-line format).
 add_deb_src() {
