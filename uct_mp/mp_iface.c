@@ -87,6 +87,15 @@ ucs_config_field_t uct_mp_iface_config_table[] = {
      "keepalive.",
      ucs_offsetof(uct_mp_iface_config_t, connect_to_iface), UCS_CONFIG_TYPE_BOOL},
 
+    {"WEIGHTS", "",
+     "Bandwidth of the lanes in MB/s, which striping starts from instead of the\n"
+     "lane transports' nominal figures (a shaped or shared link reports its\n"
+     "nominal speed): device:MBps entries (every lane on that device), or\n"
+     "plain numbers in lane order, e.g. path1:125,path2:62.5 or 125,62.5.\n"
+     "Measured throughput replaces them after 1 MiB on a lane.",
+     ucs_offsetof(uct_mp_iface_config_t, weights),
+     UCS_CONFIG_TYPE_STRING_ARRAY},
+
     {"STRIPE_MIN_CHUNK", "8k",
      "Smallest part of a striped operation given to one lane; a smaller share\n"
      "is merged into the largest one.",
@@ -729,6 +738,53 @@ err_close:
     return status;
 }
 
+/* UCX_MP_RC_WEIGHTS: "dev:MBps" or positional "MBps" entries */
+static ucs_status_t uct_mp_iface_parse_weights(uct_mp_iface_t *iface,
+                                               const ucs_config_names_array_t *w)
+{
+    const char *entry, *colon, *value;
+    unsigned i, lane, matched;
+    char *end;
+    double mbps;
+
+    for (i = 0; i < w->count; ++i) {
+        entry = w->names[i];
+        colon = strrchr(entry, ':');
+        value = (colon != NULL) ? colon + 1 : entry;
+        mbps  = strtod(value, &end);
+        if ((end == value) || (*end != '\0') || !(mbps > 0) || (mbps > 1e9)) {
+            ucs_error("mp_rc: UCX_MP_RC_WEIGHTS entry '%s': the bandwidth must "
+                      "be a positive number of MB/s", entry);
+            return UCS_ERR_INVALID_PARAM;
+        }
+
+        if (colon == NULL) {
+            if (i >= iface->num_lanes) {
+                ucs_error("mp_rc: UCX_MP_RC_WEIGHTS entry %u ('%s') but only %u "
+                          "lanes", i + 1, entry, iface->num_lanes);
+                return UCS_ERR_INVALID_PARAM;
+            }
+            iface->lane_weight[i] = mbps * 1e6;
+            continue;
+        }
+
+        matched = 0;
+        for (lane = 0; lane < iface->num_lanes; ++lane) {
+            if ((strlen(iface->lanes[lane].dev_name) == (size_t)(colon - entry)) &&
+                !strncmp(iface->lanes[lane].dev_name, entry, colon - entry)) {
+                iface->lane_weight[lane] = mbps * 1e6;
+                ++matched;
+            }
+        }
+        if (matched == 0) {
+            ucs_error("mp_rc: UCX_MP_RC_WEIGHTS entry '%s' names no lane device",
+                      entry);
+            return UCS_ERR_INVALID_PARAM;
+        }
+    }
+    return UCS_OK;
+}
+
 static ucs_status_t uct_mp_iface_pack_addresses(uct_mp_iface_t *iface,
                                                 uct_mp_md_t *md)
 {
@@ -922,6 +978,12 @@ static UCS_CLASS_INIT_FUNC(uct_mp_iface_t, uct_md_h tl_md, uct_worker_h worker,
     if (!config->connect_to_iface &&
         (self->cap_flags & UCT_IFACE_FLAG_CONNECT_TO_EP)) {
         self->cap_flags &= ~UCT_IFACE_FLAG_CONNECT_TO_IFACE;
+    }
+
+    memset(self->lane_weight, 0, sizeof(self->lane_weight));
+    status = uct_mp_iface_parse_weights(self, &config->weights);
+    if (status != UCS_OK) {
+        goto err_close_lanes;
     }
 
     status = uct_mp_iface_pack_addresses(self, md);

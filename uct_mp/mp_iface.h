@@ -18,6 +18,7 @@ typedef struct uct_mp_iface_config {
     uct_iface_config_t       super;
     uct_mp_common_config_t   mp;
     char                     *stripe_table;     /* STRIPE_TABLE */
+    ucs_config_names_array_t weights;           /* WEIGHTS */
     size_t                   stripe_min_chunk;  /* STRIPE_MIN_CHUNK */
     double                   keepalive_interval;
     unsigned                 keepalive_misses;
@@ -60,6 +61,8 @@ typedef struct uct_mp_iface {
     unsigned                 lane_retry_count;
     uct_mp_stripe_table_t    stripe_table;    /* zcopy RMA: single or stripe */
     size_t                   stripe_min_chunk;
+    double                   lane_weight[UCT_MP_MAX_LANES]; /* bytes/s, 0:
+                                                 from the lane's attributes */
     ucs_time_t               ka_interval;     /* 0: no keepalive */
     unsigned                 ka_misses;
     ucs_time_t               ka_next_check;

@@ -117,8 +117,10 @@ void uct_mp_stripe_lanes_changed(uct_mp_ep_t *ep)
                               (ep->lane_eps[lane].ep != NULL) &&
                               (uct_mp_lanes_state(ep->lanes, lane) ==
                                UCT_MP_LANE_ACTIVE),
-                              attr->bandwidth.dedicated +
-                              attr->bandwidth.shared,
+                              (iface->lane_weight[lane] > 0) ?
+                              iface->lane_weight[lane] :
+                              (attr->bandwidth.dedicated +
+                               attr->bandwidth.shared),
                               ucs_min(attr->cap.put.max_zcopy,
                                       attr->cap.get.max_zcopy));
     }

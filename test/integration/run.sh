@@ -80,7 +80,9 @@ t_check ucx-info-one-device "exactly one mp_rc device, named after the first lan
 info_c=$(in_ns A "${MP_ENV[@]}" ucx_info -c -f 2>&1)
 echo "$info_c" > "$T_LOG_DIR/ucx_info-cf.log"
 for opt in UCX_MP_RC_LANE_TL UCX_MP_RC_DEVICES UCX_MP_RC_POLICY \
-           UCX_MP_RC_STRIPE_TABLE UCX_MP_RC_STRIPE_MIN_CHUNK; do
+           UCX_MP_RC_STRIPE_TABLE UCX_MP_RC_STRIPE_MIN_CHUNK UCX_MP_RC_WEIGHTS \
+           UCX_MP_RC_KEEPALIVE_INTERVAL UCX_MP_RC_KEEPALIVE_MISSES \
+           UCX_MP_RC_CONNECT_TO_IFACE; do
     t_check "ucx-info-config-$opt" "ucx_info -c -f documents $opt" \
         grep -qE "^$opt=" <<<"$info_c"
 done

@@ -690,6 +690,52 @@ TEST_F(test_mp_uct, striped_rma_is_byte_exact_at_odd_sizes) {
     EXPECT_GT(counters.m_bytes[0] / total, 0.3);
 }
 
+/*
+ * UCX_MP_RC_WEIGHTS sets where striping starts: lanes of 300 and 100 MB/s
+ * share striped puts 3:1 (below 1 MiB per lane, before measurement takes
+ * over).
+ */
+TEST_F(test_mp_uct, striping_follows_configured_weights) {
+    lane_counter_log counters;
+    setenv("UCX_MP_RC_WEIGHTS", "300,100", 1);
+    {
+        open_pair(k_lane_devices_two, "load_balance");
+        unsetenv("UCX_MP_RC_WEIGHTS");
+        rma_buffers b;
+        rma_setup(m_sender, m_receiver, 12 * 65536, &b);
+        put_chunks(m_ep, &b, 65536);
+        flush(m_ep);
+        EXPECT_TRUE(b.target == b.source);
+        rma_release(m_sender, m_receiver, &b);
+        for (uct_ep_h ep : m_sender.m_eps) {
+            uct_ep_destroy(ep);
+        }
+        m_sender.m_eps.clear();
+    }
+    unsetenv("UCX_MP_RC_WEIGHTS");
+
+    ASSERT_EQ(2u, counters.m_bytes.size());
+    double share0 = counters.m_bytes[0] /
+                    double(counters.m_bytes[0] + counters.m_bytes[1]);
+    std::cout << "[ weights ] lane 0 " << counters.m_bytes[0] << " B, lane 1 "
+              << counters.m_bytes[1] << " B, lane 0 share " << share0
+              << std::endl;
+    EXPECT_NEAR(0.75, share0, 0.08);
+}
+
+TEST(test_mp_uct_config, bad_weights_are_refused) {
+    setenv("UCX_MP_RC_LANE_TL", "tcp", 1);
+    setenv("UCX_MP_RC_DEVICES", "lo", 1);
+    for (const char *bad : {"fast", "lo:-3", "eth9:100", "1,2"}) {
+        setenv("UCX_MP_RC_WEIGHTS", bad, 1);
+        entity e;
+        EXPECT_EQ(UCS_ERR_INVALID_PARAM, e.open()) << bad;
+    }
+    unsetenv("UCX_MP_RC_WEIGHTS");
+    unsetenv("UCX_MP_RC_DEVICES");
+    unsetenv("UCX_MP_RC_LANE_TL");
+}
+
 TEST_F(test_mp_uct, am_short_bcopy_in_order) {
     open_pair(k_lane_devices_two);
     std::vector<std::string> sent;
