@@ -6,29 +6,13 @@
  */
 
 #include "mp_ctl.h"
+#include "mp_codec.h"
 
-#include <cstdarg>
-#include <cstdio>
 #include <cstring>
 #include <initializer_list>
 
 namespace uct_mp {
 namespace {
-
-void set_error(char *errmsg, size_t errmsg_len, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-
-void set_error(char *errmsg, size_t errmsg_len, const char *fmt, ...)
-{
-    va_list ap;
-
-    if ((errmsg == nullptr) || (errmsg_len == 0)) {
-        return;
-    }
-    va_start(ap, fmt);
-    vsnprintf(errmsg, errmsg_len, fmt, ap);
-    va_end(ap);
-}
 
 bool is_join_with_lanes(unsigned type)
 {
@@ -41,64 +25,6 @@ bool valid_type(unsigned type)
            (type == UCT_MP_CTL_KEEPALIVE) || (type == UCT_MP_CTL_KEEPALIVE_ACK) ||
            (type == UCT_MP_CTL_DATA_ACK);
 }
-
-/* Bounded little-endian writer: callers check the size first */
-class writer {
-public:
-    explicit writer(uint8_t *buf) : m_buf(buf), m_pos(0) {}
-
-    void u8(uint8_t v) { m_buf[m_pos++] = v; }
-    void u16(uint16_t v) { u8(v & 0xff); u8(v >> 8); }
-    void u32(uint32_t v) { u16(v & 0xffff); u16(v >> 16); }
-    void bytes(const void *data, size_t len) {
-        memcpy(m_buf + m_pos, data, len);
-        m_pos += len;
-    }
-    uint8_t *cur() { return m_buf + m_pos; }
-    void skip(size_t len) { m_pos += len; }
-    size_t pos() const { return m_pos; }
-
-private:
-    uint8_t *m_buf;
-    size_t  m_pos;
-};
-
-class reader {
-public:
-    reader(const uint8_t *buf, size_t len) : m_buf(buf), m_len(len), m_pos(0) {}
-
-    bool u8(uint8_t *v) {
-        if (m_pos + 1 > m_len) {
-            return false;
-        }
-        *v = m_buf[m_pos++];
-        return true;
-    }
-    bool u16(uint16_t *v) {
-        uint8_t lo, hi;
-        if (!u8(&lo) || !u8(&hi)) {
-            return false;
-        }
-        *v = static_cast<uint16_t>(lo | (hi << 8));
-        return true;
-    }
-    bool u32(uint32_t *v) {
-        uint16_t lo, hi;
-        if (!u16(&lo) || !u16(&hi)) {
-            return false;
-        }
-        *v = static_cast<uint32_t>(lo) | (static_cast<uint32_t>(hi) << 16);
-        return true;
-    }
-    const uint8_t *cur() const { return m_buf + m_pos; }
-    void skip(size_t len) { m_pos += len; }
-    size_t remaining() const { return m_len - m_pos; }
-
-private:
-    const uint8_t *m_buf;
-    size_t        m_len;
-    size_t        m_pos;
-};
 
 size_t body_len(const uct_mp_ctl_t *msg)
 {
@@ -154,7 +80,7 @@ size_t pack(const uct_mp_ctl_t *msg, void *buf, size_t buf_len, char *errmsg,
         return 0;
     }
 
-    writer w(static_cast<uint8_t*>(buf));
+    byte_writer w(static_cast<uint8_t*>(buf));
     w.u8(UCT_MP_PROTO_VERSION);
     w.u8(msg->type);
     w.u16(msg->lane);
@@ -206,7 +132,7 @@ int unpack(const void *buf, size_t length, uct_mp_ctl_t *msg, char *errmsg,
     }
 
     memset(&out, 0, sizeof(out));
-    reader r(bytes, length);
+    byte_reader r(bytes, length);
     r.u8(&out.version);
     r.u8(&out.type);
     r.u16(&out.lane);

@@ -6,10 +6,9 @@
  */
 
 #include "mp_wire.h"
+#include "mp_codec.h"
 
 #include <cmath>
-#include <cstdarg>
-#include <cstdio>
 #include <cstring>
 
 namespace uct_mp {
@@ -18,22 +17,6 @@ namespace {
 const size_t HEADER_LEN         = 4;  /* version, kind, total_len, lanes */
 const size_t TRAILER_LEN        = 1;  /* check byte */
 const size_t LANE_DEVS_EXTRA    = 2;  /* per entry: md_index, bw_class */
-
-/* Message into the caller's error buffer (which may be absent) */
-void set_error(char *errmsg, size_t errmsg_len, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-
-void set_error(char *errmsg, size_t errmsg_len, const char *fmt, ...)
-{
-    va_list ap;
-
-    if ((errmsg == nullptr) || (errmsg_len == 0)) {
-        return;
-    }
-    va_start(ap, fmt);
-    vsnprintf(errmsg, errmsg_len, fmt, ap);
-    va_end(ap);
-}
 
 bool valid_kind(unsigned kind)
 {
@@ -90,77 +73,6 @@ uint8_t check_byte(const uint8_t *buf, size_t len)
     return static_cast<uint8_t>(0xff - sum);
 }
 
-/* Bounded little-endian writer */
-class writer {
-public:
-    writer(uint8_t *buf, size_t len) : m_buf(buf), m_len(len), m_pos(0) {}
-
-    void u8(uint8_t v) { m_buf[m_pos++] = v; }
-
-    void u32(uint32_t v) {
-        for (int i = 0; i < 4; ++i) {
-            u8(static_cast<uint8_t>(v >> (8 * i)));
-        }
-    }
-
-    void bytes(const void *data, size_t len) {
-        if (len > 0) {
-            memcpy(m_buf + m_pos, data, len);
-        }
-        m_pos += len;
-    }
-
-    size_t pos() const { return m_pos; }
-    const uint8_t *buf() const { return m_buf; }
-
-private:
-    uint8_t *m_buf;
-    size_t  m_len;
-    size_t  m_pos;
-};
-
-/* Bounded little-endian reader: every read checks the remaining length */
-class reader {
-public:
-    reader(const uint8_t *buf, size_t len) : m_buf(buf), m_len(len), m_pos(0) {}
-
-    bool u8(uint8_t *v) {
-        if (m_pos + 1 > m_len) {
-            return false;
-        }
-        *v = m_buf[m_pos++];
-        return true;
-    }
-
-    bool u32(uint32_t *v) {
-        if (m_pos + 4 > m_len) {
-            return false;
-        }
-        *v = 0;
-        for (int i = 0; i < 4; ++i) {
-            *v |= static_cast<uint32_t>(m_buf[m_pos++]) << (8 * i);
-        }
-        return true;
-    }
-
-    bool bytes(size_t len, const void **data) {
-        if (m_pos + len > m_len) {
-            return false;
-        }
-        *data  = m_buf + m_pos;
-        m_pos += len;
-        return true;
-    }
-
-    size_t pos() const { return m_pos; }
-    size_t remaining() const { return m_len - m_pos; }
-
-private:
-    const uint8_t *m_buf;
-    size_t        m_len;
-    size_t        m_pos;
-};
-
 size_t packed_size(const uct_mp_wire_t *msg)
 {
     size_t size = HEADER_LEN + extra_len(msg->kind) + TRAILER_LEN;
@@ -211,7 +123,7 @@ size_t pack(const uct_mp_wire_t *msg, void *buf, size_t buf_len, char *errmsg,
         return 0;
     }
 
-    writer w(static_cast<uint8_t*>(buf), buf_len);
+    byte_writer w(static_cast<uint8_t*>(buf));
     w.u8(UCT_MP_PROTO_VERSION);
     w.u8(msg->kind);
     w.u8(static_cast<uint8_t>(size));
@@ -307,7 +219,7 @@ int unpack(const void *buf, size_t buf_len, uct_mp_wire_kind_t kind,
     out.lane_count = lane_count;
 
     /* The reader stops before the check byte */
-    reader r(bytes + HEADER_LEN, total_len - HEADER_LEN - TRAILER_LEN);
+    byte_reader r(bytes + HEADER_LEN, total_len - HEADER_LEN - TRAILER_LEN);
     if ((has_caps(kind) && !r.u8(&out.caps)) ||
         (has_lane_tl(kind) && !r.u8(&out.lane_tl)) ||
         (has_token(kind) && !r.u32(&out.token))) {

@@ -76,9 +76,8 @@ void uct_mp_stripe_init(uct_mp_ep_t *ep)
 void uct_mp_stripe_cleanup(uct_mp_ep_t *ep)
 {
     uct_mp_iface_t *iface = uct_mp_stripe_iface(ep);
-    uct_mp_stripe_t *stripe;
-
     uct_mp_stripe_chunk_t *chunk;
+    uct_mp_stripe_t *stripe;
 
     uct_worker_progress_unregister_safe(&iface->super.worker->super,
                                         &ep->stripe_prog_id);

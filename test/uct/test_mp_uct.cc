@@ -459,18 +459,7 @@ protected:
     }
 
     void flush_ep() {
-        uct_completion_t comp;
-        comp.func   = [](uct_completion_t *self) {};
-        comp.count  = 1;
-        comp.status = UCS_OK;
-        ucs_status_t status = retry([&] {
-            return uct_ep_flush(m_ep, 0, &comp);
-        });
-        if (status == UCS_INPROGRESS) {
-            ASSERT_TRUE(wait_for([&] { return comp.count == 0; }));
-            status = comp.status;
-        }
-        ASSERT_UCS_OK(status);
+        flush(m_ep);
     }
 
     std::string pattern(size_t length, unsigned seed) {
