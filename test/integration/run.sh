@@ -141,6 +141,19 @@ t_check load-balance-uses-both-lanes \
     "tag_bw 20 x 4 MiB: path1 +$((a1 - b1)) B, path2 +$((a2 - b2)) B (each > 16 MiB)" \
     test $((a1 - b1)) -gt 16777216 -a $((a2 - b2)) -gt 16777216
 
+# unequal links (1gbit/500mbit; both veths report 10 Gb/s): the scheduler
+# measures each lane's completion rate and stripes about 2:1
+"$NETNS" shape 1gbit 500mbit > /dev/null 2>&1
+b1=$(tx_bytes path1); b2=$(tx_bytes path2)
+t_run perftest-load-balance-unequal 240 env "${MP_ENV[@]:1}" UCX_MP_RC_POLICY=load_balance \
+    "$SRCDIR/contrib/testbed/perftest-ns.sh" -t tag_bw -s 4194304 -n 60
+a1=$(tx_bytes path1); a2=$(tx_bytes path2)
+"$NETNS" shape off > /dev/null 2>&1
+ratio=$(awk -v p1=$((a1 - b1)) -v p2=$((a2 - b2)) 'BEGIN {printf "%.2f", (p2 > 0) ? p1 / p2 : 0}')
+t_check load-balance-follows-measured-rates \
+    "1gbit/500mbit, tag_bw 60 x 4 MiB: path1 +$((a1 - b1)) B, path2 +$((a2 - b2)) B, ratio $ratio (1.5 to 2.7)" \
+    awk -v r="$ratio" 'BEGIN {exit !((r >= 1.5) && (r <= 2.7))}'
+
 #
 # 5. ucx_perftest over mp_rc: UCP tag_bw 4 MiB, tag_lat; UCT am_lat, put_bw
 #
