@@ -57,6 +57,7 @@ typedef struct {
     unsigned    iters;
     size_t      max_size;
     double      timeout;
+    double      close_timeout; /* > 0: flush-mode close, then force */
     int         verbose;
     int         only_tag, only_am, only_rma, only_atomic;
 } options_t;
@@ -915,7 +916,7 @@ static void usage(void)
 {
     fprintf(stderr, "usage: ucp_verify -s|-c SERVER [-p PORT] [--p2p|--cm] "
             "[--only tag,am,rma,atomic] [--max-size N] [--iters N] "
-            "[--timeout S] [-v]\n");
+            "[--timeout S] [--close-timeout S] [-v]\n");
     exit(1);
 }
 
@@ -945,6 +946,8 @@ static void parse_args(int argc, char **argv)
             opts.max_size = strtoull(argv[++i], NULL, 0);
         } else if (!strcmp(argv[i], "--timeout") && (i + 1 < argc)) {
             opts.timeout = atof(argv[++i]);
+        } else if (!strcmp(argv[i], "--close-timeout") && (i + 1 < argc)) {
+            opts.close_timeout = atof(argv[++i]);
         } else if (!strcmp(argv[i], "--only") && (i + 1 < argc)) {
             const char *l = argv[++i];
             opts.only_tag    = strstr(l, "tag") != NULL;
@@ -1027,10 +1030,18 @@ int main(int argc, char **argv)
     check(ep_error == UCS_OK, "no endpoint error during the run (%s)",
           ucs_status_string(ep_error));
 
-    /* Flush-mode close; the peer closing first may fail the flush */
+    /* Flush-mode close; the peer closing first may fail the flush. With
+     * --close-timeout a close that UCP cannot flush in time (its own lanes
+     * over a dead path, outside mp) is forced, and said so. */
     req = ucp_ep_close_nbx(ep, &cparam);
     if (UCS_PTR_IS_PTR(req)) {
+        double close_deadline = now() + opts.close_timeout;
         while (ucp_request_check_status(req) == UCS_INPROGRESS) {
+            if ((opts.close_timeout > 0) && (now() > close_deadline)) {
+                printf("    close: UCP's flush did not finish in %.0f s, the "
+                       "worker closes the endpoint\n", opts.close_timeout);
+                break;
+            }
             progress_once();
         }
         ucp_request_free(req);
