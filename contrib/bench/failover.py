@@ -1,13 +1,16 @@
 #!/usr/bin/python3
 """contrib/bench/failover.py BUILDDIR : failover figures (make bench-failover).
 
-On the netns testbed (2 paths, 1gbit each) a UCP tag_bw stream of 1 MiB
-messages runs for about 8 s; 2 s in, one path is cut by link down or by a
-silent nftables drop. For mp_rc (load_balance, lanes ep to ep, keepalive
-100 ms x 3) it reports the failover time (fault to mp's "traffic moves"
-decision, from the fault time and mp's log timestamp), whether the stream
-completed, and its throughput relative to the same stream without a cut.
-Stock UCX multi-rail over both paths runs the same scenario for comparison.
+On the netns testbed (2 paths, 1gbit each) the UCP verification program
+streams tagged messages of every size up to 4 MiB both ways (every byte
+checked; ucx_perftest cannot run mp_rc's endpoint-to-endpoint lanes, it sets
+no error handling and so gets no aux transport); 2 s in, one path is cut by
+link down or by a silent nftables drop. For mp_rc (load_balance, lanes ep to
+ep, keepalive 100 ms x 3) it reports the failover time (fault to mp's
+"traffic moves" decision, from the fault time and mp's log timestamp),
+whether the stream completed, and its throughput (bytes moved / time)
+relative to the same stream without a cut. Stock UCX multi-rail over both
+paths runs the same scenario for comparison.
 Never fails because of numbers. Outputs failover.json and failover.md in
 BENCH_OUT (default BUILDDIR/bench). BENCH_REPS (default 2).
 """
@@ -23,8 +26,9 @@ import time
 
 SRCDIR = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 NETNS = os.path.join(SRCDIR, "contrib/testbed/mp-netns.sh")
-PERF = os.path.join(SRCDIR, "contrib/testbed/perftest-ns.sh")
-ITERS = 1800  # 1 MiB messages: about 8 s at 227 MB/s
+ITERS = 60    # per size; about 6 s at 227 MB/s
+SIZES = [1, 8, 64, 1000, 4095, 8192, 65536, 65537, 262149, 1048579, 4194304]
+VOLUME = 2 * ITERS * sum(SIZES)  # bytes, both directions
 
 
 def sh(*cmd):
@@ -32,7 +36,7 @@ def sh(*cmd):
                    stderr=subprocess.DEVNULL)
 
 
-def run(env, fault, timeout):
+def run(env, fault, timeout, verify, port):
     """One stream; fault = (path, mode) or None. Returns a result dict."""
     fault_at = [None]
 
@@ -44,35 +48,49 @@ def run(env, fault, timeout):
         else:
             sh(NETNS, "fault", fault[0], "drop", "A")
 
-    full_env = dict(os.environ, UCX_WARN_UNUSED_ENV_VARS="n", TO=str(timeout),
-                    UCX_LOG_LEVEL="diag", **env)
+    envs = ["%s=%s" % kv for kv in dict(UCX_WARN_UNUSED_ENV_VARS="n",
+                                        UCX_LOG_LEVEL="diag", **env).items()]
+    common = ["-p", str(port), "--p2p", "--only", "tag", "--iters", str(ITERS),
+              "--max-size", "4194304", "--timeout", str(timeout),
+              "--close-timeout", "3"]
+    server = subprocess.Popen([NETNS, "exec", "B", "env"] + envs +
+                              [verify, "-s"] + common,
+                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    time.sleep(1)
     t = threading.Thread(target=inject) if fault else None
-    start = time.time()
     if t:
         t.start()
+    start = time.time()
     try:
-        p = subprocess.run([PERF, "-t", "tag_bw", "-s", "1048576", "-n",
-                            str(ITERS), "-w", "10"], env=full_env,
-                           capture_output=True, text=True, timeout=timeout + 30)
-        out = p.stdout + p.stderr
-    except subprocess.TimeoutExpired as e:
-        out = (e.stdout or b"").decode() if isinstance(e.stdout, bytes) else (e.stdout or "")
+        p = subprocess.run([NETNS, "exec", "A", "env"] + envs +
+                           [verify, "-c", "198.18.1.2"] + common,
+                           capture_output=True, text=True, timeout=timeout + 20)
+        out, rc = p.stdout + p.stderr, p.returncode
+    except subprocess.TimeoutExpired:
+        out, rc = "", -1
+    # the data moved once the last tag check passed (close time excluded)
+    elapsed = time.time() - start
+    done = re.search(r"PASS tag burst", out)
     if t:
         t.join()
-    elapsed = time.time() - start
-    m = re.search(r"^Final:\s+\S+\s+\S+\s+\S+\s+\S+\s+\S+\s+(\S+)", out, re.M)
-    bw = float(m.group(1)) if m else None
+    try:
+        server.wait(timeout=timeout + 20)
+    except subprocess.TimeoutExpired:
+        server.kill()
+    completed = (rc == 0) and done is not None
     moved = re.search(r"\[(\d+\.\d+)\].*mp_rc: ep .* lane \d+ \((path\d)\) failed", out)
     failover_ms = None
     if fault and moved and fault_at[0]:
         failover_ms = (float(moved.group(1)) - fault_at[0]) * 1000
-    return {"completed": bw is not None, "bw": bw, "elapsed_s": round(elapsed, 2),
+    return {"completed": completed, "elapsed_s": round(elapsed, 2),
+            "bw": (VOLUME / elapsed / 1e6) if completed else None,
             "failover_ms": failover_ms}
 
 
 def main():
     builddir = os.path.abspath(sys.argv[1] if len(sys.argv) > 1 else SRCDIR)
     module = os.path.join(builddir, ".libs/libuct_mp.so.0")
+    verify = os.path.join(builddir, "test/integration/ucp/ucp_verify")
     out_dir = os.environ.get("BENCH_OUT", os.path.join(builddir, "bench"))
     os.makedirs(out_dir, exist_ok=True)
     os.environ["MP_NS_PREFIX"] = "mpb"
@@ -85,7 +103,8 @@ def main():
                             "UCX_MP_RC_CONNECT_TO_IFACE": "n",
                             "UCX_MP_RC_KEEPALIVE_INTERVAL": "100ms"},
         "tcp-multirail": {"UCX_TLS": "tcp", "UCX_NET_DEVICES": "path1,path2",
-                          "UCX_MAX_RNDV_RAILS": "2", "UCX_MAX_EAGER_RAILS": "2"},
+                          "UCX_MAX_RNDV_RAILS": "2", "UCX_MAX_EAGER_RAILS": "2",
+                          "UCX_TLS": "tcp"},
     }
     cases = [None, ("path2", "link-down"), ("path2", "drop"),
              ("path1", "link-down"), ("path1", "drop")]
@@ -98,7 +117,7 @@ def main():
                 sh(NETNS, "down")
                 sh(NETNS, "up", "2")
                 sh(NETNS, "shape", "1gbit", "1gbit")
-                r = run(env, case, 40)
+                r = run(env, case, 40, verify, 15000 + done)
                 r.update({"config": name, "rep": rep + 1,
                           "fault": "none" if case is None else "%s %s" % case})
                 results.append(r)
@@ -111,9 +130,12 @@ def main():
     sh(NETNS, "down")
 
     lines = ["# Failover figures", "",
-             "tag_bw 1 MiB x %d on 1gbit/1gbit; fault 2 s into the stream; "
-             "mp_rc: load_balance, ep-to-ep lanes, keepalive 100 ms x 3; "
-             "medians of %d runs." % (ITERS, reps), "",
+             "Verified tag stream (%d x every size up to 4 MiB, both ways, "
+             "%.0f MB) on 1gbit/1gbit; fault 2 s into the stream; mp_rc: "
+             "load_balance, ep-to-ep lanes, keepalive 100 ms x 3; stock "
+             "multi-rail: UCX_TLS=tcp, MAX_RNDV_RAILS=2; medians of %d runs; "
+             "MB/s = bytes moved / time to the last check." % (
+                 ITERS, VOLUME / 1e6, reps), "",
              "| config | fault | completed | failover (ms) | MB/s | vs no fault |",
              "|---|---|---|---|---|---|"]
     summary = []
