@@ -17,7 +17,8 @@ NETNS="$SRCDIR/contrib/testbed/mp-netns.sh"
 MODULE="$BUILDDIR/.libs/libuct_mp.so.0"
 VERIFY="$BUILDDIR/test/integration/ucp/ucp_verify"
 MPI_VERIFY="$BUILDDIR/test/integration/mpi/mpi_verify"
-export MP_NS_PREFIX=${MP_NS_PREFIX:-mpt}
+# one testbed per run: a run killed earlier may have left its namespaces
+export MP_NS_PREFIX=${MP_NS_PREFIX:-mpt$(( $$ % 100000 ))}
 NS_A=${MP_NS_PREFIX}A
 NS_B=${MP_NS_PREFIX}B
 
@@ -82,6 +83,7 @@ echo "$info_c" > "$T_LOG_DIR/ucx_info-cf.log"
 for opt in UCX_MP_RC_LANE_TL UCX_MP_RC_DEVICES UCX_MP_RC_POLICY \
            UCX_MP_RC_STRIPE_TABLE UCX_MP_RC_STRIPE_MIN_CHUNK UCX_MP_RC_WEIGHTS \
            UCX_MP_RC_KEEPALIVE_INTERVAL UCX_MP_RC_KEEPALIVE_MISSES \
+           UCX_MP_RC_FAILBACK_INTERVAL \
            UCX_MP_RC_CONNECT_TO_IFACE; do
     t_check "ucx-info-config-$opt" "ucx_info -c -f documents $opt" \
         grep -qE "^$opt=" <<<"$info_c"

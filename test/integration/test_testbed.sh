@@ -13,7 +13,7 @@
 # unreset. Then, outside: 'run' returns its command's status, removes the
 # testbed after SIGTERM, refuses bad arguments without creating anything,
 # 'down' on nothing succeeds, and no namespace or /etc/netns entry is left.
-# Uses MP_NS_PREFIX=mptb unless set. Ends with "N passed, M failed".
+# Uses MP_NS_PREFIX=mptb<pid> unless set. Ends with "N passed, M failed".
 # shellcheck disable=SC2317  # helpers are called through t_check
 set -u
 SRCDIR=$(cd "$(dirname "$0")/../.." && pwd)
@@ -21,7 +21,8 @@ SELF=$SRCDIR/test/integration/test_testbed.sh
 # shellcheck source-path=SCRIPTDIR source=../lib.sh
 . "$SRCDIR/test/lib.sh"
 NETNS=$SRCDIR/contrib/testbed/mp-netns.sh
-export MP_NS_PREFIX=${MP_NS_PREFIX:-mptb}
+# one testbed per run: a run killed earlier may have left its namespaces
+export MP_NS_PREFIX=${MP_NS_PREFIX:-mptb$(( $$ % 100000 ))}
 NS_A=${MP_NS_PREFIX}A
 NS_B=${MP_NS_PREFIX}B
 export T_LOG_DIR
