@@ -636,6 +636,7 @@ ucs_status_t uct_mp_ep_lane_failed(uct_mp_ep_t *ep, unsigned lane,
     uct_mp_pending_lane_gone(ep, lane);
     /* its outstanding operations come back when its ep is destroyed */
     uct_mp_keepalive_schedule_lane_destroy(ep, lane);
+    uct_mp_join_lane_failed(ep, lane);
     if (ep->tx_lane >= 0) {
         /* diag, not warn: a peer that closes its endpoint looks the same to
          * the lane transport until mp closes lanes with a control message */

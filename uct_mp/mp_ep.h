@@ -28,6 +28,8 @@ typedef struct uct_mp_lane_ep {
     uint32_t                 probe_seq;       /* last KEEPALIVE sent */
     ucs_time_t               last_probe;      /* when it was sent */
     ucs_time_t               last_rx;         /* last control message heard */
+    ucs_time_t               retry_at;        /* fail-back: next rejoin, 0: none */
+    ucs_time_t               retry_backoff;   /* fail-back: current delay */
 } uct_mp_lane_ep_t;
 
 
@@ -46,6 +48,11 @@ typedef struct uct_mp_ep {
     uint64_t                 replayed_chunks; /* chunks moved off a failed lane */
     int                      closing;         /* being destroyed: no replays */
     uct_worker_cb_id_t       lane_gc_prog_id; /* destroys failed lane eps */
+    int                      rejoin_lane;     /* fail-back JOIN in flight */
+    ucs_time_t               rejoin_deadline;
+    void                     *rejoin_req;     /* peer's REPLACE JOIN_REQ, copied */
+    size_t                   rejoin_req_len;
+    uct_worker_cb_id_t       rejoin_prog_id;  /* answers it from progress */
     /* AM channel (mp_am.c): exactly-once, in order, across lane failures */
     int                      am_seq;          /* sequence numbers in use */
     uint32_t                 am_tx_dsn;       /* next DSN to send */

@@ -79,6 +79,13 @@ ucs_config_field_t uct_mp_iface_config_table[] = {
      "left the endpoint reports the error.",
      ucs_offsetof(uct_mp_iface_config_t, keepalive_misses), UCS_CONFIG_TYPE_UINT},
 
+    {"FAILBACK_INTERVAL", "1s",
+     "After a lane fails, try to re-establish it this long after, then after\n"
+     "twice as long, up to 8 times as long (endpoint-to-endpoint lanes; one\n"
+     "side of the pair starts, over a surviving lane). 0 disables fail-back.",
+     ucs_offsetof(uct_mp_iface_config_t, failback_interval),
+     UCS_CONFIG_TYPE_TIME},
+
     {"CONNECT_TO_IFACE", "y",
      "Let lanes that can connect to a remote interface (tcp) do so when all\n"
      "lanes fit UCP's 63-byte iface address (up to 3 tcp lanes). With n they\n"
@@ -635,6 +642,17 @@ static ucs_status_t uct_mp_iface_open_lane(uct_mp_iface_t *iface,
             uct_config_release(lane_config);
             return status;
         }
+    } else {
+        /* a lane re-established while its path is still down (fail-back)
+         * must not hold the worker in a blocking connect() */
+        status = uct_config_modify(lane_config, "CONN_NB", "y");
+        if (status != UCS_OK) {
+            ucs_error("mp_rc: setting CONN_NB=y on lane %s/%s failed: %s",
+                      md->lane_tl_name, rsc->dev_name,
+                      ucs_status_string(status));
+            uct_config_release(lane_config);
+            return status;
+        }
     }
 
     memset(&lane_params, 0, sizeof(lane_params));
@@ -941,6 +959,8 @@ static UCS_CLASS_INIT_FUNC(uct_mp_iface_t, uct_md_h tl_md, uct_worker_h worker,
                              8192 : config->stripe_min_chunk;
     self->ka_interval      = ucs_time_from_sec(config->keepalive_interval);
     self->ka_misses        = config->keepalive_misses;
+    self->failback_interval = ucs_time_from_sec(ucs_max(config->failback_interval,
+                                                        0.0));
     self->caps            = UCT_MP_CAP_JOIN | UCT_MP_CAP_SEQ;
     self->num_lanes       = 0;
     self->bad_addr_logged = 0;

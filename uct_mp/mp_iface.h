@@ -22,6 +22,7 @@ typedef struct uct_mp_iface_config {
     size_t                   stripe_min_chunk;  /* STRIPE_MIN_CHUNK */
     double                   keepalive_interval;
     unsigned                 keepalive_misses;
+    double                   failback_interval;
     int                      connect_to_iface;
 } uct_mp_iface_config_t;
 
@@ -65,6 +66,7 @@ typedef struct uct_mp_iface {
                                                  from the lane's attributes */
     ucs_time_t               ka_interval;     /* 0: no keepalive */
     unsigned                 ka_misses;
+    ucs_time_t               failback_interval; /* 0: no fail-back */
     ucs_time_t               ka_next_check;
     uct_worker_cb_id_t       ka_prog_id;
     uint8_t                  caps;        /* UCT_MP_CAP_* this build offers */

@@ -19,6 +19,8 @@
 #include <ucs/datastruct/queue.h>
 #include <ucs/debug/log.h>
 #include <ucs/debug/memtrack_int.h>
+#include <ucs/sys/math.h>
+#include <ucs/time/time.h>
 #include <string.h>
 
 
@@ -37,8 +39,20 @@ static UCS_F_ALWAYS_INLINE uct_mp_iface_t *uct_mp_join_iface(uct_mp_ep_t *ep)
     return ucs_derived_of(ep->super.super.iface, uct_mp_iface_t);
 }
 
+/* Join messages travel on the AM lane (the primary unless it failed) */
+static UCS_F_ALWAYS_INLINE unsigned uct_mp_join_ctl_lane(uct_mp_ep_t *ep)
+{
+    return (ep->tx_lane >= 0) ? ep->tx_lane : 0;
+}
+
+static unsigned uct_mp_join_rejoin_progress(void *arg);
+
 void uct_mp_join_init(uct_mp_ep_t *ep)
 {
+    ep->rejoin_lane    = -1;
+    ep->rejoin_req     = NULL;
+    ep->rejoin_req_len = 0;
+    ep->rejoin_prog_id = UCS_CALLBACKQ_ID_NULL;
     ep->remote_token = 0;
     ep->join_state   = UCT_MP_JOIN_NONE;
     ep->join_id      = 0;
@@ -53,6 +67,10 @@ void uct_mp_join_cleanup(uct_mp_ep_t *ep)
 
     uct_worker_progress_unregister_safe(&iface->super.worker->super,
                                         &ep->ctl_prog_id);
+    uct_worker_progress_unregister_safe(&iface->super.worker->super,
+                                        &ep->rejoin_prog_id);
+    ucs_free(ep->rejoin_req);
+    ep->rejoin_req = NULL;
     ucs_queue_for_each_extract(out, &ep->ctl_q, queue, 1) {
         ucs_free(out);
     }
@@ -66,20 +84,28 @@ static size_t uct_mp_join_pack_cb(void *dest, void *arg)
     return out->length;
 }
 
-/* Send queued control messages in order; stop at a lane without resources */
+/*
+ * Send queued control messages, in order per lane. A lane without resources
+ * (a tcp lane still connecting, a full send queue) holds back only its own
+ * messages: the keepalive of the other lanes must not wait behind it.
+ */
 static unsigned uct_mp_join_progress(void *arg)
 {
     uct_mp_ep_t *ep       = arg;
     uct_mp_iface_t *iface = uct_mp_join_iface(ep);
+    uint32_t blocked      = 0; /* lanes that returned NO_RESOURCE */
+    ucs_queue_iter_t iter;
     uct_mp_ctl_out_t *out;
     unsigned count = 0;
     ssize_t packed;
 
     ep->ctl_prog_id = UCS_CALLBACKQ_ID_NULL;
 
-    while (!ucs_queue_is_empty(&ep->ctl_q)) {
-        out = ucs_queue_head_elem_non_empty(&ep->ctl_q, uct_mp_ctl_out_t,
-                                            queue);
+    ucs_queue_for_each_safe(out, iter, &ep->ctl_q, queue) {
+        if (blocked & UCS_BIT(out->lane)) {
+            continue;
+        }
+
         if (ep->lane_eps[out->lane].ep == NULL) {
             packed = UCS_ERR_NOT_CONNECTED;
         } else {
@@ -89,11 +115,8 @@ static unsigned uct_mp_join_progress(void *arg)
         }
 
         if (packed == UCS_ERR_NO_RESOURCE) {
-            uct_worker_progress_register_safe(&iface->super.worker->super,
-                                              uct_mp_join_progress, ep,
-                                              UCS_CALLBACKQ_FLAG_ONESHOT,
-                                              &ep->ctl_prog_id);
-            break;
+            blocked |= UCS_BIT(out->lane);
+            continue;
         }
 
         if ((packed < 0) &&
@@ -109,11 +132,17 @@ static unsigned uct_mp_join_progress(void *arg)
                       out->lane, uct_mp_ctl_type_str(out->type), packed);
         }
 
-        ucs_queue_pull_non_empty(&ep->ctl_q);
+        ucs_queue_del_iter(&ep->ctl_q, iter);
         ucs_free(out);
         ++count;
     }
 
+    if (!ucs_queue_is_empty(&ep->ctl_q)) {
+        uct_worker_progress_register_safe(&iface->super.worker->super,
+                                          uct_mp_join_progress, ep,
+                                          UCS_CALLBACKQ_FLAG_ONESHOT,
+                                          &ep->ctl_prog_id);
+    }
     return count;
 }
 
@@ -238,7 +267,7 @@ void uct_mp_join_start(uct_mp_ep_t *ep)
 
     ep->join_state = UCT_MP_JOIN_SENT;
     if ((uct_mp_join_fill_lanes(ep, &msg, ep_addrs) != UCS_OK) ||
-        (uct_mp_ctl_send(ep, 0, &msg) != UCS_OK)) {
+        (uct_mp_ctl_send(ep, uct_mp_join_ctl_lane(ep), &msg) != UCS_OK)) {
         ep->join_state = UCT_MP_JOIN_DONE;
         uct_mp_join_close_unjoined(ep);
         return;
@@ -275,7 +304,7 @@ static void uct_mp_join_handle_req(uct_mp_ep_t *ep, const uct_mp_ctl_t *req)
         nak.type    = UCT_MP_CTL_JOIN_NAK;
         nak.join_id = req->join_id;
         nak.reason  = UCT_MP_CTL_NAK_BUSY;
-        uct_mp_ctl_send(ep, 0, &nak);
+        uct_mp_ctl_send(ep, uct_mp_join_ctl_lane(ep), &nak);
         return;
     }
 
@@ -284,7 +313,7 @@ static void uct_mp_join_handle_req(uct_mp_ep_t *ep, const uct_mp_ctl_t *req)
         nak.type    = UCT_MP_CTL_JOIN_NAK;
         nak.join_id = req->join_id;
         nak.reason  = UCT_MP_CTL_NAK_UNREACHABLE;
-        uct_mp_ctl_send(ep, 0, &nak);
+        uct_mp_ctl_send(ep, uct_mp_join_ctl_lane(ep), &nak);
         return;
     }
 
@@ -330,7 +359,7 @@ static void uct_mp_join_handle_req(uct_mp_ep_t *ep, const uct_mp_ctl_t *req)
 
     ep->join_state = UCT_MP_JOIN_DONE;
     if ((uct_mp_join_fill_lanes(ep, &ack, ep_addrs) != UCS_OK) ||
-        (uct_mp_ctl_send(ep, 0, &ack) != UCS_OK)) {
+        (uct_mp_ctl_send(ep, uct_mp_join_ctl_lane(ep), &ack) != UCS_OK)) {
         return;
     }
 
@@ -401,6 +430,270 @@ static void uct_mp_join_handle_keepalive(uct_mp_ep_t *ep, unsigned lane,
     }
 }
 
+/*
+ * Fail-back (docs/DESIGN.md 10). The side of the pair with the smaller
+ * token re-establishes failed lanes, one at a time: a new lane ep, then a
+ * JOIN_REQ over the AM lane offering only that lane; the peer replaces its
+ * side of the pair (destroying what is left of it) and answers JOIN_ACK; the
+ * first KEEPALIVE on the new lane tells the peer it carries traffic. A
+ * rejoin unanswered within 3 keepalive intervals (at least 1 s) is given up
+ * and retried after twice the delay, up to 8 x FAILBACK_INTERVAL.
+ */
+static int uct_mp_join_is_failback_initiator(uct_mp_ep_t *ep)
+{
+    uct_mp_iface_t *iface = uct_mp_join_iface(ep);
+
+    return (iface->failback_interval > 0) && (ep->remote_token != 0) &&
+           (ep->token < ep->remote_token) && (ep->join_state == UCT_MP_JOIN_DONE);
+}
+
+void uct_mp_join_lane_failed(uct_mp_ep_t *ep, unsigned lane)
+{
+    uct_mp_iface_t *iface = uct_mp_join_iface(ep);
+    uct_mp_lane_ep_t *lane_ep = &ep->lane_eps[lane];
+
+    if (ep->rejoin_lane == (int)lane) {
+        ep->rejoin_lane = -1; /* the attempt failed */
+    }
+
+    if (!uct_mp_join_is_failback_initiator(ep) || ep->closing) {
+        return;
+    }
+
+    lane_ep->retry_backoff = (lane_ep->retry_backoff == 0) ?
+                             iface->failback_interval :
+                             ucs_min(lane_ep->retry_backoff * 2,
+                                     iface->failback_interval * 8);
+    lane_ep->retry_at      = ucs_get_time() + lane_ep->retry_backoff;
+}
+
+static void uct_mp_join_start_rejoin(uct_mp_ep_t *ep, unsigned lane,
+                                     ucs_time_t now)
+{
+    uct_mp_iface_t *iface = uct_mp_join_iface(ep);
+    uint8_t ep_addrs[UCT_MP_MAX_LANES][UINT8_MAX];
+    uct_ep_params_t lane_params;
+    uct_mp_ctl_t msg;
+    ucs_status_t status;
+    unsigned other;
+
+    lane_params.field_mask = UCT_EP_PARAM_FIELD_IFACE;
+    lane_params.iface      = iface->lanes[lane].iface;
+    status = uct_ep_create(&lane_params, &ep->lane_eps[lane].ep);
+    if (status != UCS_OK) {
+        ep->lane_eps[lane].ep = NULL;
+        uct_mp_join_lane_failed(ep, lane); /* later, with a longer delay */
+        return;
+    }
+    uct_mp_ep_lane_event(ep, lane, UCT_MP_LANE_EV_RETRY);
+
+    memset(&msg, 0, sizeof(msg));
+    msg.type    = UCT_MP_CTL_JOIN_REQ;
+    msg.lane    = lane;
+    msg.join_id = ++ep->join_id;
+    if (uct_mp_join_fill_lanes(ep, &msg, ep_addrs) != UCS_OK) {
+        uct_mp_ep_lane_failed(ep, lane, UCS_ERR_IO_ERROR);
+        return;
+    }
+    for (other = 0; other < msg.addrs.lane_count; ++other) {
+        if (other != lane) {
+            msg.addrs.lanes[other].len = 0; /* only this lane is offered */
+        }
+    }
+
+    ep->rejoin_lane               = lane;
+    ep->rejoin_deadline           = now + ucs_max(3 * iface->ka_interval,
+                                                  ucs_time_from_sec(1.0));
+    ep->lane_eps[lane].retry_at   = 0;
+    ep->lane_eps[lane].remote_lane = UCT_MP_CTL_NO_PAIR;
+    ucs_diag("mp_rc: ep %p lane %u (%s): trying to rejoin (JOIN %u)", ep, lane,
+             iface->lanes[lane].dev_name, ep->join_id);
+    uct_mp_ctl_send(ep, uct_mp_join_ctl_lane(ep), &msg);
+}
+
+void uct_mp_join_failback_tick(uct_mp_ep_t *ep, ucs_time_t now)
+{
+    uct_mp_iface_t *iface = uct_mp_join_iface(ep);
+    uct_mp_lane_ep_t *lane_ep;
+    unsigned lane;
+
+    if (ep->rejoin_lane >= 0) {
+        if ((int64_t)(now - ep->rejoin_deadline) > 0) {
+            lane = ep->rejoin_lane;
+            ucs_diag("mp_rc: ep %p lane %u (%s): no answer to the rejoin, "
+                     "trying later", ep, lane, iface->lanes[lane].dev_name);
+            uct_mp_ep_lane_failed(ep, lane, UCS_ERR_ENDPOINT_TIMEOUT);
+        }
+        return;
+    }
+
+    if (!uct_mp_join_is_failback_initiator(ep) || (ep->tx_lane < 0)) {
+        return;
+    }
+
+    for (lane = 0; lane < iface->num_lanes; ++lane) {
+        lane_ep = &ep->lane_eps[lane];
+        if ((lane_ep->retry_at != 0) && (lane_ep->ep == NULL) &&
+            !lane_ep->destroy_pending &&
+            (uct_mp_lanes_state(ep->lanes, lane) == UCT_MP_LANE_FAILED) &&
+            ((int64_t)(now - lane_ep->retry_at) >= 0)) {
+            uct_mp_join_start_rejoin(ep, lane, now);
+            return;
+        }
+    }
+}
+
+/* Initiator: the peer replaced its side; connect ours and probe it. The
+ * lane carries traffic once the peer answers the probe on it (the path works
+ * both ways), not before: the path may still be down. */
+static void uct_mp_join_handle_rejoin_ack(uct_mp_ep_t *ep,
+                                          const uct_mp_ctl_t *ack)
+{
+    uct_mp_iface_t *iface = uct_mp_join_iface(ep);
+    unsigned lane         = ep->rejoin_lane;
+    uct_mp_lane_ep_t *lane_ep = &ep->lane_eps[lane];
+    uct_mp_ctl_t ka;
+    ucs_status_t status;
+    unsigned remote;
+
+    remote = (lane < ack->pair_count) ? ack->pairs[lane] : UCT_MP_CTL_NO_PAIR;
+    if ((remote == UCT_MP_CTL_NO_PAIR) || (lane_ep->ep == NULL) ||
+        (lane_ep->remote_lane != UCT_MP_CTL_NO_PAIR) ||
+        (uct_mp_lanes_state(ep->lanes, lane) != UCT_MP_LANE_CONNECTING) ||
+        (ack->addrs.lanes[remote].len != iface->lanes[lane].attr.ep_addr_len)) {
+        ucs_diag("mp_rc: ep %p lane %u (%s): the peer did not pair the "
+                 "rejoining lane", ep, lane, iface->lanes[lane].dev_name);
+        uct_mp_ep_lane_failed(ep, lane, UCS_ERR_UNREACHABLE);
+        return;
+    }
+
+    status = uct_ep_connect_to_ep(lane_ep->ep, ack->devs.lanes[remote].data,
+                                  ack->addrs.lanes[remote].data);
+    if (status != UCS_OK) {
+        uct_mp_ep_lane_failed(ep, lane, status);
+        return;
+    }
+
+    lane_ep->remote_lane     = remote;
+    lane_ep->remote_md_index = ack->devs.lanes[remote].md_index;
+
+    memset(&ka, 0, sizeof(ka));
+    ka.type      = UCT_MP_CTL_KEEPALIVE;
+    ka.lane      = lane;
+    ka.probe_seq = ++lane_ep->probe_seq;
+    uct_mp_ctl_send(ep, lane, &ka);
+}
+
+/* Initiator: the peer answered the probe on the rejoining lane */
+static void uct_mp_join_rejoin_confirmed(uct_mp_ep_t *ep, unsigned lane)
+{
+    uct_mp_iface_t *iface     = uct_mp_join_iface(ep);
+    uct_mp_lane_ep_t *lane_ep = &ep->lane_eps[lane];
+
+    if ((ep->rejoin_lane != (int)lane) ||
+        (lane_ep->remote_lane == UCT_MP_CTL_NO_PAIR) ||
+        (uct_mp_lanes_state(ep->lanes, lane) != UCT_MP_LANE_CONNECTING)) {
+        return;
+    }
+
+    ep->rejoin_lane        = -1;
+    lane_ep->retry_backoff = 0;
+    uct_mp_ep_lane_event(ep, lane, UCT_MP_LANE_EV_CONNECTED);
+    ucs_diag("mp_rc: ep %p lane %u (%s) rejoined peer lane %u, %u lanes usable",
+             ep, lane, iface->lanes[lane].dev_name, lane_ep->remote_lane,
+             uct_mp_lanes_usable(ep->lanes));
+}
+
+/* Responder: replace our side of the lanes the peer offers again */
+static unsigned uct_mp_join_rejoin_progress(void *arg)
+{
+    uct_mp_ep_t *ep       = arg;
+    uct_mp_iface_t *iface = uct_mp_join_iface(ep);
+    uint8_t ep_addrs[UCT_MP_MAX_LANES][UINT8_MAX];
+    char errmsg[UCT_MP_WIRE_ERRMSG_MAX];
+    uct_ep_params_t lane_params;
+    uct_mp_ctl_t req, ack;
+    ucs_status_t status;
+    unsigned i, j;
+    uct_ep_h old;
+
+    ep->rejoin_prog_id = UCS_CALLBACKQ_ID_NULL;
+    if (uct_mp_ctl_unpack(ep->rejoin_req, ep->rejoin_req_len, &req, errmsg,
+                          sizeof(errmsg)) != 0) {
+        goto out;
+    }
+
+    memset(&ack, 0, sizeof(ack));
+    ack.type       = UCT_MP_CTL_JOIN_ACK;
+    ack.join_id    = req.join_id;
+    ack.pair_count = req.devs.lane_count;
+    memset(ack.pairs, UCT_MP_CTL_NO_PAIR, sizeof(ack.pairs));
+
+    for (i = 0; i < req.addrs.lane_count; ++i) {
+        if (req.addrs.lanes[i].len == 0) {
+            continue;
+        }
+
+        /* our side of that pair: the lane paired with it before, else the
+         * same index */
+        for (j = 0; j < iface->num_lanes; ++j) {
+            if (ep->lane_eps[j].remote_lane == i) {
+                break;
+            }
+        }
+        if (j == iface->num_lanes) {
+            j = i;
+        }
+        if ((j >= iface->num_lanes) || ((int)j == ep->tx_lane) ||
+            (req.addrs.lanes[i].len != iface->lanes[j].attr.ep_addr_len)) {
+            continue;
+        }
+
+        if (uct_mp_lanes_state(ep->lanes, j) != UCT_MP_LANE_FAILED) {
+            /* the peer says the path is gone: so is our side */
+            uct_mp_ep_lane_failed(ep, j, UCS_ERR_CONNECTION_RESET);
+        }
+        old = ep->lane_eps[j].ep;
+        if (old != NULL) {
+            uct_mp_pending_lane_gone(ep, j);
+            ep->lane_eps[j].ep              = NULL;
+            ep->lane_eps[j].destroy_pending = 0;
+            uct_ep_destroy(old); /* hands back what it held */
+        }
+
+        lane_params.field_mask = UCT_EP_PARAM_FIELD_IFACE;
+        lane_params.iface      = iface->lanes[j].iface;
+        if (uct_ep_create(&lane_params, &ep->lane_eps[j].ep) != UCS_OK) {
+            ep->lane_eps[j].ep = NULL;
+            continue;
+        }
+        uct_mp_ep_lane_event(ep, j, UCT_MP_LANE_EV_RETRY);
+
+        status = uct_ep_connect_to_ep(ep->lane_eps[j].ep, req.devs.lanes[i].data,
+                                      req.addrs.lanes[i].data);
+        if (status != UCS_OK) {
+            uct_mp_ep_lane_failed(ep, j, status);
+            continue;
+        }
+
+        /* CONNECTED when the initiator's KEEPALIVE arrives on it */
+        ep->lane_eps[j].remote_lane     = i;
+        ep->lane_eps[j].remote_md_index = req.devs.lanes[i].md_index;
+        ack.pairs[i]                    = j;
+        ucs_diag("mp_rc: ep %p lane %u (%s): peer lane %u rejoins", ep, j,
+                 iface->lanes[j].dev_name, i);
+    }
+
+    if (uct_mp_join_fill_lanes(ep, &ack, ep_addrs) == UCS_OK) {
+        uct_mp_ctl_send(ep, uct_mp_join_ctl_lane(ep), &ack);
+    }
+
+out:
+    ucs_free(ep->rejoin_req);
+    ep->rejoin_req = NULL;
+    return 1;
+}
+
 ucs_status_t uct_mp_join_ctl_handler(void *arg, void *data, size_t length,
                                      unsigned flags)
 {
@@ -435,16 +728,36 @@ ucs_status_t uct_mp_join_ctl_handler(void *arg, void *data, size_t length,
 
     switch (msg.type) {
     case UCT_MP_CTL_JOIN_REQ:
-        uct_mp_join_handle_req(ep, &msg);
+        if ((ep->join_state == UCT_MP_JOIN_DONE) && (ep->rejoin_req == NULL)) {
+            /* a lane rejoins after a failure: answered from progress, where
+             * lane eps may be destroyed and created */
+            ep->rejoin_req = ucs_malloc(length, "mp rejoin request");
+            if (ep->rejoin_req != NULL) {
+                memcpy(ep->rejoin_req, data, length);
+                ep->rejoin_req_len = length;
+                uct_worker_progress_register_safe(&iface->super.worker->super,
+                                                  uct_mp_join_rejoin_progress,
+                                                  ep, UCS_CALLBACKQ_FLAG_ONESHOT,
+                                                  &ep->rejoin_prog_id);
+            }
+        } else {
+            uct_mp_join_handle_req(ep, &msg);
+        }
         break;
     case UCT_MP_CTL_JOIN_ACK:
         if ((ep->join_state == UCT_MP_JOIN_SENT) &&
             (msg.join_id == ep->join_id)) {
             uct_mp_join_handle_ack(ep, &msg);
+        } else if ((ep->rejoin_lane >= 0) && (msg.join_id == ep->join_id)) {
+            uct_mp_join_handle_rejoin_ack(ep, &msg);
         }
         break;
     case UCT_MP_CTL_JOIN_NAK:
-        if ((ep->join_state == UCT_MP_JOIN_SENT) &&
+        if ((ep->rejoin_lane >= 0) && (msg.join_id == ep->join_id)) {
+            ucs_diag("mp_rc: ep %p: peer refused the rejoin of lane %d "
+                     "(reason %u)", ep, ep->rejoin_lane, msg.reason);
+            ep->rejoin_deadline = 0; /* the next tick gives it up */
+        } else if ((ep->join_state == UCT_MP_JOIN_SENT) &&
             (msg.join_id == ep->join_id)) {
             ucs_diag("mp_rc: ep %p: peer ep 0x%x refused JOIN %u (reason %u): "
                      "one lane", ep, msg.src_token, msg.join_id, msg.reason);
@@ -463,7 +776,9 @@ ucs_status_t uct_mp_join_ctl_handler(void *arg, void *data, size_t length,
         }
         break;
     case UCT_MP_CTL_KEEPALIVE_ACK:
-        break; /* being heard from is all it says */
+        /* being heard from is all it says, except on a rejoining lane */
+        uct_mp_join_rejoin_confirmed(ep, trampoline->lane);
+        break;
     case UCT_MP_CTL_DATA_ACK:
         uct_mp_am_handle_ack(ep, msg.probe_seq);
         break;

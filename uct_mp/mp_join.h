@@ -23,6 +23,7 @@
 
 #include <uct/api/uct.h>
 #include <ucs/datastruct/queue_types.h>
+#include <ucs/time/time_def.h>
 
 struct uct_mp_ep;
 
@@ -53,6 +54,13 @@ void uct_mp_join_start(struct uct_mp_ep *ep);
 struct uct_mp_ctl;
 ucs_status_t uct_mp_ctl_send(struct uct_mp_ep *ep, unsigned lane,
                              void *msg /* uct_mp_ctl_t */);
+
+/* Fail-back: lane of ep failed; the initiating side schedules its rejoin */
+void uct_mp_join_lane_failed(struct uct_mp_ep *ep, unsigned lane);
+
+/* Fail-back: start a due rejoin, or give up one that timed out (keepalive
+ * tick) */
+void uct_mp_join_failback_tick(struct uct_mp_ep *ep, ucs_time_t now);
 
 /* AM handler of UCT_MP_CTL_AM_ID on every lane iface */
 ucs_status_t uct_mp_join_ctl_handler(void *arg, void *data, size_t length,

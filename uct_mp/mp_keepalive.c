@@ -118,6 +118,7 @@ static int uct_mp_keepalive_check_ep(uct_mp_iface_t *iface, uct_mp_ep_t *ep,
     }
 
     uct_mp_am_send_ack(ep, 0); /* what a quiet receiver still owes */
+    uct_mp_join_failback_tick(ep, now);
 
     for (lane = 0; lane < iface->num_lanes; ++lane) {
         lane_ep = &ep->lane_eps[lane];

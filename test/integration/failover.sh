@@ -18,6 +18,7 @@
 # transport of the p2p flow) may sit on the cut path; a UCP close that cannot
 # flush them within 5 s is left to the worker (--close-timeout), which the
 # logs say.
+# FAILOVER_ONLY=REGEX runs only the cases whose names match.
 # Needs root. Always removes the namespaces it created.
 set -u
 SRCDIR=$(cd "$(dirname "$0")/../.." && pwd)
@@ -27,7 +28,8 @@ BUILDDIR=$(cd "${1:-$SRCDIR}" && pwd)
 NETNS="$SRCDIR/contrib/testbed/mp-netns.sh"
 MODULE="$BUILDDIR/.libs/libuct_mp.so.0"
 VERIFY="$BUILDDIR/test/integration/ucp/ucp_verify"
-export MP_NS_PREFIX=${MP_NS_PREFIX:-mpo}
+# one testbed per run: a run killed earlier may have left its namespaces
+export MP_NS_PREFIX=${MP_NS_PREFIX:-mpo$(( $$ % 100000 ))}
 KA_MS=100 KA_MISSES=3
 # the error must arrive within the keepalive bound plus scheduling slack
 ALL_DEAD_BOUND_MS=$(( KA_MS * (KA_MISSES + 1) + 1500 ))
@@ -47,28 +49,30 @@ MP_ENV=(env LD_PRELOAD="$MODULE"
         UCX_MP_RC_LANE_TL=tcp
         UCX_MP_RC_DEVICES=path1,path2 UCX_MP_RC_POLICY=load_balance
         UCX_MP_RC_CONNECT_TO_IFACE=n UCX_MP_RC_KEEPALIVE_INTERVAL=${KA_MS}ms
-        UCX_MP_RC_KEEPALIVE_MISSES=$KA_MISSES UCX_LOG_LEVEL=info
+        UCX_MP_RC_KEEPALIVE_MISSES=$KA_MISSES UCX_MP_RC_FAILBACK_INTERVAL=300ms
+        UCX_LOG_LEVEL=info
         UCX_WARN_UNUSED_ENV_VARS=n)
 PORT=$((14600 + RANDOM % 300))
 
 # stream NAME TIMEOUT FAULT_CMD... : tag stream both ways; FAULT_CMD runs
 # 1.5 s into it. Sets SRC, CRC (exit codes), CLOG, SLOG and FAULT_AT (epoch s).
+# ITERS: iterations per size (default 150, about 6 s).
 stream() {
-    local name=$1 tmo=$2; shift 2
+    local name=$1 tmo=$2 iters=${ITERS:-150}; shift 2
     PORT=$((PORT + 1))
     SLOG="$T_LOG_DIR/$name.server.log"; CLOG="$T_LOG_DIR/$name.log"
     t_log "running $name"
     local tls=mp_rc
     [ "$FLOW" = --p2p ] && tls=mp_rc,tcp:aux
     timeout --kill-after=5 $((tmo + 10)) "$NETNS" exec B "${MP_ENV[@]}" UCX_TLS=$tls "$VERIFY" -s \
-        -p $PORT $FLOW --only tag --iters 150 --max-size 4194304 --timeout "$tmo" \
+        -p $PORT $FLOW --only tag --iters $iters --max-size 4194304 --timeout "$tmo" \
         --close-timeout 5 > "$SLOG" 2>&1 &
     local spid=$!
     sleep 1
     ( sleep 1.5; date +%s.%N > "$T_LOG_DIR/$name.fault"; "$@" >> "$T_LOG_DIR/$name.fault.log" 2>&1 ) &
     local fpid=$!
     timeout --kill-after=5 "$tmo" "$NETNS" exec A "${MP_ENV[@]}" UCX_TLS=$tls "$VERIFY" -c 198.18.1.2 \
-        -p $PORT $FLOW --only tag --iters 150 --max-size 4194304 --timeout "$tmo" \
+        -p $PORT $FLOW --only tag --iters $iters --max-size 4194304 --timeout "$tmo" \
         --close-timeout 5 > "$CLOG" 2>&1; CRC=$?
     wait $spid; SRC=$?
     wait $fpid
@@ -85,12 +89,24 @@ sum_log() {
     cat "$CLOG" "$SLOG" | sed -n "$1" | awk '{s += $1} END {print s + 0}'
 }
 
+# wanted NAME : FAILOVER_ONLY (an extended regex, default all) selects cases
+wanted() { [[ $1 =~ ${FAILOVER_ONLY:-.} ]]; }
+
+# tb_up NAME : a fresh 2-path testbed; on failure says why and fails NAME
+tb_up() {
+    "$NETNS" down > /dev/null 2>&1
+    "$NETNS" up 2 > "$T_LOG_DIR/$1.up.log" 2>&1 && return 0
+    t_fail "$1" "testbed up failed:"
+    tail -n 5 "$T_LOG_DIR/$1.up.log" | sed 's/^/    | /'
+    return 1
+}
+
 # survive NAME PATH FAULT-ARGS... : PATH cut under the stream, nothing lost
 survive() {
     local name=$1 path=$2 lane; shift 2
     lane=$(( ${path#path} - 1 ))
-    "$NETNS" up 2 > "$T_LOG_DIR/$name.up.log" 2>&1 || {
-        t_fail "$name" "testbed up failed"; return; }
+    wanted "$name" || return 0
+    tb_up "$name" || return
     stream "$name" 60 "$NETNS" fault "$path" "$@"
     local failed_seen chunks resent dups
     failed_seen=$(cat "$CLOG" "$SLOG" | grep -c "lane $lane ($path) failed")
@@ -116,11 +132,66 @@ for path in path2 path1; do
     survive failover-$path-tcp-reset-side-B $path reset B
 done
 
+# fail-back: a path goes down and comes back; the lane rejoins over the other
+# one and carries traffic again before the stream ends
+flap() { # flap PATH: down 1 s, then up
+    "$NETNS" fault "$1" down; sleep 1; "$NETNS" fault "$1" up
+}
+
+for path in path2 path1; do
+    [ $path = path1 ] && FLOW=--p2p || FLOW=--cm
+    name=failback-$path
+    lane=$(( ${path#path} - 1 ))
+    wanted "$name" || continue
+    tb_up "$name" || continue
+    ITERS=300 stream "$name" 60 flap $path
+    rejoined=$(cat "$CLOG" "$SLOG" | grep -cE "lane $lane \($path\) rejoined|lane $lane \($path\): peer lane [0-9]+ rejoins")
+    active_end=$(cat "$CLOG" "$SLOG" | grep -cE "lane $lane \($path\) state active: [1-9][0-9]* ops")
+    if [ $CRC -eq 0 ] && [ $SRC -eq 0 ] && [ "$rejoined" -gt 0 ] && [ "$active_end" -eq 2 ]; then
+        t_pass "$name" "$(grep -E '^[0-9]+ passed, 0 failed$' "$CLOG") (client), $path down 1 s then up: lane rejoined, active on both sides at the end"
+    else
+        t_fail "$name" "client exit $CRC, server exit $SRC, rejoin seen $rejoined x, active at the end on $active_end sides"
+        show_logs
+    fi
+    "$NETNS" down > /dev/null 2>&1
+done
+
+# chaos: for 12 s, a random path goes down for 0.3 to 1.2 s, then up, then
+# 0.5 to 1.5 s of quiet; the verified stream (every byte, both ways, order
+# of a 200-message burst) must finish, and mp's counters show what happened
+chaos() {
+    local end=$(( $(date +%s) + 12 )) n=0 path
+    while [ "$(date +%s)" -lt "$end" ] && [ $n -lt 20 ]; do
+        path=path$(( RANDOM % 2 + 1 ))
+        echo "$(date +%T.%N) $path down"
+        "$NETNS" fault $path down; sleep 0.$(( RANDOM % 9 + 3 ))
+        "$NETNS" fault $path up; sleep 1.$(( RANDOM % 5 ))
+        n=$((n + 1))
+    done
+    echo "$n flaps"
+}
+FLOW=--p2p
+name=chaos-flapping-lanes
+wanted "$name" && tb_up "$name" && {
+ITERS=700 stream "$name" 90 chaos
+flaps=$(sed -n 's/^\([0-9]*\) flaps$/\1/p' "$T_LOG_DIR/$name.fault.log")
+lane_failures=$(cat "$CLOG" "$SLOG" | grep -c 'failed: .*traffic moves')
+rejoins=$(cat "$CLOG" "$SLOG" | grep -cE 'rejoined peer lane')
+resent=$(sum_log 's/.*AM channel: \([0-9]*\) messages sent again.*/\1/p')
+dups=$(sum_log 's/.*again after a lane failure, \([0-9]*\) duplicates.*/\1/p')
+gaps=$(cat "$CLOG" "$SLOG" | grep -c 'with DSN .* expected')
+lost=$(cat "$CLOG" "$SLOG" | grep -cE '^FAIL|^    tag size')
+t_check "$name" "$flaps flaps in 12 s, $lane_failures lane failures, $rejoins rejoins, $resent AMs sent again, $dups duplicates dropped; lost/corrupt 0 (got $lost), reordered 0 (got $gaps), client exit $CRC, server exit $SRC" \
+    test "$CRC" -eq 0 -a "$SRC" -eq 0 -a "$lost" -eq 0 -a "$gaps" -eq 0 -a "${flaps:-0}" -gt 0
+[ "$CRC" -eq 0 ] && [ "$SRC" -eq 0 ] || show_logs
+}
+"$NETNS" down > /dev/null 2>&1
+
 # every lane cut silently: a bounded endpoint error, never a hang
 FLOW=--p2p
 name=all-lanes-dead-bounded-error
-"$NETNS" up 2 > "$T_LOG_DIR/$name.up.log" 2>&1
-stream "$name" 15 bash -c "'$NETNS' fault path1 drop A; '$NETNS' fault path2 drop A"
+wanted "$name" && tb_up "$name" && {
+ITERS=150 stream "$name" 15 bash -c "'$NETNS' fault path1 drop A; '$NETNS' fault path2 drop A"
 err_at=$(sed -n 's/.*endpoint error: .* (at \([0-9.]*\)).*/\1/p' "$CLOG" | head -1)
 if [ -n "$err_at" ] && [ -n "$FAULT_AT" ]; then
     delay_ms=$(awk -v a="$err_at" -v f="$FAULT_AT" 'BEGIN {printf "%d", (a - f) * 1000}')
@@ -130,6 +201,7 @@ else
     t_fail "$name" "no endpoint error reported (client exit $CRC)"
     show_logs
 fi
+}
 "$NETNS" down > /dev/null 2>&1
 
 t_check testbed-removed "no namespace left behind" \
