@@ -359,12 +359,36 @@ public:
         l.sample_bytes    += done;
         l.completed_total += done;
 
-        /* sample per batch of at least 64 KiB, once busy time was seen */
+        take_sample(l);
+    }
+
+    void carried(unsigned lane, size_t bytes, double now) {
+        if (!valid_lane(lane)) {
+            return;
+        }
+        lane_info &l = m_lanes[lane];
+        advance(l, now);
+        if (l.outstanding == 0) {
+            return; /* no busy time runs: nothing to measure against */
+        }
+        l.sample_bytes    += bytes;
+        l.completed_total += bytes;
+        take_sample(l);
+    }
+
+    /* A sample per batch of at least 64 KiB, once busy time was seen */
+    static void take_sample(lane_info &l) {
         if ((l.sample_bytes >= UCT_MP_SCHED_SAMPLE_BYTES) &&
             (l.busy_time > 0)) {
             double sample = (double)l.sample_bytes / l.busy_time;
             if (!std::isfinite(sample)) {
                 return; /* busy time too small to divide by: keep counting */
+            }
+            if (l.bw_config > 0) {
+                /* ops that complete at once (into a socket buffer) make a
+                 * lane look faster than it can be */
+                sample = std::min(sample,
+                                  UCT_MP_SCHED_MAX_OVER_CONFIG * l.bw_config);
             }
             if (l.measured) {
                 l.bw_measured += (sample - l.bw_measured) / 4;
@@ -784,6 +808,14 @@ void uct_mp_sched_completed(uct_mp_sched_t *sched, unsigned lane, size_t bytes,
 {
     if (sched != nullptr) {
         sched->s.completed(lane, bytes, now);
+    }
+}
+
+void uct_mp_sched_carried(uct_mp_sched_t *sched, unsigned lane, size_t bytes,
+                          double now)
+{
+    if (sched != nullptr) {
+        sched->s.carried(lane, bytes, now);
     }
 }
 

@@ -55,7 +55,13 @@
  * A sample is taken when at least 64 KiB completed since the last sample
  * (and busy time elapsed); the first sample seeds the estimate, later ones
  * are averaged in by an EWMA with alpha 1/4. The measured estimate replaces
- * the configured weight once the lane completed 1 MiB in total.
+ * the configured weight once the lane completed 1 MiB in total. Bytes the
+ * lane carried besides chunks (AMs, operations not split), reported with
+ * uct_mp_sched_carried() while the lane has outstanding bytes, count as
+ * completed bytes: the lane served them during its busy time. A sample above
+ * twice a known configured weight is taken as twice that weight: operations
+ * that complete at once (into a socket buffer) would otherwise make a lane
+ * look arbitrarily fast.
  *
  * Starved-lane probe: in a stripe-mode split at time now, a usable lane whose
  * weight is below 5% of the total weight of the usable lanes and whose share
@@ -97,6 +103,7 @@ extern "C" {
 #define UCT_MP_SCHED_BUDGET_MIN     (64u * 1024)  /* efficiency overflow floor */
 #define UCT_MP_SCHED_PROBE_SHARE    0.05          /* starved below this weight share */
 #define UCT_MP_SCHED_PROBE_INTERVAL 0.1           /* seconds between probes of a lane */
+#define UCT_MP_SCHED_MAX_OVER_CONFIG 2.0          /* sample cap: x configured weight */
 
 typedef enum {
     UCT_MP_STRIPE_SINGLE, /* whole op on one lane */
@@ -196,6 +203,10 @@ void uct_mp_sched_posted(uct_mp_sched_t *sched, unsigned lane, size_t bytes,
                          double now);
 void uct_mp_sched_completed(uct_mp_sched_t *sched, unsigned lane, size_t bytes,
                             double now);
+
+/* bytes went over lane outside the scheduler's chunks at time now */
+void uct_mp_sched_carried(uct_mp_sched_t *sched, unsigned lane, size_t bytes,
+                          double now);
 
 /* Forget a lane's outstanding bytes and its measurements (not the
  * configured weight): for a lane that failed, whose chunks are recovered

@@ -16,6 +16,7 @@
 
 #include <uct/base/uct_iov.inl>
 #include <ucs/debug/log.h>
+#include <ucs/time/time.h>
 #include <ucs/debug/memtrack_int.h>
 #include <ucs/sys/string.h>
 #include <string.h>
@@ -146,6 +147,12 @@ uct_mp_ep_posted(uct_mp_ep_t *ep, int lane, ucs_status_t status, size_t length)
 {
     if (ucs_likely(!UCS_STATUS_IS_ERR(status))) {
         uct_mp_lanes_account(ep->lanes, lane, length);
+        if (uct_mp_sched_outstanding(ep->sched, lane) > 0) {
+            /* striped chunks wait behind these bytes: the lane's measured
+             * throughput must count them */
+            uct_mp_sched_carried(ep->sched, lane, length,
+                                 ucs_time_to_sec(ucs_get_time()));
+        }
     } else if (status == UCS_ERR_NO_RESOURCE) {
         ep->busy_lane = lane;
     } else {
@@ -171,6 +178,13 @@ uct_mp_ep_prepare(uct_mp_ep_t *ep, uct_mp_op_class_t op, size_t length,
     if (ucs_unlikely(ep->join_state == UCT_MP_JOIN_WANTED)) {
         /* UCP posts on the ep only once the peer's side is connected */
         uct_mp_join_start(ep);
+    }
+
+    if (ucs_unlikely(!ucs_queue_is_empty(&ep->pending_q) &&
+                     !ep->in_pending)) {
+        /* nothing overtakes a queued request (UCT's ordering rule): UCP
+         * queues this one behind it */
+        return UCS_ERR_NO_RESOURCE;
     }
 
     if (ucs_unlikely(uct_mp_stripe_blocked(ep))) {
@@ -222,6 +236,13 @@ uct_mp_ep_rma_zcopy_striped(uct_mp_ep_t *ep, int is_put, const uct_iov_t *iov,
 
     if (ucs_unlikely(ep->join_state == UCT_MP_JOIN_WANTED)) {
         uct_mp_join_start(ep);
+    }
+
+    if (ucs_unlikely(!ucs_queue_is_empty(&ep->pending_q) &&
+                     !ep->in_pending)) {
+        /* nothing overtakes a queued request (UCT's ordering rule): UCP
+         * queues this one behind it */
+        return UCS_ERR_NO_RESOURCE;
     }
 
     if (ucs_unlikely(uct_mp_stripe_blocked(ep))) {
@@ -923,10 +944,13 @@ static void uct_mp_ep_destroy_lanes(uct_mp_ep_t *ep)
             ((ep->lane_eps[lane].ep != NULL) ||
              (uct_mp_lanes_state(ep->lanes, lane) == UCT_MP_LANE_FAILED))) {
             ucs_info("mp_rc: ep %p lane %u (%s) state %s: %" PRIu64 " ops, %"
-                     PRIu64 " bytes, %" PRIu64 " errors", ep, lane,
+                     PRIu64 " bytes, %" PRIu64 " errors; striping weight "
+                     "%.1f MB/s, %zu bytes outstanding", ep, lane,
                      uct_mp_ep_lane_name(ep, lane),
                      uct_mp_lane_state_str(uct_mp_lanes_state(ep->lanes, lane)),
-                     counters->tx_ops, counters->tx_bytes, counters->errors);
+                     counters->tx_ops, counters->tx_bytes, counters->errors,
+                     uct_mp_sched_weight(ep->sched, lane) / 1e6,
+                     uct_mp_sched_outstanding(ep->sched, lane));
         }
     }
 

@@ -43,6 +43,8 @@ typedef struct uct_mp_ep {
     ucs_queue_head_t         ctl_q;           /* control messages to send */
     uct_worker_cb_id_t       ctl_prog_id;     /* sends them from progress */
     uct_mp_sched_t           *sched;          /* splits zcopy RMA over lanes */
+    uint32_t                 sched_usable;    /* lanes the scheduler was told
+                                                 are usable (bit per lane) */
     ucs_queue_head_t         stripe_q;        /* stripes with unposted chunks */
     ucs_queue_head_t         replay_q;        /* chunks to post again */
     uint64_t                 replayed_chunks; /* chunks moved off a failed lane */
@@ -75,6 +77,8 @@ typedef struct uct_mp_ep {
     int                      peer_failed;     /* error reported to the user */
     uct_mp_lane_ep_t         lane_eps[UCT_MP_MAX_LANES];
     ucs_queue_head_t         pending_q;       /* user requests, in order */
+    int                      in_pending;      /* pending_q is being run: its
+                                                 requests may post */
     uct_mp_lane_wakeup_t     wakeups[UCT_MP_MAX_LANES];
     uct_worker_cb_id_t       pending_prog_id; /* retry from progress */
 } uct_mp_ep_t;

@@ -27,6 +27,7 @@ void uct_mp_pending_init(uct_mp_ep_t *ep)
     unsigned lane;
 
     ucs_queue_head_init(&ep->pending_q);
+    ep->in_pending      = 0;
     ep->pending_prog_id = UCS_CALLBACKQ_ID_NULL;
     for (lane = 0; lane < UCT_MP_MAX_LANES; ++lane) {
         ep->wakeups[lane].super.func = uct_mp_pending_wakeup;
@@ -98,7 +99,9 @@ static ucs_status_t uct_mp_pending_dispatch(uct_mp_ep_t *ep, int self_lane)
     ucs_status_t status;
 
     for (round = 0; round < UCT_MP_PENDING_MAX_ROUNDS; ++round) {
+        ++ep->in_pending;
         uct_pending_queue_dispatch(priv, &ep->pending_q, 1);
+        --ep->in_pending;
         if (ucs_queue_is_empty(&ep->pending_q)) {
             return UCS_OK;
         }

@@ -71,6 +71,7 @@ void uct_mp_stripe_init(uct_mp_ep_t *ep)
     ucs_queue_head_init(&ep->replay_q);
     ep->stripe_prog_id = UCS_CALLBACKQ_ID_NULL;
     ep->sched          = NULL;
+    ep->sched_usable   = 0;
 }
 
 void uct_mp_stripe_cleanup(uct_mp_ep_t *ep)
@@ -105,17 +106,25 @@ void uct_mp_stripe_lanes_changed(uct_mp_ep_t *ep)
     uct_mp_iface_t *iface = uct_mp_stripe_iface(ep);
     const uct_iface_attr_t *attr;
     unsigned lane;
+    int usable;
 
     if (ep->sched == NULL) {
         return;
     }
 
     for (lane = 0; lane < iface->num_lanes; ++lane) {
-        attr = &iface->lanes[lane].attr;
-        uct_mp_sched_set_lane(ep->sched, lane,
-                              (ep->lane_eps[lane].ep != NULL) &&
-                              (uct_mp_lanes_state(ep->lanes, lane) ==
-                               UCT_MP_LANE_ACTIVE),
+        attr   = &iface->lanes[lane].attr;
+        usable = (ep->lane_eps[lane].ep != NULL) &&
+                 (uct_mp_lanes_state(ep->lanes, lane) == UCT_MP_LANE_ACTIVE);
+        if (usable != !!(ep->sched_usable & UCS_BIT(lane))) {
+            /* a lane that failed, or came back: what was measured before
+             * says nothing about its path now, and its outstanding chunks
+             * are re-posted elsewhere (their error completions are not
+             * counted) */
+            uct_mp_sched_reset_lane(ep->sched, lane);
+            ep->sched_usable ^= UCS_BIT(lane);
+        }
+        uct_mp_sched_set_lane(ep->sched, lane, usable,
                               (iface->lane_weight[lane] > 0) ?
                               iface->lane_weight[lane] :
                               (attr->bandwidth.dedicated +
@@ -183,10 +192,10 @@ static void uct_mp_stripe_chunk_done(uct_completion_t *self)
     uct_mp_ep_t *ep              = stripe->ep;
     uct_mp_iface_t *iface;
 
-    uct_mp_sched_completed(ep->sched, chunk->lane, chunk->length,
-                           uct_mp_stripe_now());
-
-    if (ucs_unlikely(self->status != UCS_OK)) {
+    if (ucs_likely(self->status == UCS_OK)) {
+        uct_mp_sched_completed(ep->sched, chunk->lane, chunk->length,
+                               uct_mp_stripe_now());
+    } else {
         if (uct_mp_stripe_retryable(ep, chunk, self->status)) {
             /* the lane failed under it: post it again on another lane */
             ucs_debug("mp_rc: ep %p: %s chunk of %zu bytes at +%zu failed on "

@@ -690,6 +690,48 @@ TEST_F(test_mp_sched, adaptation_averages_noisy_samples) {
     EXPECT_NEAR(62.5e6, uct_mp_sched_weight(m_sched, 0), 6.25e6);
 }
 
+TEST_F(test_mp_sched, ops_completing_at_once_do_not_look_infinitely_fast) {
+    create(2, UCT_MP_POLICY_LOAD_BALANCE);
+    lane(0, 1e9);
+    lane(1, 1e9);
+    double now = 0;
+    /* lane 1's chunks complete 1 ns after they are posted (a socket buffer
+     * took them): the estimate is capped at twice the configured 1 GB/s */
+    for (int i = 0; i < 40; ++i) {
+        run_op(MiB, now, {1e9, 1e15});
+        now += 0.01;
+    }
+    EXPECT_LE(uct_mp_sched_weight(m_sched, 1), 2e9);
+    EXPECT_GE(uct_mp_sched_weight(m_sched, 1), 1e9);
+    /* so lane 0 keeps about a third, not nothing */
+    auto s = shares(split(MiB, now));
+    EXPECT_GT(s[0], MiB / 5);
+}
+
+TEST_F(test_mp_sched, bytes_carried_besides_chunks_count_as_throughput) {
+    create(1, UCT_MP_POLICY_LOAD_BALANCE);
+    lane(0, 1e9);
+    double now = 0;
+    /* 64 KiB chunks, each completing after 1 ms because 192 KiB of other
+     * traffic (AMs) went first: the lane moved 256 KiB per ms */
+    for (int i = 0; i < 40; ++i) {
+        uct_mp_sched_posted(m_sched, 0, 64 * KiB, now);
+        uct_mp_sched_carried(m_sched, 0, 192 * KiB, now + 0.0005);
+        now += 0.001;
+        uct_mp_sched_completed(m_sched, 0, 64 * KiB, now);
+        now += 0.001; /* idle */
+    }
+    EXPECT_NEAR(256.0 * KiB / 0.001, uct_mp_sched_weight(m_sched, 0),
+                0.1 * 256.0 * KiB / 0.001);
+    /* carried bytes while nothing is outstanding measure nothing */
+    uct_mp_sched_reset_lane(m_sched, 0);
+    for (int i = 0; i < 40; ++i) {
+        uct_mp_sched_carried(m_sched, 0, MiB, now);
+        now += 0.001;
+    }
+    EXPECT_EQ(1e9, uct_mp_sched_weight(m_sched, 0));
+}
+
 TEST_F(test_mp_sched, small_completions_are_batched_into_samples) {
     create(1, UCT_MP_POLICY_LOAD_BALANCE);
     lane(0, 1e9);
