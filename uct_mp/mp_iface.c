@@ -18,6 +18,7 @@
 #include "mp_join.h"
 #include "mp_ctl.h"
 #include "mp_keepalive.h"
+#include "mp_link.h"
 
 #include <uct/api/v2/uct_v2.h>
 #include <ucs/debug/log.h>
@@ -85,6 +86,13 @@ ucs_config_field_t uct_mp_iface_config_table[] = {
      "side of the pair starts, over a surviving lane). 0 disables fail-back.",
      ucs_offsetof(uct_mp_iface_config_t, failback_interval),
      UCS_CONFIG_TYPE_TIME},
+
+    {"LINK_EVENTS", "y",
+     "Watch the network device under each lane (a tcp lane's device, a RoCE\n"
+     "port's netdev) for link state changes: a lane whose link goes down fails\n"
+     "at once instead of after the keepalive timeout, and fail-back retries it\n"
+     "100 ms after the link comes back.",
+     ucs_offsetof(uct_mp_iface_config_t, link_events), UCS_CONFIG_TYPE_BOOL},
 
     {"CONNECT_TO_IFACE", "y",
      "Let lanes that can connect to a remote interface (tcp) do so when all\n"
@@ -961,6 +969,7 @@ static UCS_CLASS_INIT_FUNC(uct_mp_iface_t, uct_md_h tl_md, uct_worker_h worker,
     self->ka_misses        = config->keepalive_misses;
     self->failback_interval = ucs_time_from_sec(ucs_max(config->failback_interval,
                                                         0.0));
+    self->link_events      = config->link_events;
     self->caps            = UCT_MP_CAP_JOIN | UCT_MP_CAP_SEQ;
     self->num_lanes       = 0;
     self->bad_addr_logged = 0;
@@ -1011,6 +1020,11 @@ static UCS_CLASS_INIT_FUNC(uct_mp_iface_t, uct_md_h tl_md, uct_worker_h worker,
         goto err_close_lanes;
     }
 
+    status = uct_mp_link_iface_init(self);
+    if (status != UCS_OK) {
+        goto err_close_lanes;
+    }
+
     uct_mp_keepalive_iface_init(self);
     ucs_debug("mp_rc: iface %p opened %u of %u %s lanes, policy %s", self,
               self->num_lanes, md->num_lane_rscs, md->lane_tl_name,
@@ -1031,6 +1045,7 @@ static UCS_CLASS_CLEANUP_FUNC(uct_mp_iface_t)
                  ucs_list_length(&self->eps));
     }
     uct_mp_keepalive_iface_cleanup(self);
+    uct_mp_link_iface_cleanup(self);
     uct_mp_iface_close_lanes(self);
     kh_destroy_inplace(uct_mp_eps, &self->eps_by_token);
 }

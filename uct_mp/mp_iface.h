@@ -10,6 +10,7 @@
 #include "mp_sched.h"
 
 #include <uct/base/uct_iface.h>
+#include <net/if.h>
 #include <ucs/datastruct/khash.h>
 #include <ucs/datastruct/list.h>
 
@@ -23,6 +24,7 @@ typedef struct uct_mp_iface_config {
     double                   keepalive_interval;
     unsigned                 keepalive_misses;
     double                   failback_interval;
+    int                      link_events;
     int                      connect_to_iface;
 } uct_mp_iface_config_t;
 
@@ -69,6 +71,14 @@ typedef struct uct_mp_iface {
     ucs_time_t               failback_interval; /* 0: no fail-back */
     ucs_time_t               ka_next_check;
     uct_worker_cb_id_t       ka_prog_id;
+    /* link events (mp_link.c) */
+    int                      link_events;     /* LINK_EVENTS */
+    int                      link_fd;         /* rtnetlink socket, -1: none */
+    ucs_time_t               link_next_poll;
+    uct_worker_cb_id_t       link_prog_id;
+    uint8_t                  link_down[UCT_MP_MAX_LANES];
+    char                     link_netdev[UCT_MP_MAX_LANES][IFNAMSIZ]; /* "":
+                                                 no netdev to watch */
     uint8_t                  caps;        /* UCT_MP_CAP_* this build offers */
     uint64_t                 cap_flags;   /* UCT_IFACE_FLAG_* of the mp iface */
     unsigned                 num_lanes;

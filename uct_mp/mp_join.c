@@ -14,6 +14,7 @@
 #include "mp_ep.h"
 #include "mp_ctl.h"
 #include "mp_keepalive.h"
+#include "mp_link.h"
 
 #include <uct/base/uct_iface.h>
 #include <ucs/datastruct/queue.h>
@@ -536,6 +537,7 @@ void uct_mp_join_failback_tick(uct_mp_ep_t *ep, ucs_time_t now)
         if ((lane_ep->retry_at != 0) && (lane_ep->ep == NULL) &&
             !lane_ep->destroy_pending &&
             (uct_mp_lanes_state(ep->lanes, lane) == UCT_MP_LANE_FAILED) &&
+            !uct_mp_link_is_down(iface, lane) &&
             ((int64_t)(now - lane_ep->retry_at) >= 0)) {
             uct_mp_join_start_rejoin(ep, lane, now);
             return;

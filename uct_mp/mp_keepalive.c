@@ -166,8 +166,9 @@ static unsigned uct_mp_keepalive_progress(void *arg)
         return 0;
     }
 
-    /* check twice per interval */
-    iface->ka_next_check = now + (iface->ka_interval / 2);
+    /* check 8 times per interval: a silent lane fails within interval x
+     * misses of the last thing heard from it, plus an eighth of an interval */
+    iface->ka_next_check = now + (iface->ka_interval / 8);
     ucs_list_for_each_safe(ep, tmp, &iface->eps, list) {
         if (!uct_mp_keepalive_check_ep(iface, ep, now)) {
             break; /* the list may have changed under us */

@@ -1,0 +1,300 @@
+/**
+ * Copyright (C) uct_mp contributors 2026. ALL RIGHTS RESERVED.
+ * See file LICENSE for terms.
+ *
+ * Link events over rtnetlink (see mp_link.h and docs/DESIGN.md section 9).
+ */
+
+#ifdef HAVE_CONFIG_H
+#  include "config.h"
+#endif
+
+#include "mp_link.h"
+#include "mp_iface.h"
+#include "mp_ep.h"
+#include "mp_lanes.h"
+
+#include <uct/base/uct_iface.h>
+#include <ucs/debug/log.h>
+#include <ucs/sys/string.h>
+#include <ucs/sys/sys.h>
+#include <ucs/time/time.h>
+
+#include <errno.h>
+#include <fcntl.h>
+#include <linux/netlink.h>
+#include <linux/rtnetlink.h>
+#include <net/if.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+/* how often the netlink socket is read: bounds the reaction to an event */
+#define UCT_MP_LINK_POLL_MS   5
+/* a link that came back settles this long before a lane retries over it */
+#define UCT_MP_LINK_SETTLE_MS 100
+
+
+static unsigned uct_mp_link_progress(void *arg);
+
+/* The netdev under a lane: a tcp lane's device itself; an rc lane's RoCE
+ * port's netdev from sysfs (none for InfiniBand ports) */
+static void uct_mp_link_lane_netdev(uct_mp_iface_t *iface, unsigned lane,
+                                    char *netdev, size_t max)
+{
+    uct_mp_md_t *md      = ucs_derived_of(iface->super.md, uct_mp_md_t);
+    const char *dev_name = iface->lanes[lane].dev_name;
+    char ibdev[UCT_DEVICE_NAME_MAX], path[256];
+    unsigned port;
+    ssize_t len;
+    char *colon;
+
+    netdev[0] = '\0';
+    if (md->lane_tl == UCT_MP_LANE_TL_TCP) {
+        ucs_strncpy_zero(netdev, dev_name, max);
+        return;
+    }
+
+    ucs_strncpy_zero(ibdev, dev_name, sizeof(ibdev));
+    colon = strchr(ibdev, ':');
+    if ((colon == NULL) || (sscanf(colon + 1, "%u", &port) != 1)) {
+        return;
+    }
+    *colon = '\0';
+    ucs_snprintf_safe(path, sizeof(path),
+                      "/sys/class/infiniband/%s/ports/%u/gid_attrs/ndevs/0",
+                      ibdev, port);
+    len = ucs_read_file_str(netdev, max, 1, "%s", path);
+    if (len <= 0) {
+        netdev[0] = '\0';
+        return;
+    }
+    netdev[strcspn(netdev, "\n")] = '\0';
+}
+
+/* Link state from sysfs: at start, and after the netlink socket overflowed */
+static int uct_mp_link_sysfs_up(const char *netdev)
+{
+    char state[32];
+
+    if (ucs_read_file_str(state, sizeof(state), 1,
+                          "/sys/class/net/%s/operstate", netdev) <= 0) {
+        return 1; /* unknown: assume up, the keepalive still watches */
+    }
+    return strncmp(state, "down", 4) && strncmp(state, "lowerlayerdown", 14);
+}
+
+ucs_status_t uct_mp_link_iface_init(uct_mp_iface_t *iface)
+{
+    struct sockaddr_nl sa;
+    unsigned lane, watched = 0;
+    int fd;
+
+    iface->link_fd      = -1;
+    iface->link_prog_id = UCS_CALLBACKQ_ID_NULL;
+    for (lane = 0; lane < iface->num_lanes; ++lane) {
+        iface->link_down[lane] = 0;
+        uct_mp_link_lane_netdev(iface, lane, iface->link_netdev[lane],
+                                sizeof(iface->link_netdev[lane]));
+        watched += (iface->link_netdev[lane][0] != '\0');
+    }
+    if (!iface->link_events || (watched == 0)) {
+        return UCS_OK;
+    }
+
+    fd = socket(AF_NETLINK, SOCK_RAW | SOCK_NONBLOCK | SOCK_CLOEXEC,
+                NETLINK_ROUTE);
+    if (fd < 0) {
+        ucs_diag("mp_rc: iface %p: no link events, netlink socket failed: %m",
+                 iface);
+        return UCS_OK; /* the keepalive still detects failures */
+    }
+
+    memset(&sa, 0, sizeof(sa));
+    sa.nl_family = AF_NETLINK;
+    sa.nl_groups = RTMGRP_LINK;
+    if (bind(fd, (struct sockaddr*)&sa, sizeof(sa)) < 0) {
+        ucs_diag("mp_rc: iface %p: no link events, netlink bind failed: %m",
+                 iface);
+        close(fd);
+        return UCS_OK;
+    }
+
+    for (lane = 0; lane < iface->num_lanes; ++lane) {
+        if (iface->link_netdev[lane][0] != '\0') {
+            iface->link_down[lane] =
+                !uct_mp_link_sysfs_up(iface->link_netdev[lane]);
+            ucs_debug("mp_rc: iface %p lane %u (%s): watching link %s (%s)",
+                      iface, lane, iface->lanes[lane].dev_name,
+                      iface->link_netdev[lane],
+                      iface->link_down[lane] ? "down" : "up");
+        }
+    }
+
+    iface->link_fd        = fd;
+    iface->link_next_poll = ucs_get_time();
+    uct_worker_progress_register_safe(&iface->super.worker->super,
+                                      uct_mp_link_progress, iface, 0,
+                                      &iface->link_prog_id);
+    return UCS_OK;
+}
+
+void uct_mp_link_iface_cleanup(uct_mp_iface_t *iface)
+{
+    uct_worker_progress_unregister_safe(&iface->super.worker->super,
+                                        &iface->link_prog_id);
+    if (iface->link_fd >= 0) {
+        close(iface->link_fd);
+        iface->link_fd = -1;
+    }
+}
+
+int uct_mp_link_is_down(uct_mp_iface_t *iface, unsigned lane)
+{
+    return (lane < iface->num_lanes) && iface->link_down[lane];
+}
+
+/* netdev's link went up or down */
+static void uct_mp_link_changed(uct_mp_iface_t *iface, const char *netdev,
+                                int up)
+{
+    ucs_time_t now = ucs_get_time();
+    uct_mp_lane_ep_t *lane_ep;
+    uct_mp_ep_t *ep;
+    unsigned lane;
+
+    for (lane = 0; lane < iface->num_lanes; ++lane) {
+        if (strcmp(iface->link_netdev[lane], netdev) ||
+            (iface->link_down[lane] == !up)) {
+            continue;
+        }
+
+        iface->link_down[lane] = !up;
+        ucs_diag("mp_rc: iface %p lane %u (%s): link %s %s", iface, lane,
+                 iface->lanes[lane].dev_name, netdev, up ? "up" : "down");
+        if (!up) {
+            continue; /* the lanes on it fail from uct_mp_link_fail_lanes() */
+        }
+
+        /* fail-back: retry soon, with the backoff started over */
+        ucs_list_for_each(ep, &iface->eps, list) {
+            lane_ep = &ep->lane_eps[lane];
+            if (lane_ep->retry_at != 0) {
+                lane_ep->retry_backoff = 0;
+                lane_ep->retry_at      = now +
+                                         ucs_time_from_msec(UCT_MP_LINK_SETTLE_MS);
+            }
+        }
+    }
+}
+
+/* Fail the lanes of every ep that run over a link that is down. One lane of
+ * one ep per pass when it was the ep's last: UCP may release the ep then.
+ * Returns 1 if it must run again. */
+static int uct_mp_link_fail_lanes(uct_mp_iface_t *iface)
+{
+    uct_mp_lane_state_t state;
+    uct_mp_ep_t *ep;
+    unsigned lane;
+
+    for (lane = 0; (lane < iface->num_lanes) && !iface->link_down[lane];
+         ++lane) {
+    }
+    if (lane == iface->num_lanes) {
+        return 0; /* every link is up */
+    }
+
+    ucs_list_for_each(ep, &iface->eps, list) {
+        if (ep->peer_failed || ep->closing) {
+            continue;
+        }
+        for (lane = 0; lane < iface->num_lanes; ++lane) {
+            state = uct_mp_lanes_state(ep->lanes, lane);
+            if (!iface->link_down[lane] || (ep->lane_eps[lane].ep == NULL) ||
+                ep->lane_eps[lane].destroy_pending ||
+                (state == UCT_MP_LANE_FAILED)) {
+                continue;
+            }
+
+            uct_mp_ep_lane_failed(ep, lane, UCS_ERR_UNREACHABLE);
+            if (ep->peer_failed) {
+                return 1; /* ep may be gone: start over next time */
+            }
+        }
+    }
+    return 0;
+}
+
+/* Read what the kernel said; 1 if messages were lost (resync from sysfs) */
+static int uct_mp_link_read(uct_mp_iface_t *iface)
+{
+    char buf[8192] __attribute__((aligned(NLMSG_ALIGNTO)));
+    const struct ifinfomsg *ifi;
+    const struct nlmsghdr *nlh;
+    const struct rtattr *rta;
+    const char *name;
+    unsigned count;
+    ssize_t len;
+    int rta_len, up;
+
+    for (count = 0; count < 64; ++count) {
+        len = recv(iface->link_fd, buf, sizeof(buf), 0);
+        if (len < 0) {
+            return (errno == ENOBUFS);
+        }
+
+        for (nlh = (const struct nlmsghdr*)buf; NLMSG_OK(nlh, len);
+             nlh = NLMSG_NEXT(nlh, len)) {
+            if ((nlh->nlmsg_type != RTM_NEWLINK) &&
+                (nlh->nlmsg_type != RTM_DELLINK)) {
+                continue;
+            }
+
+            ifi     = NLMSG_DATA(nlh);
+            rta_len = IFLA_PAYLOAD(nlh);
+            name    = NULL;
+            for (rta = IFLA_RTA(ifi); RTA_OK(rta, rta_len);
+                 rta = RTA_NEXT(rta, rta_len)) {
+                if (rta->rta_type == IFLA_IFNAME) {
+                    name = RTA_DATA(rta);
+                }
+            }
+            if (name == NULL) {
+                continue;
+            }
+
+            up = (nlh->nlmsg_type == RTM_NEWLINK) &&
+                 (ifi->ifi_flags & IFF_UP) && (ifi->ifi_flags & IFF_RUNNING);
+            uct_mp_link_changed(iface, name, up);
+        }
+    }
+    return 0;
+}
+
+static unsigned uct_mp_link_progress(void *arg)
+{
+    uct_mp_iface_t *iface = arg;
+    ucs_time_t now        = ucs_get_time();
+    unsigned lane;
+
+    if ((int64_t)(now - iface->link_next_poll) < 0) {
+        return 0;
+    }
+    iface->link_next_poll = now + ucs_time_from_msec(UCT_MP_LINK_POLL_MS);
+
+    if (uct_mp_link_read(iface)) {
+        ucs_diag("mp_rc: iface %p: link events lost (netlink overflow), "
+                 "reading link states", iface);
+        for (lane = 0; lane < iface->num_lanes; ++lane) {
+            if (iface->link_netdev[lane][0] != '\0') {
+                uct_mp_link_changed(iface, iface->link_netdev[lane],
+                                    uct_mp_link_sysfs_up(
+                                            iface->link_netdev[lane]));
+            }
+        }
+    }
+
+    uct_mp_link_fail_lanes(iface);
+    return 0;
+}
