@@ -5,9 +5,12 @@ On the netns testbed (2 paths, 1gbit each) the UCP verification program
 streams tagged messages of every size up to 4 MiB both ways (every byte
 checked; ucx_perftest cannot run mp_rc's endpoint-to-endpoint lanes, it sets
 no error handling and so gets no aux transport); 2 s in, one path is cut by
-link down or by a silent nftables drop. For mp_rc (load_balance, lanes ep to
-ep, keepalive 100 ms x 3) it reports the failover time (fault to mp's
-"traffic moves" decision, from the fault time and mp's log timestamp),
+link down (both ends) or by a silent nftables drop on side A. For mp_rc
+(load_balance, lanes ep to ep, keepalive 100 ms x 3, link events) it reports
+the failover time: from the fault (the time the link-down command ran, or
+the time mp-netns.sh started to apply the nft rule) to mp's log line that the
+lane failed and its traffic moves to the survivor (the moved operations are
+posted in the same progress call),
 whether the stream completed, and its throughput (bytes moved / time)
 relative to the same stream without a cut. Stock UCX multi-rail over both
 paths runs the same scenario for comparison.
@@ -42,11 +45,18 @@ def run(env, fault, timeout, verify, port):
 
     def inject():
         time.sleep(2.0)
-        fault_at[0] = time.time()
         if fault[1] == "link-down":
-            sh(NETNS, "fault", fault[0], "down")
+            # both ends, directly: the time taken is the time of the event
+            prefix = os.environ["MP_NS_PREFIX"]
+            fault_at[0] = time.time()
+            sh("ip", "-n", prefix + "A", "link", "set", fault[0], "down")
+            sh("ip", "-n", prefix + "B", "link", "set", fault[0], "down")
         else:
-            sh(NETNS, "fault", fault[0], "drop", "A")
+            # mp-netns.sh says when it started to apply the nft rule
+            p = subprocess.run([NETNS, "fault", fault[0], "drop", "A"],
+                               capture_output=True, text=True, check=False)
+            m = re.search(r"applied from (\d+\.\d+)", p.stdout)
+            fault_at[0] = float(m.group(1)) if m else None
 
     envs = ["%s=%s" % kv for kv in dict(UCX_WARN_UNUSED_ENV_VARS="n",
                                         UCX_LOG_LEVEL="diag", **env).items()]
@@ -132,7 +142,7 @@ def main():
     lines = ["# Failover figures", "",
              "Verified tag stream (%d x every size up to 4 MiB, both ways, "
              "%.0f MB) on 1gbit/1gbit; fault 2 s into the stream; mp_rc: "
-             "load_balance, ep-to-ep lanes, keepalive 100 ms x 3; stock "
+             "load_balance, ep-to-ep lanes, keepalive 100 ms x 3, link events; stock "
              "multi-rail: UCX_TLS=tcp, MAX_RNDV_RAILS=2; medians of %d runs; "
              "MB/s = bytes moved / time to the last check." % (
                  ITERS, VOLUME / 1e6, reps), "",
@@ -158,6 +168,14 @@ def main():
                 "-" if row["failover_ms"] is None else "%.0f" % row["failover_ms"],
                 "-" if bw is None else "%.1f" % bw,
                 "-" if row["vs_no_fault"] is None else "%.2f" % row["vs_no_fault"]))
+    mp = [r for r in summary if r["config"] == "mp-load_balance"]
+    for kind, bound in (("link-down", 50), ("drop", 300)):
+        figs = [r["failover_ms"] for r in mp if r["fault"].endswith(kind)]
+        if figs and all(f is not None for f in figs):
+            lines.append("")
+            lines.append("Target for %s: failover within %d ms: %s (%s ms)." % (
+                kind, bound, "met" if max(figs) <= bound else "missed",
+                ", ".join("%.0f" % f for f in figs)))
     md = "\n".join(lines) + "\n"
     with open(os.path.join(out_dir, "failover.json"), "w") as f:
         json.dump({"runs": results, "summary": summary}, f, indent=1)

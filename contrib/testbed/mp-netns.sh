@@ -334,6 +334,7 @@ do_fault() {
         drop|undrop|reset|unreset) targets=$(sides "${3:-}" A) ;;
         *) die "bad fault mode '$mode' (down|up|drop|undrop|reset|unreset)" ;;
     esac
+    local t0; t0=$(date +%s.%N)
     for ns in $targets; do
         case $mode in
             down|up) ip -n "$ns" link set "$p" "$mode" ;;
@@ -358,7 +359,7 @@ do_fault() {
         reset)   what="nft inet $NFT_TABLE: tcp in+out on $p rejected with tcp reset (non-tcp passes)" ;;
         unreset) what="nft inet $NFT_TABLE: tcp on $p no longer reset" ;;
     esac
-    echo "$(ts) fault $p $mode on ${targets// / and }: $what"
+    echo "$(ts) fault $p $mode on ${targets// / and }: $what (applied from $t0)"
 }
 
 #

@@ -15,7 +15,12 @@
  *         addresses travel in the connection manager's private data.
  * --p2p : worker addresses exchanged over a TCP socket, then
  *         ucp_ep_create(REMOTE_ADDRESS): the MPI-style wire-up.
- * Options: --only tag,am,rma,atomic  --max-size N  --iters N  --timeout S  -v
+ * Options: --only tag,am,rma,atomic,stream  --max-size N  --iters N
+ *          --timeout S  --close-timeout S  --stream-secs S  -v
+ * stream (not in the default set): for --stream-secs, both sides send tagged
+ * messages and AMs of mixed sizes with sequence numbers, 8 of each in flight,
+ * and each receiver counts what it got lost, duplicated, reordered or
+ * corrupt: the counts a fault test reports.
  * Each side prints PASS/FAIL lines and "N passed, M failed"; exit 0 only if
  * nothing failed.
  *
@@ -45,6 +50,11 @@
 #define TAG_MASK_ALL  0xffffffffffffffffull
 #define AM_ID         7
 #define AM_BURST_ID   8
+#define AM_STREAM_ID  9
+#define TAG_STREAM    0x4000000000000000ull
+#define STREAM_WINDOW 8           /* messages in flight per kind and way */
+#define STREAM_END    0xffffffffu /* seq of the end marker */
+#define STREAM_MAX    (1u << 22)  /* messages per kind and way */
 #define BURST_COUNT   200
 #define AM_BURST      100
 #define RMA_SIZE      (8u << 20)
@@ -59,7 +69,8 @@ typedef struct {
     double      timeout;
     double      close_timeout; /* > 0: flush-mode close, then force */
     int         verbose;
-    int         only_tag, only_am, only_rma, only_atomic;
+    double      stream_secs;   /* --stream-secs: how long the stream sends */
+    int         only_tag, only_am, only_rma, only_atomic, only_stream;
 } options_t;
 
 static options_t     opts;
@@ -437,6 +448,11 @@ static ucs_status_t am_burst_handler(void *arg, const void *header,
     return UCS_OK;
 }
 
+static ucs_status_t stream_am_handler(void *arg, const void *header,
+                                      size_t header_length, void *data,
+                                      size_t length,
+                                      const ucp_am_recv_param_t *param);
+
 static void set_am_handlers(void)
 {
     ucp_am_handler_param_t param = {0};
@@ -452,6 +468,11 @@ static void set_am_handlers(void)
     }
     param.id = AM_BURST_ID;
     param.cb = am_burst_handler;
+    if (ucp_worker_set_am_recv_handler(worker, &param) != UCS_OK) {
+        die("ucp_worker_set_am_recv_handler failed");
+    }
+    param.id = AM_STREAM_ID;
+    param.cb = stream_am_handler;
     if (ucp_worker_set_am_recv_handler(worker, &param) != UCS_OK) {
         die("ucp_worker_set_am_recv_handler failed");
     }
@@ -912,11 +933,422 @@ static void connect_cm(void)
     }
 }
 
+/*
+ * 5. Stream: tagged messages and AMs both ways for --stream-secs, windowed,
+ *    each carrying a sequence number; the receiver counts lost, duplicated,
+ *    reordered and corrupt messages. Sizes cycle from 8 B to 1 MiB + 3, so
+ *    eager and rendezvous protocols (striped RMA under mp_rc) both run.
+ */
+static const size_t stream_sizes[] = {
+    8, 64, 4000, 8192, 65537, 8, 262149, 1000, 1048579, 16, 4194304
+};
+
+typedef struct {
+    const char *name;
+    uint8_t    *seen;        /* bitmap of sequence numbers received */
+    uint32_t   expected;     /* next sequence number in order */
+    uint32_t   total;        /* from the end marker */
+    int        end_seen;
+    unsigned   ok, dup, reordered, corrupt, errors;
+} stream_rx_t;
+
+static stream_rx_t stream_tag_rx = {"tag"}, stream_am_rx = {"am"};
+
+static size_t stream_size(uint32_t seq)
+{
+    size_t size = stream_sizes[seq % (sizeof(stream_sizes) /
+                                      sizeof(stream_sizes[0]))];
+    return (size > opts.max_size) ? (opts.max_size > 8 ? opts.max_size : 8) : size;
+}
+
+static uint64_t stream_seed(uint32_t seq, int am_kind)
+{
+    return 0x5eed000000000000ull ^ ((uint64_t)am_kind << 40) ^
+           ((uint64_t)opts.server << 36) ^ seq;
+}
+
+/* The receiver's view of seeds: the sender is the other side */
+static uint64_t stream_peer_seed(uint32_t seq, int am_kind)
+{
+    return 0x5eed000000000000ull ^ ((uint64_t)am_kind << 40) ^
+           ((uint64_t)!opts.server << 36) ^ seq;
+}
+
+/* The bytes of message seq were checked (after stream_account with -1) */
+static void stream_data_checked(stream_rx_t *rx, uint32_t seq, int data_ok)
+{
+    if (data_ok) {
+        ++rx->ok;
+    } else if (rx->corrupt++ == 0) {
+        printf("    stream %s: #%u has wrong bytes\n", rx->name, seq);
+    }
+}
+
+/* Message seq arrived (in this order); data_ok: its bytes are right (1),
+ * wrong (0), or checked later (-1, stream_data_checked). Returns 1 if it is
+ * new, 0 for a duplicate or an impossible seq. */
+static int stream_account(stream_rx_t *rx, uint32_t seq, int data_ok)
+{
+    if (seq >= STREAM_MAX) {
+        ++rx->corrupt;
+        return 0;
+    }
+    if (rx->seen[seq / 8] & (1u << (seq % 8))) {
+        if (rx->dup++ == 0) {
+            printf("    stream %s: #%u again\n", rx->name, seq);
+        }
+        return 0;
+    }
+    rx->seen[seq / 8] |= 1u << (seq % 8);
+    if (seq != rx->expected) {
+        if (rx->reordered++ == 0) {
+            printf("    stream %s: expected #%u, got #%u\n", rx->name,
+                   rx->expected, seq);
+        }
+    }
+    rx->expected = seq + 1;
+    if (data_ok >= 0) {
+        stream_data_checked(rx, seq, data_ok);
+    }
+    return 1;
+}
+
+static void stream_am_rndv_done(void *request, ucs_status_t status,
+                                size_t length, void *user_data)
+{
+    uint64_t *ctx = user_data; /* [0]=seq|new<<32 [1]=length, then data */
+    uint32_t seq  = (uint32_t)ctx[0];
+
+    if (ctx[0] >> 32) { /* not a duplicate, counted as such on arrival */
+        stream_data_checked(&stream_am_rx, seq,
+                            (status == UCS_OK) && (length == ctx[1]) &&
+                            (verify(ctx + 2, ctx[1],
+                                    stream_peer_seed(seq, 1)) < 0));
+    }
+    if (status != UCS_OK) {
+        ++stream_am_rx.errors;
+    }
+    --am.rndv_pending;
+    free(ctx);
+    if (request != NULL) {
+        ucp_request_free(request);
+    }
+}
+
+static ucs_status_t stream_am_handler(void *arg, const void *header,
+                                      size_t header_length, void *data,
+                                      size_t length,
+                                      const ucp_am_recv_param_t *param)
+{
+    ucp_request_param_t rparam = {0};
+    uint32_t hdr[2];
+    uint64_t *ctx;
+    int fresh;
+    void *req;
+
+    if (header_length != sizeof(hdr)) {
+        ++stream_am_rx.corrupt;
+        return UCS_OK;
+    }
+    memcpy(hdr, header, sizeof(hdr));
+    if (hdr[0] == STREAM_END) {
+        stream_am_rx.total    = hdr[1];
+        stream_am_rx.end_seen = 1;
+        return UCS_OK;
+    }
+
+    if (!(param->recv_attr & UCP_AM_RECV_ATTR_FLAG_RNDV)) {
+        stream_account(&stream_am_rx, hdr[0],
+                       (length == stream_size(hdr[0])) &&
+                       (verify(data, length, stream_peer_seed(hdr[0], 1)) < 0));
+        return UCS_OK;
+    }
+
+    /* rendezvous: the order is the order of arrival of the headers; the
+     * bytes are checked when they are in */
+    fresh = stream_account(&stream_am_rx, hdr[0], -1);
+    ctx   = malloc(2 * sizeof(uint64_t) + length);
+    if (ctx == NULL) {
+        ++stream_am_rx.errors;
+        return UCS_OK;
+    }
+    ctx[0]              = hdr[0] | ((uint64_t)fresh << 32);
+    ctx[1]              = stream_size(hdr[0]);
+    rparam.op_attr_mask = UCP_OP_ATTR_FIELD_CALLBACK |
+                          UCP_OP_ATTR_FIELD_USER_DATA;
+    rparam.cb.recv_am   = stream_am_rndv_done;
+    rparam.user_data    = ctx;
+    ++am.rndv_pending;
+    req = ucp_am_recv_data_nbx(worker, data, ctx + 2, length, &rparam);
+    if (req == NULL) {
+        stream_am_rndv_done(NULL, UCS_OK, length, ctx);
+    } else if (UCS_PTR_IS_ERR(req)) {
+        ++stream_am_rx.errors;
+        --am.rndv_pending;
+        free(ctx);
+    }
+    return UCS_OK;
+}
+
+typedef struct {
+    void     *req;
+    uint8_t  *buf;
+    uint32_t hdr[2]; /* AM header: seq, total (end marker) */
+} stream_slot_t;
+
+/* Post the next message of a kind into slot; seq STREAM_END: the marker */
+static void stream_post_send(stream_slot_t *slot, int am_kind, uint32_t seq,
+                             uint32_t total)
+{
+    ucp_request_param_t param = {0};
+    size_t size;
+
+    if (seq == STREAM_END) {
+        size = 8;
+        memcpy(slot->buf, &seq, 4);
+        memcpy(slot->buf + 4, &total, 4);
+    } else {
+        size = stream_size(seq);
+        fill(slot->buf, size, stream_seed(seq, am_kind));
+        if (!am_kind) {
+            memcpy(slot->buf, &seq, 4); /* the tag receiver reads it back */
+        }
+    }
+    slot->hdr[0] = seq;
+    slot->hdr[1] = total;
+    if (am_kind) {
+        slot->req = ucp_am_send_nbx(ep, AM_STREAM_ID, slot->hdr,
+                                    sizeof(slot->hdr), slot->buf, size, &param);
+    } else {
+        slot->req = ucp_tag_send_nbx(ep, slot->buf, size, TAG_STREAM, &param);
+    }
+    if (UCS_PTR_IS_ERR(slot->req)) {
+        die("stream %s send #%u: %s", am_kind ? "am" : "tag", seq,
+            ucs_status_string(UCS_PTR_STATUS(slot->req)));
+    }
+}
+
+/* 1 when the slot's send is done (or nothing is in it) */
+static int stream_slot_done(stream_slot_t *slot)
+{
+    ucs_status_t status;
+
+    if (slot->req == NULL) {
+        return 1;
+    }
+    status = ucp_request_check_status(slot->req);
+    if (status == UCS_INPROGRESS) {
+        return 0;
+    }
+    ucp_request_free(slot->req);
+    slot->req = NULL;
+    if (status != UCS_OK) {
+        die("stream send: %s", ucs_status_string(status));
+    }
+    return 1;
+}
+
+static void stream_post_recv(stream_slot_t *slot, size_t max)
+{
+    ucp_request_param_t param = {0};
+
+    param.op_attr_mask = UCP_OP_ATTR_FLAG_NO_IMM_CMPL;
+    slot->req = ucp_tag_recv_nbx(worker, slot->buf, max, TAG_STREAM,
+                                 TAG_MASK_ALL, &param);
+    if (UCS_PTR_IS_ERR(slot->req)) {
+        die("stream tag receive: %s",
+            ucs_status_string(UCS_PTR_STATUS(slot->req)));
+    }
+}
+
+/* Completed tag receive in slot: account for it; 1 if it was the marker */
+static int stream_recv_done(stream_slot_t *slot)
+{
+    ucp_tag_recv_info_t info;
+    ucs_status_t status;
+    uint32_t seq, total;
+
+    status = ucp_tag_recv_request_test(slot->req, &info);
+    if (status == UCS_INPROGRESS) {
+        return -1;
+    }
+    ucp_request_free(slot->req);
+    slot->req = NULL;
+    if ((status != UCS_OK) || (info.length < 8)) {
+        ++stream_tag_rx.errors;
+        return 0;
+    }
+    memcpy(&seq, slot->buf, 4);
+    if (seq == STREAM_END) {
+        memcpy(&total, slot->buf + 4, 4);
+        stream_tag_rx.total    = total;
+        stream_tag_rx.end_seen = 1;
+        return 1;
+    }
+    /* the first 4 bytes carry seq instead of the pattern */
+    fill(slot->buf, 4, stream_peer_seed(seq, 0));
+    stream_account(&stream_tag_rx, seq,
+                   (seq < STREAM_MAX) && (info.length == stream_size(seq)) &&
+                   (verify(slot->buf, info.length,
+                           stream_peer_seed(seq, 0)) < 0));
+    return 0;
+}
+
+static void stream_report(stream_rx_t *rx, unsigned peer_sent)
+{
+    unsigned lost = (rx->total > rx->ok + rx->corrupt) ?
+                    rx->total - rx->ok - rx->corrupt : 0;
+
+    printf("    stream %s received: %u of %u sent by the peer; lost %u, "
+           "duplicated %u, reordered %u, corrupt %u, errors %u\n", rx->name,
+           rx->ok, rx->total, lost, rx->dup, rx->reordered, rx->corrupt,
+           rx->errors);
+    check(rx->end_seen && (rx->total == peer_sent) && (rx->total > 0) &&
+          (lost == 0) && (rx->dup == 0) && (rx->reordered == 0) &&
+          (rx->corrupt == 0) && (rx->errors == 0),
+          "stream %s: %u messages, lost %u, duplicated %u, reordered %u, "
+          "corrupt %u (all must be 0)", rx->name, rx->ok, lost, rx->dup,
+          rx->reordered, rx->corrupt);
+}
+
+static void test_stream(void)
+{
+    size_t max = stream_sizes[0], i;
+    stream_slot_t tx[2][STREAM_WINDOW], rx[STREAM_WINDOW];
+    uint32_t next[2] = {0, 0}, peer_sent[2];
+    double send_end, report = now() + 2.0;
+    unsigned head = 0, k;
+    int kind, end_sent = 0, progress_left;
+    ucp_tag_message_h msg;
+    ucp_tag_recv_info_t info;
+
+    current_test = "stream";
+    for (i = 0; i < sizeof(stream_sizes) / sizeof(stream_sizes[0]); ++i) {
+        max = (stream_size(i) > max) ? stream_size(i) : max;
+    }
+    stream_tag_rx.seen = calloc(STREAM_MAX / 8, 1);
+    stream_am_rx.seen  = calloc(STREAM_MAX / 8, 1);
+    memset(tx, 0, sizeof(tx));
+    memset(rx, 0, sizeof(rx));
+    for (k = 0; k < STREAM_WINDOW; ++k) {
+        for (kind = 0; kind < 2; ++kind) {
+            tx[kind][k].buf = malloc(max);
+        }
+        rx[k].buf = malloc(max);
+        if ((rx[k].buf == NULL) || (tx[0][k].buf == NULL) ||
+            (tx[1][k].buf == NULL) || (stream_tag_rx.seen == NULL) ||
+            (stream_am_rx.seen == NULL)) {
+            die("out of memory");
+        }
+        stream_post_recv(&rx[k], max);
+    }
+
+    /* both sides start together */
+    ctrl_exchange_result(20, 0);
+    send_end = now() + opts.stream_secs;
+
+    while (!end_sent || !stream_tag_rx.end_seen || !stream_am_rx.end_seen ||
+           (am.rndv_pending > 0)) {
+        progress_once();
+
+        /* send: refill free slots until send_end, then the end markers once
+         * everything before them is out */
+        if (!end_sent) {
+            for (kind = 0; kind < 2; ++kind) {
+                for (k = 0; k < STREAM_WINDOW; ++k) {
+                    if (stream_slot_done(&tx[kind][k]) && (now() < send_end) &&
+                        (next[kind] < STREAM_MAX - 1)) {
+                        stream_post_send(&tx[kind][k], kind, next[kind]++, 0);
+                    }
+                }
+            }
+            if (now() >= send_end) {
+                for (k = 0; (k < STREAM_WINDOW) &&
+                            stream_slot_done(&tx[0][k]) &&
+                            stream_slot_done(&tx[1][k]); ++k) {
+                }
+                if (k == STREAM_WINDOW) {
+                    stream_post_send(&tx[0][0], 0, STREAM_END, next[0]);
+                    stream_post_send(&tx[1][0], 1, STREAM_END, next[1]);
+                    end_sent = 1;
+                }
+            }
+        }
+
+        /* receive tags in posting order (= matching order) */
+        while (!stream_tag_rx.end_seen && (rx[head].req != NULL)) {
+            int r = stream_recv_done(&rx[head]);
+            if (r < 0) {
+                break;
+            }
+            if (r == 0) {
+                stream_post_recv(&rx[head], max);
+            }
+            head = (head + 1) % STREAM_WINDOW;
+        }
+
+        if (now() > report) {
+            printf("    stream: sent %u tag + %u am, received %u tag + %u am\n",
+                   next[0], next[1], stream_tag_rx.ok, stream_am_rx.ok);
+            report = now() + 2.0;
+        }
+    }
+    for (kind = 0; kind < 2; ++kind) {
+        for (k = 0; k < STREAM_WINDOW; ++k) {
+            while (!stream_slot_done(&tx[kind][k])) {
+                progress_once();
+            }
+        }
+    }
+
+    /* the receives posted after the marker match nothing: cancel them */
+    for (k = 0; k < STREAM_WINDOW; ++k) {
+        if (rx[k].req != NULL) {
+            ucp_request_cancel(worker, rx[k].req);
+            while (ucp_request_check_status(rx[k].req) == UCS_INPROGRESS) {
+                progress_once();
+            }
+            ucp_request_free(rx[k].req);
+            rx[k].req = NULL;
+        }
+    }
+
+    /* anything still arriving on the stream tag is a duplicate */
+    peer_sent[0] = ctrl_exchange_result(22, next[0]);
+    peer_sent[1] = ctrl_exchange_result(24, next[1]);
+    for (progress_left = 1000; progress_left > 0; --progress_left) {
+        progress_once();
+    }
+    while ((msg = ucp_tag_probe_nb(worker, TAG_STREAM, TAG_MASK_ALL, 1,
+                                   &info)) != NULL) {
+        void *req;
+        ucp_request_param_t param = {0};
+        uint8_t *junk = malloc(info.length + 1);
+        ++stream_tag_rx.dup;
+        req = ucp_tag_msg_recv_nbx(worker, junk, info.length, msg, &param);
+        wait_req(req);
+        free(junk);
+    }
+
+    printf("    stream: %.0f s, sent %u tag + %u am messages\n",
+           opts.stream_secs, next[0], next[1]);
+    stream_report(&stream_tag_rx, peer_sent[0]);
+    stream_report(&stream_am_rx, peer_sent[1]);
+
+    for (k = 0; k < STREAM_WINDOW; ++k) {
+        free(tx[0][k].buf);
+        free(tx[1][k].buf);
+        free(rx[k].buf);
+    }
+    free(stream_tag_rx.seen);
+    free(stream_am_rx.seen);
+}
+
 static void usage(void)
 {
     fprintf(stderr, "usage: ucp_verify -s|-c SERVER [-p PORT] [--p2p|--cm] "
-            "[--only tag,am,rma,atomic] [--max-size N] [--iters N] "
-            "[--timeout S] [--close-timeout S] [-v]\n");
+            "[--only tag,am,rma,atomic,stream] [--max-size N] [--iters N] "
+            "[--timeout S] [--close-timeout S] [--stream-secs S] [-v]\n");
     exit(1);
 }
 
@@ -928,6 +1360,7 @@ static void parse_args(int argc, char **argv)
     opts.iters    = 3;
     opts.max_size = 4194304;
     opts.timeout  = 120;
+    opts.stream_secs = 10;
     opts.only_tag = opts.only_am = opts.only_rma = opts.only_atomic = 1;
     for (i = 1; i < argc; ++i) {
         if (!strcmp(argv[i], "-s")) {
@@ -949,11 +1382,29 @@ static void parse_args(int argc, char **argv)
         } else if (!strcmp(argv[i], "--close-timeout") && (i + 1 < argc)) {
             opts.close_timeout = atof(argv[++i]);
         } else if (!strcmp(argv[i], "--only") && (i + 1 < argc)) {
-            const char *l = argv[++i];
-            opts.only_tag    = strstr(l, "tag") != NULL;
-            opts.only_am     = strstr(l, "am") != NULL;
-            opts.only_rma    = strstr(l, "rma") != NULL;
-            opts.only_atomic = strstr(l, "atomic") != NULL;
+            char *list = strdup(argv[++i]), *save = NULL, *t;
+            opts.only_tag = opts.only_am = opts.only_rma = 0;
+            opts.only_atomic = 0;
+            for (t = strtok_r(list, ",", &save); t != NULL;
+                 t = strtok_r(NULL, ",", &save)) {
+                if (!strcmp(t, "tag")) {
+                    opts.only_tag = 1;
+                } else if (!strcmp(t, "am")) {
+                    opts.only_am = 1;
+                } else if (!strcmp(t, "rma")) {
+                    opts.only_rma = 1;
+                } else if (!strcmp(t, "atomic")) {
+                    opts.only_atomic = 1;
+                } else if (!strcmp(t, "stream")) {
+                    opts.only_stream = 1;
+                } else {
+                    fprintf(stderr, "unknown test '%s'\n", t);
+                    usage();
+                }
+            }
+            free(list);
+        } else if (!strcmp(argv[i], "--stream-secs") && (i + 1 < argc)) {
+            opts.stream_secs = atof(argv[++i]);
         } else if (!strcmp(argv[i], "-v")) {
             opts.verbose = 1;
         } else {
@@ -1013,6 +1464,9 @@ int main(int argc, char **argv)
     }
     if (opts.only_atomic) {
         test_atomic();
+    }
+    if (opts.only_stream) {
+        test_stream();
     }
 
     /* Final handshake, then close politely */
