@@ -27,7 +27,11 @@ typedef struct uct_mp_lane_ep {
     uint8_t                  destroy_pending; /* failed: destroy from progress */
     uint32_t                 probe_seq;       /* last KEEPALIVE sent */
     ucs_time_t               last_probe;      /* when it was sent */
-    ucs_time_t               last_rx;         /* last control message heard */
+    ucs_time_t               last_rx;         /* evidence: when the path last
+                                                 worked (an answered probe's
+                                                 send time) */
+    ucs_time_t               probe_sent[4];   /* send times of the last 4
+                                                 probes, by probe_seq & 3 */
     ucs_time_t               retry_at;        /* fail-back: next rejoin, 0: none */
     ucs_time_t               retry_backoff;   /* fail-back: current delay */
 } uct_mp_lane_ep_t;

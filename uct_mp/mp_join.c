@@ -583,6 +583,7 @@ static void uct_mp_join_handle_rejoin_ack(uct_mp_ep_t *ep,
     ka.type      = UCT_MP_CTL_KEEPALIVE;
     ka.lane      = lane;
     ka.probe_seq = ++lane_ep->probe_seq;
+    uct_mp_keepalive_probe_sent(ep, lane, ka.probe_seq, ucs_get_time());
     uct_mp_ctl_send(ep, lane, &ka);
 }
 
@@ -726,8 +727,6 @@ ucs_status_t uct_mp_join_ctl_handler(void *arg, void *data, size_t length,
     ucs_trace("mp_rc: ep %p lane %u: got %s from ep 0x%x", ep,
               trampoline->lane, uct_mp_ctl_type_str(msg.type), msg.src_token);
 
-    uct_mp_keepalive_lane_alive(ep, trampoline->lane);
-
     switch (msg.type) {
     case UCT_MP_CTL_JOIN_REQ:
         if ((ep->join_state == UCT_MP_JOIN_DONE) && (ep->rejoin_req == NULL)) {
@@ -778,7 +777,9 @@ ucs_status_t uct_mp_join_ctl_handler(void *arg, void *data, size_t length,
         }
         break;
     case UCT_MP_CTL_KEEPALIVE_ACK:
-        /* being heard from is all it says, except on a rejoining lane */
+        /* the lane's evidence of life (mp_keepalive.c); on a rejoining lane
+         * also the confirmation */
+        uct_mp_keepalive_probe_answered(ep, trampoline->lane, msg.probe_seq);
         uct_mp_join_rejoin_confirmed(ep, trampoline->lane);
         break;
     case UCT_MP_CTL_DATA_ACK:

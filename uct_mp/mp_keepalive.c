@@ -49,6 +49,38 @@ void uct_mp_keepalive_lane_alive(uct_mp_ep_t *ep, unsigned lane)
     }
 }
 
+void uct_mp_keepalive_probe_sent(uct_mp_ep_t *ep, unsigned lane,
+                                 uint32_t probe_seq, ucs_time_t now)
+{
+    ep->lane_eps[lane].probe_sent[probe_seq & 3] = now;
+}
+
+/*
+ * The peer answered probe probe_seq on lane: the path worked when the probe
+ * was sent. The send time, not the arrival time, is the evidence: under load
+ * the answer may sit in a socket buffer that was filled before the path died.
+ */
+void uct_mp_keepalive_probe_answered(uct_mp_ep_t *ep, unsigned lane,
+                                     uint32_t probe_seq)
+{
+    uct_mp_lane_ep_t *lane_ep;
+    ucs_time_t sent;
+
+    if (lane >= UCT_MP_MAX_LANES) {
+        return;
+    }
+
+    lane_ep = &ep->lane_eps[lane];
+    if ((uint32_t)(lane_ep->probe_seq - probe_seq) >= 4) {
+        return; /* older than the last 4 probes, or never sent */
+    }
+
+    sent = lane_ep->probe_sent[probe_seq & 3];
+    if ((sent != 0) && ((int64_t)(sent - lane_ep->last_rx) > 0)) {
+        lane_ep->last_rx = sent;
+    }
+}
+
 /* Destroy failed lane eps: their outstanding operations come back through
  * their completions (canceled) and are re-posted on the other lanes */
 static unsigned uct_mp_keepalive_lane_gc(void *arg)
@@ -128,8 +160,8 @@ static int uct_mp_keepalive_check_ep(uct_mp_iface_t *iface, uct_mp_ep_t *ep,
             continue;
         }
 
-        if ((now - lane_ep->last_rx) > timeout) {
-            ucs_diag("mp_rc: ep %p lane %u (%s): nothing from the peer for "
+        if ((int64_t)(now - lane_ep->last_rx) > (int64_t)timeout) {
+            ucs_diag("mp_rc: ep %p lane %u (%s): no probe answered for "
                      "%.0f ms (keepalive %.0f ms x %u)", ep, lane,
                      iface->lanes[lane].dev_name,
                      ucs_time_to_msec(now - lane_ep->last_rx),
@@ -150,6 +182,7 @@ static int uct_mp_keepalive_check_ep(uct_mp_iface_t *iface, uct_mp_ep_t *ep,
             msg.lane            = lane;
             msg.probe_seq       = ++lane_ep->probe_seq;
             lane_ep->last_probe = now;
+            uct_mp_keepalive_probe_sent(ep, lane, msg.probe_seq, now);
             uct_mp_ctl_send(ep, lane, &msg);
         }
     }

@@ -19,6 +19,7 @@
 #define UCT_MP_KEEPALIVE_H_
 
 #include <ucs/time/time_def.h>
+#include <stdint.h>
 
 struct uct_mp_iface;
 struct uct_mp_ep;
@@ -27,8 +28,14 @@ struct uct_mp_ep;
 void uct_mp_keepalive_iface_init(struct uct_mp_iface *iface);
 void uct_mp_keepalive_iface_cleanup(struct uct_mp_iface *iface);
 
-/* A lane of ep connected, or heard from its peer lane */
+/* A lane of ep connected: the keepalive deadline starts now */
 void uct_mp_keepalive_lane_alive(struct uct_mp_ep *ep, unsigned lane);
+
+/* Probe probe_seq went out on lane at now / the peer answered it */
+void uct_mp_keepalive_probe_sent(struct uct_mp_ep *ep, unsigned lane,
+                                 uint32_t probe_seq, ucs_time_t now);
+void uct_mp_keepalive_probe_answered(struct uct_mp_ep *ep, unsigned lane,
+                                     uint32_t probe_seq);
 
 /* A lane ep failed: destroy it from progress (not from its own callback) */
 void uct_mp_keepalive_schedule_lane_destroy(struct uct_mp_ep *ep,

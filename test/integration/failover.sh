@@ -150,8 +150,11 @@ first_failure_ms() {
 
 # survive NAME PATH FAULT-CMD... : PATH cut under the stream, nothing lost.
 # A link-down fault must be reacted to within LINK_BOUND_MS on both sides
-# (link events), the others within the keepalive bound.
+# (link events), a silent drop within DROP_BOUND_MS (keepalive).
 LINK_BOUND_MS=50
+# a silent drop: misses x interval after the last answered probe, plus the
+# check period and scheduling slack
+DROP_BOUND_MS=$(( KA_MS * (KA_MISSES + 2) ))
 survive() {
     local name=$1 path=$2 lane; shift 2
     lane=$(( ${path#path} - 1 ))
@@ -169,6 +172,10 @@ survive() {
         react="$react (link event bound $LINK_BOUND_MS ms)"
         [ -n "$ca" ] && [ -n "$sa" ] && [ "$ca" -le $LINK_BOUND_MS ] &&
             [ "$sa" -le $LINK_BOUND_MS ] || ok=0
+    elif [ "$4" = drop ]; then
+        react="$react (keepalive bound $DROP_BOUND_MS ms)"
+        [ -n "$ca" ] && [ -n "$sa" ] && [ "$ca" -le $DROP_BOUND_MS ] &&
+            [ "$sa" -le $DROP_BOUND_MS ] || ok=0
     fi
     if [ $CRC -eq 0 ] && [ $SRC -eq 0 ] && [ "$failed_seen" -gt 0 ] && [ $ok -eq 1 ]; then
         t_pass "$name" "$(counts); $react; $chunks RMA chunks re-posted, $resent AMs sent again, $dups duplicates dropped by mp"
