@@ -30,7 +30,7 @@ add_deb_src() {
 
 missing=()
 for p in "${PKGS[@]}"; do
-    dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")
+    grep -q 'install ok installed' <<<"$(dpkg-query -W -f='${Status}' "$p" 2>/dev/null)" || missing+=("$p")
 done
 add_deb_src
 if [ ${#missing[@]} -gt 0 ] || [ ! -d "$CACHE/ucx-src" ]; then

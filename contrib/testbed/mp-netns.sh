@@ -90,7 +90,7 @@ norm_path() {
     local p=$1
     [[ $p =~ ^[0-9]+$ ]] && p=path$p
     [[ $p =~ ^path[0-9]+$ ]] || die "bad path '$1' (use path1..path$MAX_PATHS or 1..$MAX_PATHS)"
-    list_paths "$NS_A" | grep -qx "$p" || die "no $p in this testbed ($(list_paths "$NS_A" | xargs))"
+    grep -qx "$p" <<<"$(list_paths "$NS_A")" || die "no $p in this testbed ($(list_paths "$NS_A" | xargs))"
     echo "$p"
 }
 
@@ -129,7 +129,7 @@ trap on_exit EXIT
 trap 'exit 130' INT
 trap 'exit 143' TERM
 
-hosts_file_ours() { [ -f "$1" ] && head -n1 "$1" | grep -qF "$MARKER"; }
+hosts_file_ours() { [ -f "$1" ] && grep -qF "$MARKER" <<<"$(head -n1 "$1")"; }
 
 write_hosts() { # write_hosts NS NPATHS
     local f=/etc/netns/$1/hosts k
@@ -151,7 +151,7 @@ write_hosts() { # write_hosts NS NPATHS
 wait_oper_up() {
     local _
     for _ in $(seq "$3"); do
-        ip -n "$1" -o link show dev "$2" 2>/dev/null | grep -q ' state UP ' && return 0
+        grep -q ' state UP ' <<<"$(ip -n "$1" -o link show dev "$2" 2>/dev/null)" && return 0
         sleep 0.1
     done
     return 1
@@ -308,7 +308,9 @@ table inet $NFT_TABLE {
 EOF
 }
 nft_has() { # nft_has NS SET IFACE
-    ip netns exec "$1" nft list set inet "$NFT_TABLE" "$2" 2>/dev/null | grep -q "\"$3\""
+    # not "nft ... | grep -q": with pipefail, grep quitting early can fail
+    # nft with SIGPIPE and make the whole test false
+    grep -q "\"$3\"" <<<"$(ip netns exec "$1" nft list set inet "$NFT_TABLE" "$2" 2>/dev/null)"
 }
 nft_set() { # nft_set NS add|delete SET IFACE
     local ns=$1 op=$2 set=$3 p=$4

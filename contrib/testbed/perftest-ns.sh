@@ -45,7 +45,7 @@ trap 'exit 130' INT
 trap 'exit 143' TERM
 
 listening() { # listening PORT: is there a TCP listener on PORT in host B?
-    "$NETNS" exec B ss -Hltn "sport = :$1" 2>/dev/null | grep -q .
+    grep -q . <<<"$("$NETNS" exec B ss -Hltn "sport = :$1" 2>/dev/null)"
 }
 
 PORT=
