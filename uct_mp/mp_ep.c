@@ -931,6 +931,39 @@ ucs_status_t uct_mp_ep_connect_to_ep(uct_ep_h tl_ep,
     return UCS_OK;
 }
 
+void uct_mp_ep_dump(uct_mp_ep_t *ep, FILE *stream)
+{
+    uct_mp_iface_t *iface = uct_mp_ep_iface(ep);
+    uct_mp_lane_ep_t *lane_ep;
+    unsigned lane;
+
+    fprintf(stream, "mp_rc: ep %p token 0x%x peer 0x%x join %d tx_lane %d "
+            "busy_lane %d peer_failed %d closing %d\n", ep, ep->token,
+            ep->remote_token, ep->join_state, ep->tx_lane, ep->busy_lane,
+            ep->peer_failed, ep->closing);
+    fprintf(stream, "  queues: pending %zu (in_pending %d) ctl %zu stripe %zu "
+            "replay %zu; rejoin lane %d\n", ucs_queue_length(&ep->pending_q),
+            ep->in_pending, ucs_queue_length(&ep->ctl_q),
+            ucs_queue_length(&ep->stripe_q), ucs_queue_length(&ep->replay_q),
+            ep->rejoin_lane);
+    fprintf(stream, "  am: seq %d tx_dsn %u rx_expected %u rx_acked %u "
+            "probe_dsn %u ring %u flushes %zu lane %d replay %d\n", ep->am_seq,
+            ep->am_tx_dsn, ep->am_rx_expected, ep->am_rx_acked,
+            ep->am_probe_dsn, ep->am_ring_len,
+            ucs_queue_length(&ep->am_flush_q), ep->am_lane, ep->am_replay);
+    for (lane = 0; lane < iface->num_lanes; ++lane) {
+        lane_ep = &ep->lane_eps[lane];
+        fprintf(stream, "  lane %u (%s): %s ep %p remote %u wakeup %s, "
+                "outstanding %zu B, weight %.1f MB/s, probe %u\n", lane,
+                iface->lanes[lane].dev_name,
+                uct_mp_lane_state_str(uct_mp_lanes_state(ep->lanes, lane)),
+                lane_ep->ep, lane_ep->remote_lane,
+                ep->wakeups[lane].armed ? "armed" : "-",
+                uct_mp_sched_outstanding(ep->sched, lane),
+                uct_mp_sched_weight(ep->sched, lane) / 1e6, lane_ep->probe_seq);
+    }
+}
+
 static void uct_mp_ep_destroy_lanes(uct_mp_ep_t *ep)
 {
     uct_mp_iface_t *iface = uct_mp_ep_iface(ep);

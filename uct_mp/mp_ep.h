@@ -14,6 +14,8 @@
 #include "mp_am.h"
 #include "mp_sched.h"
 
+#include <stdio.h>
+
 
 /* iov entries of one operation, at most */
 #define UCT_MP_MAX_IOV  16
@@ -90,6 +92,12 @@ typedef struct uct_mp_ep {
 
 UCS_CLASS_DECLARE_NEW_FUNC(uct_mp_ep_t, uct_ep_t, const uct_ep_params_t*);
 UCS_CLASS_DECLARE_DELETE_FUNC(uct_mp_ep_t, uct_ep_t);
+
+/* Print ep's state (lanes, queues, AM channel) to stream */
+void uct_mp_ep_dump(uct_mp_ep_t *ep, FILE *stream);
+
+/* Every mp ep of the process, to stderr (call it from a debugger) */
+void uct_mp_debug_dump(void);
 
 /* Called by the iface when lane ep of this mp ep failed. */
 ucs_status_t uct_mp_ep_lane_failed(uct_mp_ep_t *ep, unsigned lane,

@@ -52,6 +52,28 @@
 #define UCT_MP_MAX_LANE_RETRY_COUNT  6
 
 
+/* Every open mp iface of the process, for uct_mp_debug_dump() */
+static UCS_LIST_HEAD(uct_mp_all_ifaces);
+
+/*
+ * Print the state of every mp endpoint to stderr: lanes, queues, the AM
+ * channel, pending requests. For a process that hangs: from a debugger,
+ * "call uct_mp_debug_dump()". Single-threaded workers only (no locking).
+ */
+void uct_mp_debug_dump(void)
+{
+    uct_mp_iface_t *iface;
+    uct_mp_ep_t *ep;
+
+    ucs_list_for_each(iface, &uct_mp_all_ifaces, all_list) {
+        fprintf(stderr, "mp_rc: iface %p: %u lanes, %zu eps\n", iface,
+                iface->num_lanes, ucs_list_length(&iface->eps));
+        ucs_list_for_each(ep, &iface->eps, list) {
+            uct_mp_ep_dump(ep, stderr);
+        }
+    }
+}
+
 ucs_config_field_t uct_mp_iface_config_table[] = {
     {"", "", NULL, ucs_offsetof(uct_mp_iface_config_t, super),
      UCS_CONFIG_TYPE_TABLE(uct_iface_config_table)},
@@ -975,6 +997,7 @@ static UCS_CLASS_INIT_FUNC(uct_mp_iface_t, uct_md_h tl_md, uct_worker_h worker,
     self->bad_addr_logged = 0;
     self->bad_ctl_logged  = 0;
     ucs_list_head_init(&self->eps);
+    ucs_list_add_tail(&uct_mp_all_ifaces, &self->all_list);
     kh_init_inplace(uct_mp_eps, &self->eps_by_token);
     for (i = 0; i < UCT_AM_ID_MAX; ++i) {
         self->am_trampolines[i].iface = self;
@@ -1040,6 +1063,7 @@ err_destroy_eps_hash:
 
 static UCS_CLASS_CLEANUP_FUNC(uct_mp_iface_t)
 {
+    ucs_list_del(&self->all_list);
     if (!ucs_list_is_empty(&self->eps)) {
         ucs_warn("mp_rc: iface %p closed with %zu endpoints still open", self,
                  ucs_list_length(&self->eps));

@@ -93,6 +93,8 @@ typedef struct uct_mp_iface {
     size_t                   iface_addr_len;
     size_t                   ep_addr_len;
     ucs_list_link_t          eps;         /* uct_mp_ep_t::list */
+    ucs_list_link_t          all_list;    /* in the process's list of mp
+                                             ifaces (uct_mp_debug_dump) */
     khash_t(uct_mp_eps)      eps_by_token; /* control messages find their ep */
     int                      bad_addr_logged;
     int                      bad_ctl_logged;

@@ -652,6 +652,17 @@ static unsigned uct_mp_join_rejoin_progress(void *arg)
             continue;
         }
 
+        if (uct_mp_link_is_down(iface, j)) {
+            /* not over a link known to be down: connecting an rc lane there
+             * blocks the worker in the QP's address resolution (about 1 s
+             * on rxe), long enough for the peer's keepalive to give up on
+             * the lanes that still work */
+            ucs_diag("mp_rc: ep %p lane %u (%s): peer lane %u wants to rejoin, "
+                     "but link %s is down", ep, j, iface->lanes[j].dev_name, i,
+                     iface->link_netdev[j]);
+            continue;
+        }
+
         if (uct_mp_lanes_state(ep->lanes, j) != UCT_MP_LANE_FAILED) {
             /* the peer says the path is gone: so is our side */
             uct_mp_ep_lane_failed(ep, j, UCS_ERR_CONNECTION_RESET);

@@ -27,9 +27,16 @@ step ucp-verify-cm-rdmacm-1m 400 "$MP UCX_TLS=mp_rc $VERIFY -s -p \$PORT --cm --
 # with every byte and the order checked and no endpoint error. (Lanes use RC
 # retry count 6: rxe never reports a dead path at 7.)
 KA="UCX_MP_RC_KEEPALIVE_INTERVAL=200ms UCX_LOG_LEVEL=diag"
+echo "    rxe0:1 netdev (link events watch it): $(cat /sys/class/infiniband/rxe0/ports/1/gid_attrs/ndevs/0 2>&1)"
 step cable-pull-failover 240 "$MP $P2P $KA $VERIFY -s -p \$PORT --p2p --only tag --iters 300 --max-size 262149 --timeout 200" \
     "(sleep 12; echo 'n0 off' > /out/cable-request; sleep 8; echo 'n0 on' > /out/cable-request) &
-     $MP $P2P $KA $VERIFY -c $SERVER -p \$PORT --p2p --only tag --iters 300 --max-size 262149 --timeout 200 > /tmp/cable.log 2>&1; rc=\$?;
+     $MP $P2P $KA $VERIFY -c $SERVER -p \$PORT --p2p --only tag --iters 300 --max-size 262149 --timeout 200 > /tmp/cable.log 2>&1; rc=\$?; cp /tmp/cable.log /out/cable-client-full.log;
      grep -E 'lane 0 \(rxe0:1\) failed|messages again|link .* (down|up)$|rejoin|passed, ' /tmp/cable.log | cut -c40-;
      [ \$rc -eq 0 ] && grep -q 'lane 0 (rxe0:1) failed' /tmp/cable.log"
-if [ "$ID" = 1 ]; then t_summary; fi
+if [ "$ID" = 1 ]; then
+    # what mp said about the pulled cable: the lane failure (a link event on
+    # rxe0's netdev, or the keepalive), AMs sent again, the rejoin after the
+    # cable is back
+    sed 's/^/      /' "$T_LOG_DIR/cable-pull-failover.log"
+    t_summary
+fi

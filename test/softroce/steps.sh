@@ -33,7 +33,8 @@ step() {
     if [ "$ID" = 2 ]; then
         timeout "$tmo" sh -c "$srv" > "$log" 2>&1
         echo "server $name exit $?"
-        return 0
+        cp "$log" "/out/$name.server.log" 2>/dev/null # kept on the host when
+        return 0                                       # a run fails
     fi
     # retry while the server is not listening yet, for as long as it may take
     # the server side to finish its previous step
@@ -44,6 +45,7 @@ step() {
             [ "$(date +%s)" -lt "$until" ] || break
         sleep 1
     done
+    cp "$log" "/out/$name.log" 2>/dev/null
     if [ $rc -eq 0 ]; then
         t_pass "$name" "$(grep -E '^Final:|passed, [0-9]+ failed' "$log" | tail -1 | tr -s ' ')"
     else
