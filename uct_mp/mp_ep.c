@@ -162,6 +162,27 @@ uct_mp_ep_posted(uct_mp_ep_t *ep, int lane, ucs_status_t status, size_t length)
 }
 
 /*
+ * Before any operation: start the JOIN the ep still owes, and keep UCT's
+ * ordering rule. UCS_ERR_NO_RESOURCE while something must go first: a
+ * request UCP queued on the ep (unless it is the one being run now), or
+ * chunks of a striped operation waiting for a lane.
+ */
+static UCS_F_ALWAYS_INLINE ucs_status_t uct_mp_ep_start_op(uct_mp_ep_t *ep)
+{
+    if (ucs_unlikely(ep->join_state == UCT_MP_JOIN_WANTED)) {
+        /* UCP posts on the ep only once the peer's side is connected */
+        uct_mp_join_start(ep);
+    }
+
+    if (ucs_unlikely((!ucs_queue_is_empty(&ep->pending_q) &&
+                      !ep->in_pending) ||
+                     uct_mp_stripe_blocked(ep))) {
+        return UCS_ERR_NO_RESOURCE;
+    }
+    return UCS_OK;
+}
+
+/*
  * Choose the lane for an operation of class op and translate what refers to
  * local or remote memory: rkey (if lane_rkey_p != NULL) and iov memhs (if
  * lane_iov != NULL).
@@ -175,21 +196,9 @@ uct_mp_ep_prepare(uct_mp_ep_t *ep, uct_mp_op_class_t op, size_t length,
     ucs_status_t status;
     int lane;
 
-    if (ucs_unlikely(ep->join_state == UCT_MP_JOIN_WANTED)) {
-        /* UCP posts on the ep only once the peer's side is connected */
-        uct_mp_join_start(ep);
-    }
-
-    if (ucs_unlikely(!ucs_queue_is_empty(&ep->pending_q) &&
-                     !ep->in_pending)) {
-        /* nothing overtakes a queued request (UCT's ordering rule): UCP
-         * queues this one behind it */
-        return UCS_ERR_NO_RESOURCE;
-    }
-
-    if (ucs_unlikely(uct_mp_stripe_blocked(ep))) {
-        /* chunks of a striped operation wait: nothing overtakes them */
-        return UCS_ERR_NO_RESOURCE;
+    status = uct_mp_ep_start_op(ep);
+    if (ucs_unlikely(status != UCS_OK)) {
+        return status;
     }
 
     if (ucs_unlikely((op == UCT_MP_OP_AM) && uct_mp_am_blocked(ep))) {
@@ -230,23 +239,15 @@ uct_mp_ep_rma_zcopy_striped(uct_mp_ep_t *ep, int is_put, const uct_iov_t *iov,
                             size_t iovcnt, uint64_t remote_addr,
                             uct_rkey_t rkey, uct_completion_t *comp)
 {
+    ucs_status_t status;
+
     if ((ep->sched == NULL) || (ep->tx_lane < 0)) {
         return UCS_ERR_UNSUPPORTED;
     }
 
-    if (ucs_unlikely(ep->join_state == UCT_MP_JOIN_WANTED)) {
-        uct_mp_join_start(ep);
-    }
-
-    if (ucs_unlikely(!ucs_queue_is_empty(&ep->pending_q) &&
-                     !ep->in_pending)) {
-        /* nothing overtakes a queued request (UCT's ordering rule): UCP
-         * queues this one behind it */
-        return UCS_ERR_NO_RESOURCE;
-    }
-
-    if (ucs_unlikely(uct_mp_stripe_blocked(ep))) {
-        return UCS_ERR_NO_RESOURCE;
+    status = uct_mp_ep_start_op(ep);
+    if (ucs_unlikely(status != UCS_OK)) {
+        return status;
     }
 
     return uct_mp_stripe_rma_zcopy(ep, is_put, iov, iovcnt, remote_addr, rkey,
@@ -799,25 +800,52 @@ static ucs_status_t uct_mp_ep_connect_to_iface(uct_mp_ep_t *ep,
     return (ep->tx_lane < 0) ? UCS_ERR_UNREACHABLE : UCS_OK;
 }
 
+ucs_status_t uct_mp_ep_create_lane_ep(uct_mp_ep_t *ep, unsigned lane,
+                                      uct_mp_lane_event_t event)
+{
+    uct_ep_params_t lane_params;
+    ucs_status_t status;
+
+    lane_params.field_mask = UCT_EP_PARAM_FIELD_IFACE;
+    lane_params.iface      = uct_mp_ep_iface(ep)->lanes[lane].iface;
+    status = uct_ep_create(&lane_params, &ep->lane_eps[lane].ep);
+    if (status != UCS_OK) {
+        ep->lane_eps[lane].ep = NULL;
+        return status;
+    }
+
+    uct_mp_ep_lane_event(ep, lane, event);
+    return UCS_OK;
+}
+
+void uct_mp_ep_drop_lane_ep(uct_mp_ep_t *ep, unsigned lane)
+{
+    uct_ep_h lane_ep = ep->lane_eps[lane].ep;
+
+    ep->lane_eps[lane].destroy_pending = 0;
+    if (lane_ep == NULL) {
+        return;
+    }
+
+    uct_mp_pending_lane_gone(ep, lane);
+    ep->lane_eps[lane].ep = NULL; /* completions see the lane gone */
+    uct_ep_destroy(lane_ep);      /* hands back what it held */
+}
+
 /* Create an unconnected lane ep on every lane; connect_to_ep pairs them */
 static ucs_status_t uct_mp_ep_create_for_ep(uct_mp_ep_t *ep)
 {
     uct_mp_iface_t *iface = uct_mp_ep_iface(ep);
-    uct_ep_params_t lane_params;
     ucs_status_t status;
     unsigned lane;
 
     for (lane = 0; lane < iface->num_lanes; ++lane) {
-        lane_params.field_mask = UCT_EP_PARAM_FIELD_IFACE;
-        lane_params.iface      = iface->lanes[lane].iface;
-
-        status = uct_ep_create(&lane_params, &ep->lane_eps[lane].ep);
+        status = uct_mp_ep_create_lane_ep(ep, lane, UCT_MP_LANE_EV_CREATE);
         if (status != UCS_OK) {
             ucs_error("mp_rc: ep %p lane %u (%s) create failed: %s", ep, lane,
                       uct_mp_ep_lane_name(ep, lane), ucs_status_string(status));
             return status;
         }
-        uct_mp_ep_lane_event(ep, lane, UCT_MP_LANE_EV_CREATE);
     }
     return UCS_OK;
 }

@@ -107,6 +107,15 @@ ucs_status_t uct_mp_ep_lane_failed(uct_mp_ep_t *ep, unsigned lane,
 void uct_mp_ep_lane_event(uct_mp_ep_t *ep, unsigned lane,
                           uct_mp_lane_event_t event);
 
+/* Create an unconnected lane ep on lane and apply event (CREATE, or RETRY
+ * for fail-back); on failure the lane has no ep */
+ucs_status_t uct_mp_ep_create_lane_ep(uct_mp_ep_t *ep, unsigned lane,
+                                      uct_mp_lane_event_t event);
+
+/* Destroy what is left of a failed lane's ep (its operations come back
+ * canceled); the lane state does not change */
+void uct_mp_ep_drop_lane_ep(uct_mp_ep_t *ep, unsigned lane);
+
 /* Destroy the lane ep of lane (if any); the lane becomes CLOSED */
 void uct_mp_ep_destroy_lane(uct_mp_ep_t *ep, unsigned lane);
 

@@ -473,20 +473,13 @@ static void uct_mp_join_start_rejoin(uct_mp_ep_t *ep, unsigned lane,
 {
     uct_mp_iface_t *iface = uct_mp_join_iface(ep);
     uint8_t ep_addrs[UCT_MP_MAX_LANES][UINT8_MAX];
-    uct_ep_params_t lane_params;
     uct_mp_ctl_t msg;
-    ucs_status_t status;
     unsigned other;
 
-    lane_params.field_mask = UCT_EP_PARAM_FIELD_IFACE;
-    lane_params.iface      = iface->lanes[lane].iface;
-    status = uct_ep_create(&lane_params, &ep->lane_eps[lane].ep);
-    if (status != UCS_OK) {
-        ep->lane_eps[lane].ep = NULL;
+    if (uct_mp_ep_create_lane_ep(ep, lane, UCT_MP_LANE_EV_RETRY) != UCS_OK) {
         uct_mp_join_lane_failed(ep, lane); /* later, with a longer delay */
         return;
     }
-    uct_mp_ep_lane_event(ep, lane, UCT_MP_LANE_EV_RETRY);
 
     memset(&msg, 0, sizeof(msg));
     msg.type    = UCT_MP_CTL_JOIN_REQ;
@@ -614,11 +607,9 @@ static unsigned uct_mp_join_rejoin_progress(void *arg)
     uct_mp_iface_t *iface = uct_mp_join_iface(ep);
     uint8_t ep_addrs[UCT_MP_MAX_LANES][UINT8_MAX];
     char errmsg[UCT_MP_WIRE_ERRMSG_MAX];
-    uct_ep_params_t lane_params;
     uct_mp_ctl_t req, ack;
     ucs_status_t status;
     unsigned i, j;
-    uct_ep_h old;
 
     ep->rejoin_prog_id = UCS_CALLBACKQ_ID_NULL;
     if (uct_mp_ctl_unpack(ep->rejoin_req, ep->rejoin_req_len, &req, errmsg,
@@ -667,21 +658,10 @@ static unsigned uct_mp_join_rejoin_progress(void *arg)
             /* the peer says the path is gone: so is our side */
             uct_mp_ep_lane_failed(ep, j, UCS_ERR_CONNECTION_RESET);
         }
-        old = ep->lane_eps[j].ep;
-        if (old != NULL) {
-            uct_mp_pending_lane_gone(ep, j);
-            ep->lane_eps[j].ep              = NULL;
-            ep->lane_eps[j].destroy_pending = 0;
-            uct_ep_destroy(old); /* hands back what it held */
-        }
-
-        lane_params.field_mask = UCT_EP_PARAM_FIELD_IFACE;
-        lane_params.iface      = iface->lanes[j].iface;
-        if (uct_ep_create(&lane_params, &ep->lane_eps[j].ep) != UCS_OK) {
-            ep->lane_eps[j].ep = NULL;
+        uct_mp_ep_drop_lane_ep(ep, j);
+        if (uct_mp_ep_create_lane_ep(ep, j, UCT_MP_LANE_EV_RETRY) != UCS_OK) {
             continue;
         }
-        uct_mp_ep_lane_event(ep, j, UCT_MP_LANE_EV_RETRY);
 
         status = uct_ep_connect_to_ep(ep->lane_eps[j].ep, req.devs.lanes[i].data,
                                       req.addrs.lanes[i].data);

@@ -89,7 +89,6 @@ static unsigned uct_mp_keepalive_lane_gc(void *arg)
     uct_mp_iface_t *iface = ucs_derived_of(ep->super.super.iface,
                                            uct_mp_iface_t);
     unsigned lane, count = 0;
-    uct_ep_h lane_ep;
 
     ep->lane_gc_prog_id = UCS_CALLBACKQ_ID_NULL;
     for (lane = 0; lane < iface->num_lanes; ++lane) {
@@ -97,15 +96,12 @@ static unsigned uct_mp_keepalive_lane_gc(void *arg)
             continue;
         }
 
-        ep->lane_eps[lane].destroy_pending = 0;
-        lane_ep = ep->lane_eps[lane].ep;
-        if (lane_ep == NULL) {
+        if (ep->lane_eps[lane].ep == NULL) {
+            ep->lane_eps[lane].destroy_pending = 0;
             continue;
         }
 
-        uct_mp_pending_lane_gone(ep, lane);
-        ep->lane_eps[lane].ep = NULL; /* completions see the lane gone */
-        uct_ep_destroy(lane_ep);
+        uct_mp_ep_drop_lane_ep(ep, lane);
         ucs_debug("mp_rc: ep %p lane %u (%s): failed lane ep destroyed", ep,
                   lane, iface->lanes[lane].dev_name);
         ++count;
