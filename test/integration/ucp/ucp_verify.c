@@ -370,6 +370,39 @@ typedef struct {
 
 static am_state_t am;
 
+/*
+ * Fetch a rendezvous AM's length bytes into a buffer behind a context of two
+ * words (ctx0, ctx1); cb gets the context when the bytes are in, also when
+ * they came in place (request NULL). Returns -1 if nothing was started.
+ */
+static int am_recv_rndv(void *data, size_t length, uint64_t ctx0,
+                        uint64_t ctx1, ucp_am_recv_data_nbx_callback_t cb)
+{
+    ucp_request_param_t rparam = {0};
+    uint64_t *ctx = malloc(2 * sizeof(uint64_t) + length);
+    void *req;
+
+    if (ctx == NULL) {
+        return -1;
+    }
+    ctx[0]              = ctx0;
+    ctx[1]              = ctx1;
+    rparam.op_attr_mask = UCP_OP_ATTR_FIELD_CALLBACK |
+                          UCP_OP_ATTR_FIELD_USER_DATA;
+    rparam.cb.recv_am   = cb;
+    rparam.user_data    = ctx;
+    ++am.rndv_pending;
+    req = ucp_am_recv_data_nbx(worker, data, ctx + 2, length, &rparam);
+    if (req == NULL) {
+        cb(NULL, UCS_OK, length, ctx); /* completed in place */
+    } else if (UCS_PTR_IS_ERR(req)) {
+        --am.rndv_pending;
+        free(ctx);
+        return -1;
+    }
+    return 0;
+}
+
 static void am_rndv_done(void *request, ucs_status_t status, size_t length,
                          void *user_data)
 {
@@ -383,7 +416,9 @@ static void am_rndv_done(void *request, ucs_status_t status, size_t length,
     ++am.received;
     --am.rndv_pending;
     free(hdr);
-    ucp_request_free(request);
+    if (request != NULL) {
+        ucp_request_free(request);
+    }
 }
 
 static ucs_status_t am_handler(void *arg, const void *header,
@@ -391,9 +426,6 @@ static ucs_status_t am_handler(void *arg, const void *header,
                                const ucp_am_recv_param_t *param)
 {
     uint64_t seed, expect_len;
-    ucp_request_param_t rparam = {0};
-    uint64_t *ctx;
-    void *req;
 
     if (header_length != 2 * sizeof(uint64_t)) {
         ++am.bad;
@@ -413,21 +445,8 @@ static ucs_status_t am_handler(void *arg, const void *header,
         return UCS_OK;
     }
 
-    ctx    = malloc(2 * sizeof(uint64_t) + length);
-    ctx[0] = seed;
-    ctx[1] = expect_len;
-    rparam.op_attr_mask = UCP_OP_ATTR_FIELD_CALLBACK |
-                          UCP_OP_ATTR_FIELD_USER_DATA;
-    rparam.cb.recv_am   = am_rndv_done;
-    rparam.user_data    = ctx;
-    ++am.rndv_pending;
-    req = ucp_am_recv_data_nbx(worker, data, ctx + 2, length, &rparam);
-    if (req == NULL) {
-        am_rndv_done(NULL, UCS_OK, length, ctx); /* completed in place */
-    } else if (UCS_PTR_IS_ERR(req)) {
+    if (am_recv_rndv(data, length, seed, expect_len, am_rndv_done) != 0) {
         ++am.bad;
-        --am.rndv_pending;
-        free(ctx);
     }
     return UCS_OK;
 }
@@ -961,17 +980,22 @@ static size_t stream_size(uint32_t seq)
     return (size > opts.max_size) ? (opts.max_size > 8 ? opts.max_size : 8) : size;
 }
 
-static uint64_t stream_seed(uint32_t seq, int am_kind)
+/* Pattern seed of message seq of a kind sent by the server or the client */
+static uint64_t stream_seed_of(int sender_is_server, uint32_t seq, int am_kind)
 {
     return 0x5eed000000000000ull ^ ((uint64_t)am_kind << 40) ^
-           ((uint64_t)opts.server << 36) ^ seq;
+           ((uint64_t)sender_is_server << 36) ^ seq;
+}
+
+static uint64_t stream_seed(uint32_t seq, int am_kind)
+{
+    return stream_seed_of(opts.server, seq, am_kind);
 }
 
 /* The receiver's view of seeds: the sender is the other side */
 static uint64_t stream_peer_seed(uint32_t seq, int am_kind)
 {
-    return 0x5eed000000000000ull ^ ((uint64_t)am_kind << 40) ^
-           ((uint64_t)!opts.server << 36) ^ seq;
+    return stream_seed_of(!opts.server, seq, am_kind);
 }
 
 /* The bytes of message seq were checked (after stream_account with -1) */
@@ -1040,11 +1064,8 @@ static ucs_status_t stream_am_handler(void *arg, const void *header,
                                       size_t length,
                                       const ucp_am_recv_param_t *param)
 {
-    ucp_request_param_t rparam = {0};
     uint32_t hdr[2];
-    uint64_t *ctx;
     int fresh;
-    void *req;
 
     if (header_length != sizeof(hdr)) {
         ++stream_am_rx.corrupt;
@@ -1067,25 +1088,9 @@ static ucs_status_t stream_am_handler(void *arg, const void *header,
     /* rendezvous: the order is the order of arrival of the headers; the
      * bytes are checked when they are in */
     fresh = stream_account(&stream_am_rx, hdr[0], -1);
-    ctx   = malloc(2 * sizeof(uint64_t) + length);
-    if (ctx == NULL) {
+    if (am_recv_rndv(data, length, hdr[0] | ((uint64_t)fresh << 32),
+                     stream_size(hdr[0]), stream_am_rndv_done) != 0) {
         ++stream_am_rx.errors;
-        return UCS_OK;
-    }
-    ctx[0]              = hdr[0] | ((uint64_t)fresh << 32);
-    ctx[1]              = stream_size(hdr[0]);
-    rparam.op_attr_mask = UCP_OP_ATTR_FIELD_CALLBACK |
-                          UCP_OP_ATTR_FIELD_USER_DATA;
-    rparam.cb.recv_am   = stream_am_rndv_done;
-    rparam.user_data    = ctx;
-    ++am.rndv_pending;
-    req = ucp_am_recv_data_nbx(worker, data, ctx + 2, length, &rparam);
-    if (req == NULL) {
-        stream_am_rndv_done(NULL, UCS_OK, length, ctx);
-    } else if (UCS_PTR_IS_ERR(req)) {
-        ++stream_am_rx.errors;
-        --am.rndv_pending;
-        free(ctx);
     }
     return UCS_OK;
 }
