@@ -134,31 +134,34 @@ for flow in p2p cm; do
     done
 done
 
+# lb_tag_bw NAME RATE1 RATE2 ITERS : ucx_perftest tag_bw 4 MiB under
+# load_balance with path1/path2 shaped to RATE1/RATE2; sets D1 and D2, the
+# bytes host A sent on each path meanwhile
+lb_tag_bw() {
+    local b1 b2
+    "$NETNS" shape "$2" "$3" > /dev/null 2>&1
+    b1=$(tx_bytes path1); b2=$(tx_bytes path2)
+    t_run "$1" 240 env "${MP_ENV[@]:1}" UCX_MP_RC_POLICY=load_balance \
+        "$SRCDIR/contrib/testbed/perftest-ns.sh" -t tag_bw -s 4194304 -n "$4"
+    D1=$(( $(tx_bytes path1) - b1 )); D2=$(( $(tx_bytes path2) - b2 ))
+    "$NETNS" shape off > /dev/null 2>&1
+}
+
 # load_balance moves rendezvous bytes over the second lane too. Both links
 # shaped to 1gbit: unshaped veths run at whatever the 2 CPUs give, and the
 # lane that the CPU happens to serve faster is measured faster.
-"$NETNS" shape 1gbit 1gbit > /dev/null 2>&1
-b1=$(tx_bytes path1); b2=$(tx_bytes path2)
-t_run perftest-load-balance 240 env "${MP_ENV[@]:1}" UCX_MP_RC_POLICY=load_balance \
-    "$SRCDIR/contrib/testbed/perftest-ns.sh" -t tag_bw -s 4194304 -n 20
-a1=$(tx_bytes path1); a2=$(tx_bytes path2)
-"$NETNS" shape off > /dev/null 2>&1
-share=$(awk -v p1=$((a1 - b1)) -v p2=$((a2 - b2)) 'BEGIN {printf "%.2f", (p1 + p2 > 0) ? p1 / (p1 + p2) : 0}')
+lb_tag_bw perftest-load-balance 1gbit 1gbit 20
+share=$(awk -v p1=$D1 -v p2=$D2 'BEGIN {printf "%.2f", (p1 + p2 > 0) ? p1 / (p1 + p2) : 0}')
 t_check load-balance-uses-both-lanes \
-    "1gbit/1gbit, tag_bw 20 x 4 MiB: path1 +$((a1 - b1)) B, path2 +$((a2 - b2)) B, path1 share $share (0.35 to 0.65)" \
+    "1gbit/1gbit, tag_bw 20 x 4 MiB: path1 +$D1 B, path2 +$D2 B, path1 share $share (0.35 to 0.65)" \
     awk -v r="$share" 'BEGIN {exit !((r >= 0.35) && (r <= 0.65))}'
 
 # unequal links (1gbit/500mbit; both veths report 10 Gb/s): the scheduler
 # measures each lane's completion rate and stripes about 2:1
-"$NETNS" shape 1gbit 500mbit > /dev/null 2>&1
-b1=$(tx_bytes path1); b2=$(tx_bytes path2)
-t_run perftest-load-balance-unequal 240 env "${MP_ENV[@]:1}" UCX_MP_RC_POLICY=load_balance \
-    "$SRCDIR/contrib/testbed/perftest-ns.sh" -t tag_bw -s 4194304 -n 60
-a1=$(tx_bytes path1); a2=$(tx_bytes path2)
-"$NETNS" shape off > /dev/null 2>&1
-ratio=$(awk -v p1=$((a1 - b1)) -v p2=$((a2 - b2)) 'BEGIN {printf "%.2f", (p2 > 0) ? p1 / p2 : 0}')
+lb_tag_bw perftest-load-balance-unequal 1gbit 500mbit 60
+ratio=$(awk -v p1=$D1 -v p2=$D2 'BEGIN {printf "%.2f", (p2 > 0) ? p1 / p2 : 0}')
 t_check load-balance-follows-measured-rates \
-    "1gbit/500mbit, tag_bw 60 x 4 MiB: path1 +$((a1 - b1)) B, path2 +$((a2 - b2)) B, ratio $ratio (1.5 to 2.7)" \
+    "1gbit/500mbit, tag_bw 60 x 4 MiB: path1 +$D1 B, path2 +$D2 B, ratio $ratio (1.5 to 2.7)" \
     awk -v r="$ratio" 'BEGIN {exit !((r >= 1.5) && (r <= 2.7))}'
 
 #
