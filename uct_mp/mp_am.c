@@ -81,7 +81,9 @@ typedef struct uct_mp_am_flush {
     ucs_queue_elem_t         queue;       /* in ep->am_flush_q until acked */
     uct_completion_t         lanes_comp;
     uct_completion_t         *user_comp;
+    uct_mp_ep_t              *ep;
     uint32_t                 upto_dsn;    /* acknowledged below this: done */
+    uint64_t                 upto_bounce; /* tracked RMA below this done */
     ucs_status_t             status;
     uint8_t                  lanes_done;
     uint8_t                  acks_done;
@@ -169,8 +171,9 @@ static void uct_mp_am_flush_maybe_done(uct_mp_am_flush_t *flush)
     ucs_free(flush);
 }
 
-/* Flushes whose messages are all acknowledged are done with the peer */
-static void uct_mp_am_flush_check(uct_mp_ep_t *ep)
+/* Flushes whose messages are all acknowledged, and whose tracked RMA
+ * (mp_bounce.h) completed, are done with the peer */
+void uct_mp_am_flush_progress(uct_mp_ep_t *ep)
 {
     uct_mp_am_flush_t *flush;
     uct_mp_am_msg_t *head;
@@ -178,6 +181,9 @@ static void uct_mp_am_flush_check(uct_mp_ep_t *ep)
     while (!ucs_queue_is_empty(&ep->am_flush_q)) {
         flush = ucs_queue_head_elem_non_empty(&ep->am_flush_q,
                                               uct_mp_am_flush_t, queue);
+        if (!uct_mp_bounce_done_before(ep, flush->upto_bounce)) {
+            break;
+        }
         if (!ucs_queue_is_empty(&ep->am_ring)) {
             head = ucs_queue_head_elem_non_empty(&ep->am_ring, uct_mp_am_msg_t,
                                                  queue);
@@ -198,12 +204,16 @@ static void uct_mp_am_flush_lanes_done(uct_completion_t *self)
                                                 lanes_comp);
 
     flush->lanes_done = 1;
-    if (self->status != UCS_OK) {
-        flush->status = self->status;
-    }
     if (flush->orphan) {
         ucs_free(flush);
         return;
+    }
+    if ((self->status != UCS_OK) &&
+        !(uct_mp_ep_lane_broken(self->status) && (flush->ep->tx_lane >= 0))) {
+        /* a lane that failed during the flush is no error while another
+         * lane carries on: what was in flight on it is tracked (AMs until
+         * acknowledged, RMA until completed) and posted again */
+        flush->status = self->status;
     }
     uct_mp_am_flush_maybe_done(flush);
 }
@@ -231,15 +241,28 @@ ucs_status_t uct_mp_am_flush(uct_mp_ep_t *ep, unsigned flags,
 {
     uct_mp_am_flush_t *flush;
     ucs_status_t status;
+    int waiting;
 
-    if (!uct_mp_am_unacked(ep) || (flags & UCT_FLUSH_FLAG_CANCEL)) {
+    if (flags & UCT_FLUSH_FLAG_CANCEL) {
         return flush_lanes(ep, flags, comp);
     }
 
-    uct_mp_am_request_ack(ep);
-    if (comp == NULL) {
+    /* AMs the peer has not acknowledged, or tracked RMA in flight */
+    waiting = uct_mp_am_unacked(ep) ||
+              !uct_mp_bounce_done_before(ep, uct_mp_bounce_mark(ep));
+    if (uct_mp_am_unacked(ep)) {
+        uct_mp_am_request_ack(ep);
+    }
+
+    if ((comp == NULL) || !waiting) {
         status = flush_lanes(ep, flags, NULL);
-        return (status == UCS_ERR_NO_RESOURCE) ? status : UCS_INPROGRESS;
+        if (status == UCS_ERR_NO_RESOURCE) {
+            return status;
+        } else if (waiting) {
+            return UCS_INPROGRESS; /* no completion to call: the user polls */
+        } else if ((status != UCS_INPROGRESS) || (comp == NULL)) {
+            return status;
+        }
     }
 
     flush = ucs_malloc(sizeof(*flush), "mp am flush");
@@ -251,14 +274,17 @@ ucs_status_t uct_mp_am_flush(uct_mp_ep_t *ep, unsigned flags,
     flush->lanes_comp.count  = 1;
     flush->lanes_comp.status = UCS_OK;
     flush->user_comp         = comp;
+    flush->ep                = ep;
     flush->upto_dsn          = ep->am_tx_dsn;
+    flush->upto_bounce       = uct_mp_bounce_mark(ep);
     flush->status            = UCS_OK;
     flush->lanes_done        = 0;
     flush->acks_done         = 0;
     flush->orphan            = 0;
 
     status = flush_lanes(ep, flags, &flush->lanes_comp);
-    if (status == UCS_ERR_NO_RESOURCE) {
+    if ((status == UCS_ERR_NO_RESOURCE) ||
+        ((status != UCS_INPROGRESS) && !waiting)) {
         ucs_free(flush);
         return status;
     } else if (status != UCS_INPROGRESS) {
@@ -267,6 +293,10 @@ ucs_status_t uct_mp_am_flush(uct_mp_ep_t *ep, unsigned flags,
     }
 
     ucs_queue_push(&ep->am_flush_q, &flush->queue);
+    if (!waiting) {
+        /* only the lanes to wait for (their completion calls the user's) */
+        uct_mp_am_flush_progress(ep);
+    }
     return UCS_INPROGRESS;
 }
 
@@ -291,7 +321,7 @@ void uct_mp_am_handle_ack(uct_mp_ep_t *ep, uint32_t ack)
         }
     }
 
-    uct_mp_am_flush_check(ep);
+    uct_mp_am_flush_progress(ep);
 }
 
 void uct_mp_am_send_ack(uct_mp_ep_t *ep, int force)

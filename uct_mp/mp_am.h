@@ -87,6 +87,10 @@ void uct_mp_am_peer_failed(struct uct_mp_ep *ep, ucs_status_t status);
 /* Messages the peer has not acknowledged yet? */
 int uct_mp_am_unacked(struct uct_mp_ep *ep);
 
+/* Complete the flushes that have nothing left to wait for (after an ACK, or
+ * when tracked RMA completed) */
+void uct_mp_am_flush_progress(struct uct_mp_ep *ep);
+
 /* Flush: flush_lanes, and with unacknowledged messages also wait for the
  * peer's acknowledgement of everything sent so far */
 ucs_status_t uct_mp_am_flush(struct uct_mp_ep *ep, unsigned flags,

@@ -107,15 +107,6 @@ uct_mp_ep_lane_iov(uct_mp_ep_t *ep, int lane, const uct_iov_t *iov,
     return UCS_OK;
 }
 
-/* Does status from a lane operation mean the lane itself is broken? */
-static UCS_F_ALWAYS_INLINE int uct_mp_ep_lane_broken(ucs_status_t status)
-{
-    return (status == UCS_ERR_ENDPOINT_TIMEOUT) ||
-           (status == UCS_ERR_CONNECTION_RESET) ||
-           (status == UCS_ERR_NOT_CONNECTED) || (status == UCS_ERR_IO_ERROR) ||
-           (status == UCS_ERR_UNREACHABLE) || (status == UCS_ERR_CANCELED);
-}
-
 /*
  * A lane refused an operation because the lane is broken (its transport may
  * know before its error callback runs): the lane fails now, and the caller is
@@ -235,7 +226,8 @@ uct_mp_ep_prepare(uct_mp_ep_t *ep, uct_mp_op_class_t op, size_t length,
  * scheduler; UCS_ERR_UNSUPPORTED means "not striped, post it whole".
  */
 static UCS_F_ALWAYS_INLINE ucs_status_t
-uct_mp_ep_rma_zcopy_striped(uct_mp_ep_t *ep, int is_put, const uct_iov_t *iov,
+uct_mp_ep_rma_zcopy_striped(uct_mp_ep_t *ep, uct_mp_stripe_op_t op,
+                            const uct_iov_t *iov,
                             size_t iovcnt, uint64_t remote_addr,
                             uct_rkey_t rkey, uct_completion_t *comp)
 {
@@ -250,7 +242,7 @@ uct_mp_ep_rma_zcopy_striped(uct_mp_ep_t *ep, int is_put, const uct_iov_t *iov,
         return status;
     }
 
-    return uct_mp_stripe_rma_zcopy(ep, is_put, iov, iovcnt, remote_addr, rkey,
+    return uct_mp_stripe_rma_zcopy(ep, op, iov, iovcnt, remote_addr, rkey,
                                    comp);
 }
 
@@ -353,6 +345,10 @@ ucs_status_t uct_mp_ep_put_short(uct_ep_h tl_ep, const void *buffer,
     ucs_status_t status;
     int lane;
 
+    if (ucs_likely(uct_mp_ep_iface(ep)->bounce_size > 0)) {
+        return uct_mp_bounce_put_short(ep, buffer, length, remote_addr, rkey);
+    }
+
     status = uct_mp_ep_prepare(ep, UCT_MP_OP_RMA, length, rkey, &lane_rkey,
                                NULL, 0, NULL, &lane);
     if (ucs_unlikely(status != UCS_OK)) {
@@ -371,6 +367,10 @@ ssize_t uct_mp_ep_put_bcopy(uct_ep_h tl_ep, uct_pack_callback_t pack_cb,
     uct_rkey_t lane_rkey;
     ucs_status_t status;
     int lane;
+
+    if (ucs_likely(uct_mp_ep_iface(ep)->bounce_size > 0)) {
+        return uct_mp_bounce_put_bcopy(ep, pack_cb, arg, remote_addr, rkey);
+    }
 
     status = uct_mp_ep_prepare(ep, UCT_MP_OP_RMA, 0, rkey, &lane_rkey, NULL,
                                0, NULL, &lane);
@@ -395,8 +395,8 @@ ucs_status_t uct_mp_ep_put_zcopy(uct_ep_h tl_ep, const uct_iov_t *iov,
     ucs_status_t status;
     int lane;
 
-    status = uct_mp_ep_rma_zcopy_striped(ep, 1, iov, iovcnt, remote_addr,
-                                         rkey, comp);
+    status = uct_mp_ep_rma_zcopy_striped(ep, UCT_MP_STRIPE_PUT_ZCOPY, iov,
+                                         iovcnt, remote_addr, rkey, comp);
     if (status != UCS_ERR_UNSUPPORTED) {
         return status;
     }
@@ -440,6 +440,11 @@ ucs_status_t uct_mp_ep_get_bcopy(uct_ep_h tl_ep, uct_unpack_callback_t unpack_cb
     ucs_status_t status;
     int lane;
 
+    if (ucs_likely(uct_mp_ep_iface(ep)->bounce_size > 0)) {
+        return uct_mp_bounce_get_bcopy(ep, unpack_cb, arg, length, remote_addr,
+                                       rkey, comp);
+    }
+
     status = uct_mp_ep_prepare(ep, UCT_MP_OP_RMA, length, rkey, &lane_rkey,
                                NULL, 0, NULL, &lane);
     if (ucs_unlikely(status != UCS_OK)) {
@@ -449,6 +454,25 @@ ucs_status_t uct_mp_ep_get_bcopy(uct_ep_h tl_ep, uct_unpack_callback_t unpack_cb
     status = uct_ep_get_bcopy(ep->lane_eps[lane].ep, unpack_cb, arg, length,
                               remote_addr, lane_rkey, comp);
     return uct_mp_ep_posted(ep, lane, status, length);
+}
+
+ucs_status_t uct_mp_ep_get_bcopy_tracked(uct_mp_ep_t *ep, void *buffer,
+                                         size_t length, uint64_t remote_addr,
+                                         uct_rkey_t rkey,
+                                         uct_completion_t *comp)
+{
+    uct_iov_t iov = {
+        .buffer = buffer,
+        .length = length,
+        .memh   = UCT_MEM_HANDLE_NULL,
+        .stride = 0,
+        .count  = 1
+    };
+    ucs_status_t status;
+
+    status = uct_mp_ep_rma_zcopy_striped(ep, UCT_MP_STRIPE_GET_BCOPY, &iov, 1,
+                                         remote_addr, rkey, comp);
+    return (status == UCS_ERR_UNSUPPORTED) ? uct_mp_ep_no_lane(ep) : status;
 }
 
 ucs_status_t uct_mp_ep_get_zcopy(uct_ep_h tl_ep, const uct_iov_t *iov,
@@ -462,8 +486,8 @@ ucs_status_t uct_mp_ep_get_zcopy(uct_ep_h tl_ep, const uct_iov_t *iov,
     ucs_status_t status;
     int lane;
 
-    status = uct_mp_ep_rma_zcopy_striped(ep, 0, iov, iovcnt, remote_addr,
-                                         rkey, comp);
+    status = uct_mp_ep_rma_zcopy_striped(ep, UCT_MP_STRIPE_GET_ZCOPY, iov,
+                                         iovcnt, remote_addr, rkey, comp);
     if (status != UCS_ERR_UNSUPPORTED) {
         return status;
     }
@@ -488,6 +512,10 @@ ucs_status_t uct_mp_ep_get_zcopy(uct_ep_h tl_ep, const uct_iov_t *iov,
         uct_rkey_t lane_rkey; \
         ucs_status_t status; \
         int lane; \
+        \
+        if (ucs_unlikely(!uct_mp_ep_iface(ep)->device_atomics)) { \
+            return UCS_ERR_UNSUPPORTED; /* UCP uses software atomics */ \
+        } \
         \
         status = uct_mp_ep_prepare(ep, UCT_MP_OP_ATOMIC, _size, rkey, \
                                    &lane_rkey, NULL, 0, NULL, &lane); \
@@ -1043,6 +1071,7 @@ static UCS_CLASS_INIT_FUNC(uct_mp_ep_t, const uct_ep_params_t *params)
     uct_mp_am_ep_init(self);
     uct_mp_join_init(self);
     uct_mp_stripe_init(self);
+    uct_mp_bounce_ep_init(self);
     self->tx_lane     = -1;
     self->busy_lane   = -1;
     self->peer_failed = 0;
@@ -1091,6 +1120,7 @@ err_destroy_lane_state:
     uct_mp_am_ep_cleanup(self);
     uct_mp_keepalive_ep_cleanup(self);
     uct_mp_stripe_cleanup(self);
+    uct_mp_bounce_ep_cleanup(self);
     uct_mp_join_cleanup(self);
     uct_mp_pending_cleanup(self);
     uct_mp_lanes_destroy(self->lanes);
@@ -1109,6 +1139,7 @@ static UCS_CLASS_CLEANUP_FUNC(uct_mp_ep_t)
     uct_mp_am_ep_cleanup(self);
     uct_mp_keepalive_ep_cleanup(self);
     uct_mp_stripe_cleanup(self);
+    uct_mp_bounce_ep_cleanup(self);
     uct_mp_join_cleanup(self);
     uct_mp_pending_cleanup(self);
     uct_mp_lanes_destroy(self->lanes);

@@ -12,6 +12,7 @@
 #include "mp_stripe.h"
 #include "mp_keepalive.h"
 #include "mp_am.h"
+#include "mp_bounce.h"
 #include "mp_sched.h"
 
 #include <stdio.h>
@@ -54,6 +55,10 @@ typedef struct uct_mp_ep {
     ucs_queue_head_t         stripe_q;        /* stripes with unposted chunks */
     ucs_queue_head_t         replay_q;        /* chunks to post again */
     uint64_t                 replayed_chunks; /* chunks moved off a failed lane */
+    ucs_list_link_t          bounce_ops;      /* tracked short/bcopy RMA in
+                                                 flight, post order */
+    uint64_t                 bounce_seq;      /* next one's sequence number */
+    uint64_t                 bounce_lost;     /* failed on every lane */
     int                      closing;         /* being destroyed: no replays */
     uct_worker_cb_id_t       lane_gc_prog_id; /* destroys failed lane eps */
     int                      rejoin_lane;     /* fail-back JOIN in flight */
@@ -88,6 +93,16 @@ typedef struct uct_mp_ep {
     uct_mp_lane_wakeup_t     wakeups[UCT_MP_MAX_LANES];
     uct_worker_cb_id_t       pending_prog_id; /* retry from progress */
 } uct_mp_ep_t;
+
+
+/* Does status from a lane operation mean the lane itself is broken? */
+static UCS_F_ALWAYS_INLINE int uct_mp_ep_lane_broken(ucs_status_t status)
+{
+    return (status == UCS_ERR_ENDPOINT_TIMEOUT) ||
+           (status == UCS_ERR_CONNECTION_RESET) ||
+           (status == UCS_ERR_NOT_CONNECTED) || (status == UCS_ERR_IO_ERROR) ||
+           (status == UCS_ERR_UNREACHABLE) || (status == UCS_ERR_CANCELED);
+}
 
 
 UCS_CLASS_DECLARE_NEW_FUNC(uct_mp_ep_t, uct_ep_t, const uct_ep_params_t*);
@@ -163,6 +178,12 @@ ucs_status_t uct_mp_ep_get_short(uct_ep_h tl_ep, void *buffer, unsigned length,
 ucs_status_t uct_mp_ep_get_bcopy(uct_ep_h tl_ep, uct_unpack_callback_t unpack_cb,
                                  void *arg, size_t length, uint64_t remote_addr,
                                  uct_rkey_t rkey, uct_completion_t *comp);
+/* get_bcopy into buffer, posted again on another lane if its lane fails
+ * (mp_bounce.c) */
+ucs_status_t uct_mp_ep_get_bcopy_tracked(uct_mp_ep_t *ep, void *buffer,
+                                         size_t length, uint64_t remote_addr,
+                                         uct_rkey_t rkey,
+                                         uct_completion_t *comp);
 ucs_status_t uct_mp_ep_get_zcopy(uct_ep_h tl_ep, const uct_iov_t *iov,
                                  size_t iovcnt, uint64_t remote_addr,
                                  uct_rkey_t rkey, uct_completion_t *comp);

@@ -19,6 +19,7 @@
 #include "mp_ctl.h"
 #include "mp_keepalive.h"
 #include "mp_link.h"
+#include "mp_bounce.h"
 
 #include <uct/api/v2/uct_v2.h>
 #include <ucs/debug/log.h>
@@ -138,6 +139,27 @@ ucs_config_field_t uct_mp_iface_config_table[] = {
      "is merged into the largest one.",
      ucs_offsetof(uct_mp_iface_config_t, stripe_min_chunk),
      UCS_CONFIG_TYPE_MEMUNITS},
+
+    {"DEVICE_ATOMICS", "n",
+     "Offer the lanes' device atomics (rc lanes) to UCP. They are faster, but an\n"
+     "atomic in flight on a lane that fails cannot be issued again, since it may\n"
+     "have executed: a fetching one completes with an error, a posted one may be\n"
+     "lost. With n, UCP runs atomics in software over the mp AM channel, which\n"
+     "delivers every request and reply exactly once across lane failures.",
+     ucs_offsetof(uct_mp_iface_config_t, device_atomics), UCS_CONFIG_TYPE_BOOL},
+
+    {"RMA_BOUNCE", "y",
+     "Send put_short and put_bcopy from registered mp buffers as put_zcopy, and\n"
+     "get_bcopy into mp buffers, through the striping path: they are tracked and\n"
+     "posted again on another lane when their lane fails (rc lanes; tcp lanes\n"
+     "offer zcopy put only). With n they go straight to the lane: one copy less,\n"
+     "but a put in flight on a lane that fails is lost, and a get fails.",
+     ucs_offsetof(uct_mp_iface_config_t, rma_bounce), UCS_CONFIG_TYPE_BOOL},
+
+    UCT_IFACE_MPOOL_CONFIG_FIELDS("BOUNCE_", -1, 64, "bounce",
+                                  ucs_offsetof(uct_mp_iface_config_t, bounce_mp),
+                                  "\nBuffers of put_short, put_bcopy and get_bcopy in "
+                                  "flight (RMA_BOUNCE)."),
 
     {NULL}
 };
@@ -356,6 +378,11 @@ static ucs_status_t uct_mp_iface_query(uct_iface_h tl_iface,
             iface_attr->bandwidth.dedicated += lane->bandwidth.dedicated;
             iface_attr->bandwidth.shared    += lane->bandwidth.shared;
         }
+    }
+
+    if (!iface->device_atomics) {
+        memset(&iface_attr->cap.atomic32, 0, sizeof(iface_attr->cap.atomic32));
+        memset(&iface_attr->cap.atomic64, 0, sizeof(iface_attr->cap.atomic64));
     }
 
     /* every AM carries the mp data header */
@@ -1031,6 +1058,12 @@ static UCS_CLASS_INIT_FUNC(uct_mp_iface_t, uct_md_h tl_md, uct_worker_h worker,
         (self->cap_flags & UCT_IFACE_FLAG_CONNECT_TO_EP)) {
         self->cap_flags &= ~UCT_IFACE_FLAG_CONNECT_TO_IFACE;
     }
+    self->device_atomics = config->device_atomics;
+    if (!self->device_atomics) {
+        /* UCP then uses its software atomics over the AM channel */
+        self->cap_flags &= ~(UCT_IFACE_FLAG_ATOMIC_CPU |
+                             UCT_IFACE_FLAG_ATOMIC_DEVICE);
+    }
 
     memset(self->lane_weight, 0, sizeof(self->lane_weight));
     status = uct_mp_iface_parse_weights(self, &config->weights);
@@ -1043,9 +1076,14 @@ static UCS_CLASS_INIT_FUNC(uct_mp_iface_t, uct_md_h tl_md, uct_worker_h worker,
         goto err_close_lanes;
     }
 
-    status = uct_mp_link_iface_init(self);
+    status = uct_mp_bounce_iface_init(self, config);
     if (status != UCS_OK) {
         goto err_close_lanes;
+    }
+
+    status = uct_mp_link_iface_init(self);
+    if (status != UCS_OK) {
+        goto err_cleanup_bounce;
     }
 
     uct_mp_keepalive_iface_init(self);
@@ -1054,10 +1092,13 @@ static UCS_CLASS_INIT_FUNC(uct_mp_iface_t, uct_md_h tl_md, uct_worker_h worker,
               uct_mp_policy_str(self->policy));
     return UCS_OK;
 
+err_cleanup_bounce:
+    uct_mp_bounce_iface_cleanup(self);
 err_close_lanes:
     uct_mp_iface_close_lanes(self);
 err_destroy_eps_hash:
     kh_destroy_inplace(uct_mp_eps, &self->eps_by_token);
+    ucs_list_del(&self->all_list);
     return status;
 }
 
@@ -1070,6 +1111,7 @@ static UCS_CLASS_CLEANUP_FUNC(uct_mp_iface_t)
     }
     uct_mp_keepalive_iface_cleanup(self);
     uct_mp_link_iface_cleanup(self);
+    uct_mp_bounce_iface_cleanup(self);
     uct_mp_iface_close_lanes(self);
     kh_destroy_inplace(uct_mp_eps, &self->eps_by_token);
 }

@@ -13,6 +13,7 @@
 #include <net/if.h>
 #include <ucs/datastruct/khash.h>
 #include <ucs/datastruct/list.h>
+#include <ucs/datastruct/mpool.h>
 
 
 typedef struct uct_mp_iface_config {
@@ -26,6 +27,9 @@ typedef struct uct_mp_iface_config {
     double                   failback_interval;
     int                      link_events;
     int                      connect_to_iface;
+    int                      device_atomics;    /* DEVICE_ATOMICS */
+    int                      rma_bounce;        /* RMA_BOUNCE */
+    uct_iface_mpool_config_t bounce_mp;         /* BOUNCE_MAX_BUFS, _GROW */
 } uct_mp_iface_config_t;
 
 
@@ -79,6 +83,10 @@ typedef struct uct_mp_iface {
     uint8_t                  link_down[UCT_MP_MAX_LANES];
     char                     link_netdev[UCT_MP_MAX_LANES][IFNAMSIZ]; /* "":
                                                  no netdev to watch */
+    int                      device_atomics;  /* DEVICE_ATOMICS */
+    size_t                   bounce_size;     /* 0: short and bcopy RMA go
+                                                 straight to the lanes */
+    ucs_mpool_t              bounce_mp;       /* mp_bounce.c */
     uint8_t                  caps;        /* UCT_MP_CAP_* this build offers */
     uint64_t                 cap_flags;   /* UCT_IFACE_FLAG_* of the mp iface */
     unsigned                 num_lanes;

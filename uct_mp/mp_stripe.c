@@ -37,7 +37,7 @@ typedef struct uct_mp_stripe_chunk {
 typedef struct uct_mp_stripe {
     ucs_queue_elem_t         queue;       /* in ep->stripe_q while unposted */
     uct_mp_ep_t              *ep;
-    int                      is_put;
+    uct_mp_stripe_op_t       op;
     uct_completion_t         *user_comp;
     ucs_status_t             status;      /* first error of a chunk */
     unsigned                 remaining;   /* chunks to complete, +1 while
@@ -58,6 +58,17 @@ static UCS_F_ALWAYS_INLINE uct_mp_iface_t *uct_mp_stripe_iface(uct_mp_ep_t *ep)
 }
 
 static void uct_mp_stripe_release(struct uct_mp_stripe *stripe);
+
+static const char *uct_mp_stripe_op_name(uct_mp_stripe_op_t op)
+{
+    return (op == UCT_MP_STRIPE_PUT_ZCOPY) ? "put" : "get";
+}
+
+/* get_bcopy chunks: the lane hands over the data, into the chunk's place */
+static void uct_mp_stripe_unpack(void *dest, const void *data, size_t length)
+{
+    memcpy(dest, data, length);
+}
 static unsigned uct_mp_stripe_progress(void *arg);
 
 static UCS_F_ALWAYS_INLINE double uct_mp_stripe_now(void)
@@ -90,7 +101,7 @@ void uct_mp_stripe_cleanup(uct_mp_ep_t *ep)
     }
     ucs_queue_for_each_extract(stripe, &ep->stripe_q, queue, 1) {
         ucs_warn("mp_rc: ep %p destroyed with a striped %s of %u chunks "
-                 "partly posted", ep, stripe->is_put ? "put" : "get",
+                 "partly posted", ep, uct_mp_stripe_op_name(stripe->op),
                  stripe->num_chunks);
         if (stripe->user_comp != NULL) {
             uct_invoke_completion(stripe->user_comp, UCS_ERR_CANCELED);
@@ -200,7 +211,7 @@ static void uct_mp_stripe_chunk_done(uct_completion_t *self)
             /* the lane failed under it: post it again on another lane */
             ucs_debug("mp_rc: ep %p: %s chunk of %zu bytes at +%zu failed on "
                       "lane %u (%s), re-posting", ep,
-                      stripe->is_put ? "put" : "get", chunk->length,
+                      uct_mp_stripe_op_name(stripe->op), chunk->length,
                       chunk->offset, chunk->lane,
                       ucs_status_string(self->status));
             ++chunk->attempts;
@@ -283,14 +294,23 @@ static ucs_status_t uct_mp_stripe_post_chunk(uct_mp_stripe_t *stripe,
     chunk->comp.func   = uct_mp_stripe_chunk_done;
     chunk->comp.count  = 1;
     chunk->comp.status = UCS_OK;
-    if (stripe->is_put) {
+    switch (stripe->op) {
+    case UCT_MP_STRIPE_PUT_ZCOPY:
         status = uct_ep_put_zcopy(ep->lane_eps[lane].ep, lane_iov, n,
                                   stripe->remote_addr + chunk->offset,
                                   lane_rkey, &chunk->comp);
-    } else {
+        break;
+    case UCT_MP_STRIPE_GET_ZCOPY:
         status = uct_ep_get_zcopy(ep->lane_eps[lane].ep, lane_iov, n,
                                   stripe->remote_addr + chunk->offset,
                                   lane_rkey, &chunk->comp);
+        break;
+    default: /* one contiguous buffer, checked when the stripe was made */
+        status = uct_ep_get_bcopy(ep->lane_eps[lane].ep, uct_mp_stripe_unpack,
+                                  lane_iov[0].buffer, chunk->length,
+                                  stripe->remote_addr + chunk->offset,
+                                  lane_rkey, &chunk->comp);
+        break;
     }
 
     if (status == UCS_ERR_NO_RESOURCE) {
@@ -406,7 +426,7 @@ int uct_mp_stripe_blocked(uct_mp_ep_t *ep)
            !ucs_queue_is_empty(&ep->replay_q);
 }
 
-ucs_status_t uct_mp_stripe_rma_zcopy(uct_mp_ep_t *ep, int is_put,
+ucs_status_t uct_mp_stripe_rma_zcopy(uct_mp_ep_t *ep, uct_mp_stripe_op_t op,
                                      const uct_iov_t *iov, size_t iovcnt,
                                      uint64_t remote_addr, uct_rkey_t rkey,
                                      uct_completion_t *comp)
@@ -430,6 +450,12 @@ ucs_status_t uct_mp_stripe_rma_zcopy(uct_mp_ep_t *ep, int is_put,
         length += iov[i].length;
     }
 
+    if (ucs_unlikely((op == UCT_MP_STRIPE_GET_BCOPY) && (iovcnt != 1))) {
+        ucs_error("mp_rc: ep %p: striped get_bcopy needs one buffer, got %zu",
+                  ep, iovcnt);
+        return UCS_ERR_INVALID_PARAM;
+    }
+
     n = uct_mp_sched_split(ep->sched, length, uct_mp_stripe_now(), chunks,
                            UCT_MP_STRIPE_MAX_CHUNKS);
     if (n == 0) {
@@ -443,7 +469,7 @@ ucs_status_t uct_mp_stripe_rma_zcopy(uct_mp_ep_t *ep, int is_put,
     }
 
     stripe->ep          = ep;
-    stripe->is_put      = is_put;
+    stripe->op          = op;
     stripe->user_comp   = comp;
     stripe->status      = UCS_OK;
     stripe->remaining   = 1; /* posting reference */

@@ -42,8 +42,18 @@ void uct_mp_stripe_lanes_changed(struct uct_mp_ep *ep);
  * one still waits, ep->busy_lane is its lane. */
 int uct_mp_stripe_blocked(struct uct_mp_ep *ep);
 
-/* put_zcopy (is_put) or get_zcopy over the scheduler's lanes */
-ucs_status_t uct_mp_stripe_rma_zcopy(struct uct_mp_ep *ep, int is_put,
+/* What the chunks of a striped operation post on their lanes */
+typedef enum {
+    UCT_MP_STRIPE_GET_ZCOPY,
+    UCT_MP_STRIPE_PUT_ZCOPY,
+    UCT_MP_STRIPE_GET_BCOPY   /* get_bcopy, copied into the iov's buffers (no
+                                 memh needed; reads below the lanes' zcopy
+                                 minimum) */
+} uct_mp_stripe_op_t;
+
+/* An RMA of op over the scheduler's lanes */
+ucs_status_t uct_mp_stripe_rma_zcopy(struct uct_mp_ep *ep,
+                                     uct_mp_stripe_op_t op,
                                      const uct_iov_t *iov, size_t iovcnt,
                                      uint64_t remote_addr, uct_rkey_t rkey,
                                      uct_completion_t *comp);
