@@ -16,11 +16,15 @@
  * --p2p : worker addresses exchanged over a TCP socket, then
  *         ucp_ep_create(REMOTE_ADDRESS): the MPI-style wire-up.
  * Options: --only tag,am,rma,atomic,stream  --max-size N  --iters N
- *          --timeout S  --close-timeout S  --stream-secs S  -v
+ *          --timeout S  --close-timeout S  --stream-secs S
+ *          --no-stream-rma  -v
  * stream (not in the default set): for --stream-secs, both sides send tagged
  * messages and AMs of mixed sizes with sequence numbers, 8 of each in flight,
  * and each receiver counts what it got lost, duplicated, reordered or
- * corrupt: the counts a fault test reports.
+ * corrupt: the counts a fault test reports. Meanwhile each side runs rounds
+ * of put, flush, get (every byte checked) and fetch-add on the peer's memory
+ * (unless --no-stream-rma); the fetched values and the final counters show
+ * an atomic that ran twice or never.
  * Each side prints PASS/FAIL lines and "N passed, M failed"; exit 0 only if
  * nothing failed.
  *
@@ -31,6 +35,7 @@
 #include <ucp/api/ucp.h>
 
 #include <arpa/inet.h>
+#include <dlfcn.h>
 #include <netdb.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
@@ -70,6 +75,7 @@ typedef struct {
     double      close_timeout; /* > 0: flush-mode close, then force */
     int         verbose;
     double      stream_secs;   /* --stream-secs: how long the stream sends */
+    int         stream_rma;    /* put/get/fetch-add rounds in the stream */
     int         only_tag, only_am, only_rma, only_atomic, only_stream;
 } options_t;
 
@@ -111,9 +117,22 @@ static void check(int ok, const char *fmt, ...)
     }
 }
 
+static void stream_dump(void);
+
 static void die(const char *fmt, ...)
 {
+    void (*mp_dump)(void);
     va_list ap;
+
+    if (!strcmp(current_test, "stream") && opts.stream_rma) {
+        stream_dump();
+    }
+    /* the mp module's state, when it is loaded (LD_PRELOAD) */
+    mp_dump = (void (*)(void))dlsym(RTLD_DEFAULT, "uct_mp_debug_dump");
+    if (mp_dump != NULL) {
+        fflush(stdout);
+        mp_dump();
+    }
 
     printf("FAIL %s: ", current_test);
     va_start(ap, fmt);
@@ -1216,6 +1235,211 @@ static void stream_report(stream_rx_t *rx, unsigned peer_sent)
           rx->reordered, rx->corrupt);
 }
 
+/*
+ * The stream's RMA part: while tags and AMs flow, each side runs rounds
+ * against the peer's memory, one operation at a time: put a fresh pattern,
+ * flush, get it back and check every byte, then fetch-add 1 on the peer's
+ * counter. The fetched value must equal the number of adds completed before
+ * (an add executed twice or lost shows as a gap), and at the end each side's
+ * counter must equal the adds its peer completed.
+ */
+#define RMA_STREAM_SLOT   ((size_t)1048576 + 64)
+#define RMA_STREAM_SIZE   (3 * RMA_STREAM_SLOT + 64)
+
+static const size_t rma_stream_sizes[] = {8, 200, 1000, 4096, 70000, 1048579};
+
+typedef enum {
+    RMA_STREAM_IDLE,    /* next: put */
+    RMA_STREAM_PUT,     /* put posted */
+    RMA_STREAM_FLUSH,   /* flush posted */
+    RMA_STREAM_GET,     /* get posted */
+    RMA_STREAM_FADD     /* fetch-add posted */
+} rma_stream_state_t;
+
+typedef struct {
+    rma_stream_state_t state;
+    void               *req;
+    uint8_t            *local;     /* what we put, then what we get */
+    uint8_t            *region;    /* our memory, the peer's target */
+    uint64_t           *counter;   /* in region, after the slots */
+    ucp_mem_h          memh;
+    uint64_t           remote;     /* the peer's region */
+    ucp_rkey_h         rkey;
+    uint32_t           round;
+    uint64_t           adds;       /* fetch-adds completed */
+    uint64_t           fetched;
+    unsigned           bad_bytes, bad_fetch, errors;
+} rma_stream_t;
+
+static rma_stream_t rma_stream;
+
+static size_t rma_stream_size(uint32_t round)
+{
+    size_t size = rma_stream_sizes[round % (sizeof(rma_stream_sizes) /
+                                            sizeof(rma_stream_sizes[0]))];
+    return size_enabled(size) ? size : 8;
+}
+
+static uint64_t rma_stream_offset(uint32_t round)
+{
+    return (round % 3) * RMA_STREAM_SLOT + (round % 5);
+}
+
+static uint64_t rma_stream_seed(uint32_t round)
+{
+    return 0xa5a5000000000000ull ^ ((uint64_t)opts.server << 40) ^ round;
+}
+
+static void rma_stream_setup(void)
+{
+    rma_stream_t *r = &rma_stream;
+
+    memset(r, 0, sizeof(*r));
+    r->region = aligned_alloc(4096, RMA_STREAM_SIZE);
+    r->local  = malloc(RMA_STREAM_SLOT);
+    if ((r->region == NULL) || (r->local == NULL)) {
+        die("out of memory");
+    }
+    memset(r->region, 0, RMA_STREAM_SIZE);
+    r->counter = (uint64_t*)(r->region + 3 * RMA_STREAM_SLOT);
+    r->memh    = map_memory(r->region, RMA_STREAM_SIZE);
+    if (opts.server) {
+        send_region(50, r->region, r->memh);
+        r->rkey = recv_region(53, &r->remote);
+    } else {
+        r->rkey = recv_region(50, &r->remote);
+        send_region(53, r->region, r->memh);
+    }
+}
+
+/* A posted request finished? Counts a failure in errors. */
+static int rma_stream_done(rma_stream_t *r)
+{
+    ucs_status_t status;
+
+    if (r->req == NULL) {
+        return 1;
+    }
+    if (UCS_PTR_IS_ERR(r->req)) {
+        status = UCS_PTR_STATUS(r->req);
+    } else {
+        status = ucp_request_check_status(r->req);
+        if (status == UCS_INPROGRESS) {
+            return 0;
+        }
+        ucp_request_free(r->req);
+    }
+    r->req = NULL;
+    if (status != UCS_OK) {
+        ++r->errors;
+        printf("    stream rma round %u: %s\n", r->round,
+               ucs_status_string(status));
+    }
+    return 1;
+}
+
+/* Advance the round; start a new one only while may_start */
+static void rma_stream_step(int may_start)
+{
+    rma_stream_t *r = &rma_stream;
+    ucp_request_param_t param = {0};
+    size_t size     = rma_stream_size(r->round);
+    uint64_t offset = rma_stream_offset(r->round);
+    uint64_t one    = 1;
+    long b;
+
+    if (!rma_stream_done(r)) {
+        return;
+    }
+
+    switch (r->state) {
+    case RMA_STREAM_IDLE:
+        if (!may_start) {
+            return;
+        }
+        fill(r->local, size, rma_stream_seed(r->round));
+        r->req   = ucp_put_nbx(ep, r->local, size, r->remote + offset, r->rkey,
+                               &param);
+        r->state = RMA_STREAM_PUT;
+        break;
+    case RMA_STREAM_PUT:
+        r->req   = ucp_ep_flush_nbx(ep, &param);
+        r->state = RMA_STREAM_FLUSH;
+        break;
+    case RMA_STREAM_FLUSH:
+        memset(r->local, 0, size);
+        r->req   = ucp_get_nbx(ep, r->local, size, r->remote + offset, r->rkey,
+                               &param);
+        r->state = RMA_STREAM_GET;
+        break;
+    case RMA_STREAM_GET:
+        b = verify(r->local, size, rma_stream_seed(r->round));
+        if (b >= 0) {
+            ++r->bad_bytes;
+            printf("    stream rma round %u (%zu B at +%llu): first bad byte "
+                   "%ld\n", r->round, size, (unsigned long long)offset, b);
+        }
+        param.op_attr_mask = UCP_OP_ATTR_FIELD_DATATYPE |
+                             UCP_OP_ATTR_FIELD_REPLY_BUFFER;
+        param.datatype     = ucp_dt_make_contig(sizeof(uint64_t));
+        param.reply_buffer = &r->fetched;
+        r->fetched         = UINT64_MAX;
+        r->req   = ucp_atomic_op_nbx(ep, UCP_ATOMIC_OP_ADD, &one, 1,
+                                     r->remote + 3 * RMA_STREAM_SLOT, r->rkey,
+                                     &param);
+        r->state = RMA_STREAM_FADD;
+        break;
+    case RMA_STREAM_FADD:
+        if (r->fetched != r->adds) {
+            ++r->bad_fetch;
+            printf("    stream rma round %u: fetch-add returned %llu, expected "
+                   "%llu\n", r->round, (unsigned long long)r->fetched,
+                   (unsigned long long)r->adds);
+        }
+        ++r->adds;
+        ++r->round;
+        r->state = RMA_STREAM_IDLE;
+        break;
+    }
+}
+
+/* Where the RMA stream is (for a timeout) */
+static void stream_dump(void)
+{
+    rma_stream_t *r = &rma_stream;
+
+    printf("    stream rma: round %u state %d request %p, %llu adds\n",
+           r->round, (int)r->state, r->req, (unsigned long long)r->adds);
+}
+
+/* Finish the round in flight, compare counters with the peer, report */
+static void rma_stream_finish(void)
+{
+    rma_stream_t *r = &rma_stream;
+    uint32_t peer_adds;
+
+    while (r->state != RMA_STREAM_IDLE) {
+        progress_once();
+        rma_stream_step(0);
+    }
+    peer_adds = ctrl_exchange_result(26, (unsigned)r->adds);
+    printf("    stream rma: %u rounds of put, flush, get and fetch-add; my "
+           "counter %llu, the peer completed %u adds\n", r->round,
+           (unsigned long long)*r->counter, peer_adds);
+    check((r->bad_bytes == 0) && (r->errors == 0),
+          "stream rma: %u put/get rounds of 8 B to 1 MiB, every byte read "
+          "back (%u bad, %u errors)", r->round, r->bad_bytes, r->errors);
+    check((r->bad_fetch == 0) && (*r->counter == peer_adds),
+          "stream atomic: %llu fetch-adds each returned the count before it "
+          "(%u did not); counter %llu = the peer's %u adds",
+          (unsigned long long)r->adds, r->bad_fetch,
+          (unsigned long long)*r->counter, peer_adds);
+    ucp_rkey_destroy(r->rkey);
+    ucp_mem_unmap(context, r->memh);
+    free(r->region);
+    free(r->local);
+}
+
 static void test_stream(void)
 {
     size_t max = stream_sizes[0], i;
@@ -1248,6 +1472,10 @@ static void test_stream(void)
         stream_post_recv(&rx[k], max);
     }
 
+    if (opts.stream_rma) {
+        rma_stream_setup();
+    }
+
     /* both sides start together */
     ctrl_exchange_result(20, 0);
     send_end = now() + opts.stream_secs;
@@ -1255,6 +1483,9 @@ static void test_stream(void)
     while (!end_sent || !stream_tag_rx.end_seen || !stream_am_rx.end_seen ||
            (am.rndv_pending > 0)) {
         progress_once();
+        if (opts.stream_rma) {
+            rma_stream_step(now() < send_end);
+        }
 
         /* send: refill free slots until send_end, then the end markers once
          * everything before them is out */
@@ -1339,6 +1570,9 @@ static void test_stream(void)
            opts.stream_secs, next[0], next[1]);
     stream_report(&stream_tag_rx, peer_sent[0]);
     stream_report(&stream_am_rx, peer_sent[1]);
+    if (opts.stream_rma) {
+        rma_stream_finish();
+    }
 
     for (k = 0; k < STREAM_WINDOW; ++k) {
         free(tx[0][k].buf);
@@ -1353,7 +1587,8 @@ static void usage(void)
 {
     fprintf(stderr, "usage: ucp_verify -s|-c SERVER [-p PORT] [--p2p|--cm] "
             "[--only tag,am,rma,atomic,stream] [--max-size N] [--iters N] "
-            "[--timeout S] [--close-timeout S] [--stream-secs S] [-v]\n");
+            "[--timeout S] [--close-timeout S] [--stream-secs S] "
+            "[--no-stream-rma] [-v]\n");
     exit(1);
 }
 
@@ -1366,6 +1601,7 @@ static void parse_args(int argc, char **argv)
     opts.max_size = 4194304;
     opts.timeout  = 120;
     opts.stream_secs = 10;
+    opts.stream_rma  = 1;
     opts.only_tag = opts.only_am = opts.only_rma = opts.only_atomic = 1;
     for (i = 1; i < argc; ++i) {
         if (!strcmp(argv[i], "-s")) {
@@ -1408,6 +1644,8 @@ static void parse_args(int argc, char **argv)
                 }
             }
             free(list);
+        } else if (!strcmp(argv[i], "--no-stream-rma")) {
+            opts.stream_rma = 0;
         } else if (!strcmp(argv[i], "--stream-secs") && (i + 1 < argc)) {
             opts.stream_secs = atof(argv[++i]);
         } else if (!strcmp(argv[i], "-v")) {
