@@ -346,8 +346,8 @@ void uct_mp_am_send_ack(uct_mp_ep_t *ep, int force)
     uct_mp_ctl_send(ep, lane, &ack);
 }
 
-ucs_status_t uct_mp_am_rx(uct_mp_iface_t *iface, uint8_t id, void *data,
-                          size_t length, unsigned flags)
+ucs_status_t uct_mp_am_rx(uct_mp_iface_t *iface, unsigned lane, uint8_t id,
+                          void *data, size_t length, unsigned flags)
 {
     uct_am_handler_t *handler = &iface->super.am[id];
     uct_mp_am_hdr_t hdr;
@@ -371,6 +371,14 @@ ucs_status_t uct_mp_am_rx(uct_mp_iface_t *iface, uint8_t id, void *data,
             return UCS_OK;
         }
 
+        if (ucs_unlikely(ep->peer_failed)) {
+            /* UCP was told the ep failed: a late message would make it
+             * answer on a dead ep */
+            ucs_debug("mp_rc: ep %p failed: AM %u dropped", ep, id);
+            return UCS_OK;
+        }
+
+        uct_mp_keepalive_lane_arrival(ep, lane);
         uct_mp_am_handle_ack(ep, hdr.ack);
         dsn = hdr.dsn & UCT_MP_AM_DSN_MASK;
         if (ucs_unlikely(dsn != ep->am_rx_expected)) {

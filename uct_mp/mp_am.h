@@ -64,9 +64,9 @@ void uct_mp_am_handle_ack(struct uct_mp_ep *ep, uint32_t ack);
 /* Send a DATA_ACK if the peer is owed one (force: even if recently sent) */
 void uct_mp_am_send_ack(struct uct_mp_ep *ep, int force);
 
-/* Every AM of a lane iface, for UCP's handler of id */
-ucs_status_t uct_mp_am_rx(struct uct_mp_iface *iface, uint8_t id, void *data,
-                          size_t length, unsigned flags);
+/* Every AM of lane's iface, for UCP's handler of id */
+ucs_status_t uct_mp_am_rx(struct uct_mp_iface *iface, unsigned lane, uint8_t id,
+                          void *data, size_t length, unsigned flags);
 
 /* Send on lane (the AM lane chosen by the caller) */
 ucs_status_t uct_mp_am_short(struct uct_mp_ep *ep, int lane, uint8_t id,

@@ -35,6 +35,9 @@ typedef struct uct_mp_lane_ep {
                                                  send time) */
     ucs_time_t               probe_sent[4];   /* send times of the last 4
                                                  probes, by probe_seq & 3 */
+    ucs_time_t               last_arrival;    /* when anything last arrived
+                                                 on this lane (a congested
+                                                 path still delivers) */
     ucs_time_t               retry_at;        /* fail-back: next rejoin, 0: none */
     ucs_time_t               retry_backoff;   /* fail-back: current delay */
 } uct_mp_lane_ep_t;

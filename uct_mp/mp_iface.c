@@ -540,7 +540,8 @@ static ucs_status_t uct_mp_iface_lane_am_handler(void *arg, void *data,
 {
     uct_mp_am_trampoline_t *trampoline = arg;
 
-    return uct_mp_am_rx(trampoline->iface, trampoline->id, data, length, flags);
+    return uct_mp_am_rx(trampoline->iface, trampoline->lane, trampoline->id,
+                        data, length, flags);
 }
 
 /* Error on a lane ep: the owning mp ep decides between failover and error. */
@@ -793,7 +794,8 @@ static ucs_status_t uct_mp_iface_open_lane(uct_mp_iface_t *iface,
         } else {
             status = uct_iface_set_am_handler(lane->iface, id,
                                               uct_mp_iface_lane_am_handler,
-                                              &iface->am_trampolines[id], 0);
+                                              &iface->am_trampolines[iface->num_lanes][id],
+                                              0);
         }
         if (status != UCS_OK) {
             goto err_close;
@@ -1026,9 +1028,9 @@ static UCS_CLASS_INIT_FUNC(uct_mp_iface_t, uct_md_h tl_md, uct_worker_h worker,
     ucs_list_head_init(&self->eps);
     ucs_list_add_tail(&uct_mp_all_ifaces, &self->all_list);
     kh_init_inplace(uct_mp_eps, &self->eps_by_token);
-    for (i = 0; i < UCT_AM_ID_MAX; ++i) {
-        self->am_trampolines[i].iface = self;
-        self->am_trampolines[i].id    = i;
+    for (i = 0; i < UCT_MP_MAX_LANES * UCT_AM_ID_MAX; ++i) {
+        self->am_trampolines[i / UCT_AM_ID_MAX][i % UCT_AM_ID_MAX] =
+            (uct_mp_am_trampoline_t){self, i / UCT_AM_ID_MAX, i % UCT_AM_ID_MAX};
     }
 
     if (self->policy != md->policy) {

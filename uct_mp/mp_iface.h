@@ -44,9 +44,10 @@ typedef struct uct_mp_lane_iface {
 } uct_mp_lane_iface_t;
 
 
-/* Argument of the AM handler installed on the lane ifaces for one AM id. */
+/* Argument of the AM handler installed on one lane iface for one AM id. */
 typedef struct uct_mp_am_trampoline {
     struct uct_mp_iface      *iface;
+    uint8_t                  lane;
     uint8_t                  id;
 } uct_mp_am_trampoline_t;
 
@@ -91,7 +92,7 @@ typedef struct uct_mp_iface {
     uint64_t                 cap_flags;   /* UCT_IFACE_FLAG_* of the mp iface */
     unsigned                 num_lanes;
     uct_mp_lane_iface_t      lanes[UCT_MP_MAX_LANES];
-    uct_mp_am_trampoline_t   am_trampolines[UCT_AM_ID_MAX];
+    uct_mp_am_trampoline_t   am_trampolines[UCT_MP_MAX_LANES][UCT_AM_ID_MAX];
     uct_mp_ctl_trampoline_t  ctl_trampolines[UCT_MP_MAX_LANES];
     uint8_t                  dev_addr[UCT_MP_WIRE_MAX_LEN];   /* primary lane */
     size_t                   dev_addr_len;

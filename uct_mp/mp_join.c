@@ -717,6 +717,7 @@ ucs_status_t uct_mp_join_ctl_handler(void *arg, void *data, size_t length,
 
     ucs_trace("mp_rc: ep %p lane %u: got %s from ep 0x%x", ep,
               trampoline->lane, uct_mp_ctl_type_str(msg.type), msg.src_token);
+    uct_mp_keepalive_lane_arrival(ep, trampoline->lane);
 
     switch (msg.type) {
     case UCT_MP_CTL_JOIN_REQ:

@@ -60,6 +60,13 @@ void uct_mp_keepalive_probe_sent(uct_mp_ep_t *ep, unsigned lane,
  * was sent. The send time, not the arrival time, is the evidence: under load
  * the answer may sit in a socket buffer that was filled before the path died.
  */
+void uct_mp_keepalive_lane_arrival(uct_mp_ep_t *ep, unsigned lane)
+{
+    if (ucs_likely(lane < UCT_MP_MAX_LANES)) {
+        ep->lane_eps[lane].last_arrival = ucs_get_time();
+    }
+}
+
 void uct_mp_keepalive_probe_answered(uct_mp_ep_t *ep, unsigned lane,
                                      uint32_t probe_seq)
 {
@@ -130,14 +137,25 @@ void uct_mp_keepalive_ep_cleanup(uct_mp_ep_t *ep)
                                         &ep->lane_gc_prog_id);
 }
 
+/* Does the keepalive watch lane of ep (a connected lane carrying traffic)? */
+static int uct_mp_keepalive_lane_watched(uct_mp_ep_t *ep, unsigned lane)
+{
+    uct_mp_lane_state_t state = uct_mp_lanes_state(ep->lanes, lane);
+
+    return (ep->lane_eps[lane].ep != NULL) &&
+           !ep->lane_eps[lane].destroy_pending &&
+           ((state == UCT_MP_LANE_ACTIVE) || (state == UCT_MP_LANE_STANDBY));
+}
+
 /* Probe the lanes of ep; fail those that stayed silent too long. Returns 0
  * when ep may have been released (the last lane failed). */
 static int uct_mp_keepalive_check_ep(uct_mp_iface_t *iface, uct_mp_ep_t *ep,
                                      ucs_time_t now)
 {
     ucs_time_t timeout = iface->ka_interval * iface->ka_misses;
-    uct_mp_lane_state_t state;
+    int silent, alive_elsewhere;
     uct_mp_lane_ep_t *lane_ep;
+    ucs_time_t newest;
     uct_mp_ctl_t msg;
     unsigned lane;
 
@@ -148,20 +166,44 @@ static int uct_mp_keepalive_check_ep(uct_mp_iface_t *iface, uct_mp_ep_t *ep,
     uct_mp_am_send_ack(ep, 0); /* what a quiet receiver still owes */
     uct_mp_join_failback_tick(ep, now);
 
+    /* the newest evidence on any lane that carries traffic */
+    newest = 0;
+    for (lane = 0; lane < iface->num_lanes; ++lane) {
+        if (uct_mp_keepalive_lane_watched(ep, lane) &&
+            ((newest == 0) ||
+             ((int64_t)(ep->lane_eps[lane].last_rx - newest) > 0))) {
+            newest = ep->lane_eps[lane].last_rx;
+        }
+    }
+
     for (lane = 0; lane < iface->num_lanes; ++lane) {
         lane_ep = &ep->lane_eps[lane];
-        state   = uct_mp_lanes_state(ep->lanes, lane);
-        if ((lane_ep->ep == NULL) || lane_ep->destroy_pending ||
-            ((state != UCT_MP_LANE_ACTIVE) && (state != UCT_MP_LANE_STANDBY))) {
+        if (!uct_mp_keepalive_lane_watched(ep, lane)) {
             continue;
         }
 
-        if ((int64_t)(now - lane_ep->last_rx) > (int64_t)timeout) {
+        /* Silent: no probe that crossed for timeout, and nothing at all
+         * arrived for an interval (a path that still delivers is congested,
+         * its answers queued behind bulk data, not dead). A silent lane
+         * fails when the peer answered on another lane at least an interval
+         * later: the peer is alive and this path is not. When every lane is
+         * silent the peer may just not be progressing: they fail after twice
+         * the timeout. */
+        silent = ((int64_t)(now - lane_ep->last_rx) > (int64_t)timeout) &&
+                 ((int64_t)(now - lane_ep->last_arrival) >
+                  (int64_t)iface->ka_interval);
+        alive_elsewhere = (int64_t)(newest - lane_ep->last_rx) >
+                          (int64_t)iface->ka_interval;
+        if (silent &&
+            (alive_elsewhere ||
+             ((int64_t)(now - lane_ep->last_rx) > (int64_t)(2 * timeout)))) {
             ucs_diag("mp_rc: ep %p lane %u (%s): no probe answered for "
-                     "%.0f ms (keepalive %.0f ms x %u)", ep, lane,
+                     "%.0f ms (keepalive %.0f ms x %u%s)", ep, lane,
                      iface->lanes[lane].dev_name,
                      ucs_time_to_msec(now - lane_ep->last_rx),
-                     ucs_time_to_msec(iface->ka_interval), iface->ka_misses);
+                     ucs_time_to_msec(iface->ka_interval), iface->ka_misses,
+                     alive_elsewhere ? ", the peer answers on another lane" :
+                                       ", no lane answers");
             if (uct_mp_ep_lane_failed(ep, lane, UCS_ERR_ENDPOINT_TIMEOUT) !=
                 UCS_OK) {
                 return 0;

@@ -34,6 +34,10 @@ void uct_mp_keepalive_lane_alive(struct uct_mp_ep *ep, unsigned lane);
 /* Probe probe_seq went out on lane at now / the peer answered it */
 void uct_mp_keepalive_probe_sent(struct uct_mp_ep *ep, unsigned lane,
                                  uint32_t probe_seq, ucs_time_t now);
+/* Something from the peer arrived on lane of ep: while a lane keeps
+ * delivering, a late probe answer (queued behind bulk data) does not fail it */
+void uct_mp_keepalive_lane_arrival(struct uct_mp_ep *ep, unsigned lane);
+
 void uct_mp_keepalive_probe_answered(struct uct_mp_ep *ep, unsigned lane,
                                      uint32_t probe_seq);
 

@@ -206,6 +206,8 @@ static void uct_mp_stripe_chunk_done(uct_completion_t *self)
     if (ucs_likely(self->status == UCS_OK)) {
         uct_mp_sched_completed(ep->sched, chunk->lane, chunk->length,
                                uct_mp_stripe_now());
+        /* the peer acknowledged it over the lane: the path works */
+        uct_mp_keepalive_lane_arrival(ep, chunk->lane);
     } else {
         if (uct_mp_stripe_retryable(ep, chunk, self->status)) {
             /* the lane failed under it: post it again on another lane */
