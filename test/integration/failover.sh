@@ -109,10 +109,14 @@ counts() {
             }
             seen++
         }
+        /^PASS stream rma: / { rounds += $4 }
+        /^PASS stream atomic: / { adds += $4 }
         END {
             if (seen < 4) { printf "stream results missing (%d of 4 receivers)", seen; exit }
             printf "tag %d + am %d messages both ways: lost %d, duplicated %d, reordered %d, corrupt %d",
                    n["tag"], n["am"], lost, dup, ro, bad
+            if (rounds > 0)
+                printf "; %d put/flush/get rounds read back and %d fetch-adds counted exactly once", rounds, adds
         }'
 }
 
@@ -138,19 +142,40 @@ tb_up() {
     return 1
 }
 
-# link_down PATH : both ends down at once, nothing else in between (the fault
-# time is taken right before it, so the reaction measured is mp's)
+# link_down PATH : both ends down at once, nothing else in between. Prints
+# when each side's kernel announced the link down (RTM_NEWLINK, as "ip
+# monitor" in that namespace received it): the event mp reacts to. "ip link
+# set down" itself takes tens of ms (an RCU grace period) when both CPUs are
+# busy, and the announcement comes during it.
 link_down() {
+    local s t mon=()
+    for s in A B; do
+        ip -n "${MP_NS_PREFIX}$s" -ts monitor link > "$T_LOG_DIR/$1.linkmon.$s" 2>&1 &
+        mon+=($!)
+    done
+    sleep 0.2
     ip -n "${MP_NS_PREFIX}A" link set "$1" down
     ip -n "${MP_NS_PREFIX}B" link set "$1" down
+    sleep 0.3
+    kill "${mon[@]}" 2> /dev/null; wait "${mon[@]}" 2> /dev/null
+    for s in A B; do
+        t=$(grep -m1 -E "^\[[^]]*\] [0-9]+: $1(@[^:]*)?: .*state (DOWN|LOWERLAYERDOWN)" \
+                "$T_LOG_DIR/$1.linkmon.$s" | sed 's/^\[\([^]]*\)\].*/\1/')
+        [ -n "$t" ] && echo "link down event $s at $(date -d "$t" +%s.%N)"
+    done
 }
 
-# first_failure_ms LOG LANE PATH : ms from the fault to LOG's first failure
-# of that lane ("" if none)
+# first_failure_ms LOG LANE PATH [SINCE] : ms from the fault (or SINCE, epoch
+# seconds) to LOG's first failure of that lane ("" if none)
 first_failure_ms() {
     local at
     at=$(sed -n "s/^\[\([0-9.]*\)\].*lane $2 ($3) failed.*/\1/p" "$1" | head -1)
-    [ -n "$at" ] && awk -v a="$at" -v f="$FAULT_AT" 'BEGIN {printf "%d", (a - f) * 1000}'
+    [ -n "$at" ] && awk -v a="$at" -v f="${4:-$FAULT_AT}" 'BEGIN {printf "%d", (a - f) * 1000}'
+}
+
+# link_down_at SIDE : when SIDE (A or B) announced the link down (link_down)
+link_down_at() {
+    sed -n "s/^link down event $1 at \([0-9.]*\)$/\1/p" "$T_LOG_DIR/$NAME.fault.log" | head -1
 }
 
 # survive NAME PATH FAULT-CMD... : PATH cut under the stream, nothing lost.
@@ -176,7 +201,10 @@ survive() {
     ca=$(first_failure_ms "$CLOG" $lane $path); sa=$(first_failure_ms "$SLOG" $lane $path)
     react="lane failed ${ca:-never} ms (A) / ${sa:-never} ms (B) after the fault"
     if [ "$1" = link_down ]; then
-        react="$react (link event bound $LINK_BOUND_MS ms)"
+        NAME=$name
+        ca=$(first_failure_ms "$CLOG" $lane $path "$(link_down_at A)")
+        sa=$(first_failure_ms "$SLOG" $lane $path "$(link_down_at B)")
+        react="lane failed ${ca:-never} ms (A) / ${sa:-never} ms (B) after that side's link-down event (bound $LINK_BOUND_MS ms)"
         [ -n "$ca" ] && [ -n "$sa" ] && [ "$ca" -le $LINK_BOUND_MS ] &&
             [ "$sa" -le $LINK_BOUND_MS ] || ok=0
     elif [ "$4" = drop ]; then
