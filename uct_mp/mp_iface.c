@@ -112,9 +112,10 @@ ucs_config_field_t uct_mp_iface_config_table[] = {
 
     {"LINK_EVENTS", "y",
      "Watch the network device under each lane (a tcp lane's device, a RoCE\n"
-     "port's netdev) for link state changes: a lane whose link goes down fails\n"
-     "at once instead of after the keepalive timeout, and fail-back retries it\n"
-     "100 ms after the link comes back.",
+     "port's netdev) for link state changes, and the port of each rc lane for\n"
+     "verbs async events (port error / active): a lane whose link goes down\n"
+     "fails at once instead of after the keepalive timeout, and fail-back\n"
+     "retries it 100 ms after the link comes back.",
      ucs_offsetof(uct_mp_iface_config_t, link_events), UCS_CONFIG_TYPE_BOOL},
 
     {"CONNECT_TO_IFACE", "y",

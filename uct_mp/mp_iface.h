@@ -84,6 +84,11 @@ typedef struct uct_mp_iface {
     uint8_t                  link_down[UCT_MP_MAX_LANES];
     char                     link_netdev[UCT_MP_MAX_LANES][IFNAMSIZ]; /* "":
                                                  no netdev to watch */
+    /* verbs async events (mp_verbs_events.c): a context per lane HCA */
+    void                     *ib_ctx[UCT_MP_MAX_LANES]; /* ibv_context */
+    unsigned                 num_ib_ctx;
+    int8_t                   ib_ctx_of_lane[UCT_MP_MAX_LANES]; /* -1: none */
+    uint8_t                  ib_port_of_lane[UCT_MP_MAX_LANES];
     int                      device_atomics;  /* DEVICE_ATOMICS */
     size_t                   bounce_size;     /* 0: short and bcopy RMA go
                                                  straight to the lanes */

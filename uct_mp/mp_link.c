@@ -13,6 +13,7 @@
 #include "mp_iface.h"
 #include "mp_ep.h"
 #include "mp_lanes.h"
+#include "mp_verbs_events.h"
 
 #include <uct/base/uct_iface.h>
 #include <ucs/debug/log.h>
@@ -85,30 +86,18 @@ static int uct_mp_link_sysfs_up(const char *netdev)
     return strncmp(state, "down", 4) && strncmp(state, "lowerlayerdown", 14);
 }
 
-ucs_status_t uct_mp_link_iface_init(uct_mp_iface_t *iface)
+/* A non-blocking rtnetlink socket on the link group, or -1 */
+static int uct_mp_link_open_netlink(uct_mp_iface_t *iface)
 {
     struct sockaddr_nl sa;
-    unsigned lane, watched = 0;
     int fd;
-
-    iface->link_fd      = -1;
-    iface->link_prog_id = UCS_CALLBACKQ_ID_NULL;
-    for (lane = 0; lane < iface->num_lanes; ++lane) {
-        iface->link_down[lane] = 0;
-        uct_mp_link_lane_netdev(iface, lane, iface->link_netdev[lane],
-                                sizeof(iface->link_netdev[lane]));
-        watched += (iface->link_netdev[lane][0] != '\0');
-    }
-    if (!iface->link_events || (watched == 0)) {
-        return UCS_OK;
-    }
 
     fd = socket(AF_NETLINK, SOCK_RAW | SOCK_NONBLOCK | SOCK_CLOEXEC,
                 NETLINK_ROUTE);
     if (fd < 0) {
         ucs_diag("mp_rc: iface %p: no link events, netlink socket failed: %m",
                  iface);
-        return UCS_OK; /* the keepalive still detects failures */
+        return -1; /* the keepalive still detects failures */
     }
 
     memset(&sa, 0, sizeof(sa));
@@ -118,10 +107,34 @@ ucs_status_t uct_mp_link_iface_init(uct_mp_iface_t *iface)
         ucs_diag("mp_rc: iface %p: no link events, netlink bind failed: %m",
                  iface);
         close(fd);
+        return -1;
+    }
+    return fd;
+}
+
+ucs_status_t uct_mp_link_iface_init(uct_mp_iface_t *iface)
+{
+    unsigned lane, watched = 0, verbs_watched;
+
+    iface->link_fd      = -1;
+    iface->link_prog_id = UCS_CALLBACKQ_ID_NULL;
+    for (lane = 0; lane < iface->num_lanes; ++lane) {
+        iface->link_down[lane] = 0;
+        uct_mp_link_lane_netdev(iface, lane, iface->link_netdev[lane],
+                                sizeof(iface->link_netdev[lane]));
+        watched += (iface->link_netdev[lane][0] != '\0');
+    }
+
+    verbs_watched = uct_mp_verbs_events_init(iface);
+    if (iface->link_events && (watched > 0)) {
+        iface->link_fd = uct_mp_link_open_netlink(iface);
+    }
+    if ((iface->link_fd < 0) && (verbs_watched == 0)) {
         return UCS_OK;
     }
 
-    for (lane = 0; lane < iface->num_lanes; ++lane) {
+    for (lane = 0; (lane < iface->num_lanes) && (iface->link_fd >= 0);
+         ++lane) {
         if (iface->link_netdev[lane][0] != '\0') {
             iface->link_down[lane] =
                 !uct_mp_link_sysfs_up(iface->link_netdev[lane]);
@@ -132,7 +145,6 @@ ucs_status_t uct_mp_link_iface_init(uct_mp_iface_t *iface)
         }
     }
 
-    iface->link_fd        = fd;
     iface->link_next_poll = ucs_get_time();
     uct_worker_progress_register_safe(&iface->super.worker->super,
                                       uct_mp_link_progress, iface, 0,
@@ -148,6 +160,7 @@ void uct_mp_link_iface_cleanup(uct_mp_iface_t *iface)
         close(iface->link_fd);
         iface->link_fd = -1;
     }
+    uct_mp_verbs_events_cleanup(iface);
 }
 
 int uct_mp_link_is_down(uct_mp_iface_t *iface, unsigned lane)
@@ -155,36 +168,47 @@ int uct_mp_link_is_down(uct_mp_iface_t *iface, unsigned lane)
     return (lane < iface->num_lanes) && iface->link_down[lane];
 }
 
-/* netdev's link went up or down */
-static void uct_mp_link_changed(uct_mp_iface_t *iface, const char *netdev,
-                                int up)
+void uct_mp_link_lane_changed(uct_mp_iface_t *iface, unsigned lane, int up,
+                              const char *what)
 {
     ucs_time_t now = ucs_get_time();
     uct_mp_lane_ep_t *lane_ep;
     uct_mp_ep_t *ep;
+
+    if ((lane >= iface->num_lanes) || (iface->link_down[lane] == !up)) {
+        return;
+    }
+
+    iface->link_down[lane] = !up;
+    ucs_diag("mp_rc: iface %p lane %u (%s): %s", iface, lane,
+             iface->lanes[lane].dev_name, what);
+    if (!up) {
+        return; /* the lanes on it fail from uct_mp_link_fail_lanes() */
+    }
+
+    /* fail-back: retry soon, with the backoff started over */
+    ucs_list_for_each(ep, &iface->eps, list) {
+        lane_ep = &ep->lane_eps[lane];
+        if (lane_ep->retry_at != 0) {
+            lane_ep->retry_backoff = 0;
+            lane_ep->retry_at      = now +
+                                     ucs_time_from_msec(UCT_MP_LINK_SETTLE_MS);
+        }
+    }
+}
+
+/* netdev's link went up or down */
+static void uct_mp_link_changed(uct_mp_iface_t *iface, const char *netdev,
+                                int up)
+{
+    char what[IFNAMSIZ + 16];
     unsigned lane;
 
+    ucs_snprintf_safe(what, sizeof(what), "link %s %s", netdev,
+                      up ? "up" : "down");
     for (lane = 0; lane < iface->num_lanes; ++lane) {
-        if (strcmp(iface->link_netdev[lane], netdev) ||
-            (iface->link_down[lane] == !up)) {
-            continue;
-        }
-
-        iface->link_down[lane] = !up;
-        ucs_diag("mp_rc: iface %p lane %u (%s): link %s %s", iface, lane,
-                 iface->lanes[lane].dev_name, netdev, up ? "up" : "down");
-        if (!up) {
-            continue; /* the lanes on it fail from uct_mp_link_fail_lanes() */
-        }
-
-        /* fail-back: retry soon, with the backoff started over */
-        ucs_list_for_each(ep, &iface->eps, list) {
-            lane_ep = &ep->lane_eps[lane];
-            if (lane_ep->retry_at != 0) {
-                lane_ep->retry_backoff = 0;
-                lane_ep->retry_at      = now +
-                                         ucs_time_from_msec(UCT_MP_LINK_SETTLE_MS);
-            }
+        if (!strcmp(iface->link_netdev[lane], netdev)) {
+            uct_mp_link_lane_changed(iface, lane, up, what);
         }
     }
 }
@@ -283,7 +307,8 @@ static unsigned uct_mp_link_progress(void *arg)
     }
     iface->link_next_poll = now + ucs_time_from_msec(UCT_MP_LINK_POLL_MS);
 
-    if (uct_mp_link_read(iface)) {
+    uct_mp_verbs_events_poll(iface);
+    if ((iface->link_fd >= 0) && uct_mp_link_read(iface)) {
         ucs_diag("mp_rc: iface %p: link events lost (netlink overflow), "
                  "reading link states", iface);
         for (lane = 0; lane < iface->num_lanes; ++lane) {

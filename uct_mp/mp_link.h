@@ -4,7 +4,8 @@
  *
  * Link events (docs/DESIGN.md section 9): the iface watches the network
  * device under each lane (the tcp lane's device, or the netdev of a RoCE
- * port) through an rtnetlink socket. When a lane's link goes down, every
+ * port) through an rtnetlink socket, and the ports of rc lanes through verbs
+ * async events (mp_verbs_events.h). When a lane's link goes down, every
  * endpoint's lane on it fails at once instead of after the keepalive
  * timeout; when it comes back, fail-back retries the lane within 100 ms
  * instead of waiting for its backoff timer.
@@ -21,6 +22,11 @@ struct uct_mp_ep;
 /* Start watching the lanes' links (LINK_EVENTS=y and a lane with a netdev) */
 ucs_status_t uct_mp_link_iface_init(struct uct_mp_iface *iface);
 void uct_mp_link_iface_cleanup(struct uct_mp_iface *iface);
+
+/* A lane's link (netdev, or verbs port) went up or down; what says which,
+ * for the log */
+void uct_mp_link_lane_changed(struct uct_mp_iface *iface, unsigned lane,
+                              int up, const char *what);
 
 /* 1 if the lane's link is known to be down (fail-back waits for it) */
 int uct_mp_link_is_down(struct uct_mp_iface *iface, unsigned lane);

@@ -1,0 +1,28 @@
+/**
+ * Copyright (C) uct_mp contributors 2026. ALL RIGHTS RESERVED.
+ * See file LICENSE for terms.
+ *
+ * Verbs async events (docs/DESIGN.md section 9): for rc lanes the iface opens
+ * its own verbs context on each lane HCA, only to read its async events, and
+ * turns IBV_EVENT_PORT_ERR / IBV_EVENT_PORT_ACTIVE on a lane's port into the
+ * same lane link state as a netlink event (mp_link.h). This is the link event
+ * of InfiniBand ports, which have no netdev; on RoCE ports both arrive. UCX's
+ * own ib device reads its async events too, but only logs them.
+ */
+
+#ifndef UCT_MP_VERBS_EVENTS_H_
+#define UCT_MP_VERBS_EVENTS_H_
+
+#include <ucs/type/status.h>
+
+struct uct_mp_iface;
+
+/* Open a context per HCA under the rc lanes (LINK_EVENTS=y); returns how
+ * many lanes are watched */
+unsigned uct_mp_verbs_events_init(struct uct_mp_iface *iface);
+void uct_mp_verbs_events_cleanup(struct uct_mp_iface *iface);
+
+/* Read pending async events (from the link progress callback) */
+void uct_mp_verbs_events_poll(struct uct_mp_iface *iface);
+
+#endif
