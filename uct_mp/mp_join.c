@@ -92,15 +92,20 @@ static size_t uct_mp_join_pack_cb(void *dest, void *arg)
  */
 static unsigned uct_mp_join_progress(void *arg)
 {
-    uct_mp_ep_t *ep       = arg;
+    uct_mp_ep_t *ep = arg;
+
+    ep->ctl_prog_id = UCS_CALLBACKQ_ID_NULL;
+    return uct_mp_ctl_send_queued(ep);
+}
+
+unsigned uct_mp_ctl_send_queued(uct_mp_ep_t *ep)
+{
     uct_mp_iface_t *iface = uct_mp_join_iface(ep);
     uint32_t blocked      = 0; /* lanes that returned NO_RESOURCE */
     ucs_queue_iter_t iter;
     uct_mp_ctl_out_t *out;
     unsigned count = 0;
     ssize_t packed;
-
-    ep->ctl_prog_id = UCS_CALLBACKQ_ID_NULL;
 
     ucs_queue_for_each_safe(out, iter, &ep->ctl_q, queue) {
         if (blocked & UCS_BIT(out->lane)) {

@@ -49,6 +49,11 @@ void uct_mp_join_primary_connected(struct uct_mp_ep *ep, uint8_t peer_caps);
 /* Start the join (state WANTED): queue JOIN_REQ on the primary lane */
 void uct_mp_join_start(struct uct_mp_ep *ep);
 
+/* Send queued control messages on lanes that have resources; they go before
+ * any user operation (an answer to a probe that waits behind bulk traffic
+ * would fail a healthy lane). Returns how many were sent. */
+unsigned uct_mp_ctl_send_queued(struct uct_mp_ep *ep);
+
 /* Queue a control message for lane of ep (tokens filled in); sent from
  * progress, in order */
 struct uct_mp_ctl;
