@@ -3,7 +3,8 @@
 # per-lane packet counters, the full UCP verification program
 # (tag, AM, put/get, atomics) over p2p wire-up, UCP's client-server flow
 # through the rdmacm connection manager up to 1 MiB, and a cable pulled under
-# a verified stream that must complete without an error.
+# a verified stream that must complete without an error: a tag stream over
+# p2p wire-up, then tag, AM, put/get and fetch-add over the client-server flow.
 SOFTROCE_TIER=long
 . "$2/test/softroce/smoke.sh"
 # load_balance: rendezvous fragments alternate lanes; both rxe devices send
@@ -33,10 +34,30 @@ step cable-pull-failover 240 "$MP $P2P $KA $VERIFY -s -p \$PORT --p2p --only tag
      $MP $P2P $KA $VERIFY -c $SERVER -p \$PORT --p2p --only tag --iters 300 --max-size 262149 --timeout 200 > /tmp/cable.log 2>&1; rc=\$?; cp /tmp/cable.log /out/cable-client-full.log;
      grep -E 'lane 0 \(rxe0:1\) failed|messages again|link .* (down|up)$|rejoin|passed, ' /tmp/cable.log | cut -c40-;
      [ \$rc -eq 0 ] && grep -q 'lane 0 (rxe0:1) failed' /tmp/cable.log"
+# The cable pulled again under the stream of the fault tests, over UCP's
+# client-server flow: tagged messages and AMs both ways with sequence numbers,
+# and rounds of put (rc put_short/bcopy go through mp's bounce buffers),
+# flush, get (get_bcopy) and fetch-add (software atomics over the AM channel)
+# on the peer's memory; nothing lost, duplicated, reordered or corrupt, every
+# fetch-add counted once.
+WAIT_RXE0="for i in \$(seq 60); do grep -q ACTIVE /sys/class/infiniband/rxe0/ports/1/state && break; sleep 0.5; done"
+STREAM="$VERIFY -p \$PORT --cm --only stream --stream-secs 30 --max-size 262149 --timeout 200"
+step cable-pull-stream-cm 240 "$WAIT_RXE0; $MP UCX_TLS=mp_rc $KA $STREAM -s" \
+    "$WAIT_RXE0; (sleep 10; echo 'n0 off' > /out/cable-request; sleep 8; echo 'n0 on' > /out/cable-request) &
+     $MP UCX_TLS=mp_rc $KA $STREAM -c $SERVER > /tmp/cable2.log 2>&1; rc=\$?; cp /tmp/cable2.log /out/cable2-client-full.log;
+     grep -E 'lane 0 \(rxe0:1\) failed|messages again|link .* (down|up)$|rejoin|stream (tag|am|rma|atomic)|passed, ' /tmp/cable2.log | sed 's/^\[[^]]*\] *\[[^]]*\] *[^ ]* *UCX  [A-Z]* *//';
+     [ \$rc -eq 0 ] && grep -q 'lane 0 (rxe0:1) failed' /tmp/cable2.log"
+if [ "$ID" = 2 ]; then
+    # the guest whose cable was pulled: the port event as mp read it from its
+    # own verbs context (test/softroce/run.sh checks for it on the host)
+    grep -h 'verbs async event' "$T_LOG_DIR/cable-pull-stream-cm.log" | head -n 2 |
+        sed 's/^.*mp_rc: /    g2 mp: /'
+fi
 if [ "$ID" = 1 ]; then
-    # what mp said about the pulled cable: the lane failure (a link event on
+    # what mp said about the pulled cables: the lane failure (a link event on
     # rxe0's netdev, or the keepalive), AMs sent again, the rejoin after the
-    # cable is back
+    # cable is back, the stream's counts
     sed 's/^/      /' "$T_LOG_DIR/cable-pull-failover.log"
+    sed 's/^/      /' "$T_LOG_DIR/cable-pull-stream-cm.log"
     t_summary
 fi

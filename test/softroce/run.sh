@@ -11,7 +11,22 @@ rc=${PIPESTATUS[0]}
 if ! grep -qE '^  [0-9]+ passed, [0-9]+ failed$' "$out"; then
     echo "0 passed, 1 failed"
 else
-    grep -E '^  [0-9]+ passed, [0-9]+ failed$' "$out" | tail -1 | sed 's/^  //'
+    read -r p f < <(grep -E '^  [0-9]+ passed, [0-9]+ failed$' "$out" | tail -1 | awk '{print $1, $3}')
+    if [ "$TIER" = long ]; then
+        # the server guest, whose cable was pulled, printed what mp read from
+        # its verbs context (long.sh)
+        if grep -qE 'g2 mp: .*port rxe0:1 down \(verbs async event\)' "$out"; then
+            echo "PASS verbs-async-port-event: the guest whose cable was pulled failed rxe0:1 on IBV_EVENT_PORT_ERR or saw it"
+            p=$((p + 1))
+        elif grep -qE 'g2 mp: .*IBV_EVENT_PORT_ERR|g2 mp: .*port error' "$out"; then
+            echo "PASS verbs-async-port-event: IBV_EVENT_PORT_ERR read (the netlink event failed the lane first)"
+            p=$((p + 1))
+        else
+            echo "FAIL verbs-async-port-event: no verbs port event in the pulled guest's mp log"
+            f=$((f + 1))
+        fi
+    fi
+    echo "$p passed, $f failed"
 fi
 rm -f "$out"
 exit $rc

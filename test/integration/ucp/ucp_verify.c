@@ -1293,6 +1293,18 @@ static size_t rma_stream_size(uint32_t round)
     return size_enabled(size) ? size : 8;
 }
 
+/* The largest size the rounds use */
+static size_t rma_stream_max_size(void)
+{
+    size_t i, max = 0;
+
+    for (i = 0; i < sizeof(rma_stream_sizes) / sizeof(rma_stream_sizes[0]);
+         ++i) {
+        max = (rma_stream_size(i) > max) ? rma_stream_size(i) : max;
+    }
+    return max;
+}
+
 static uint64_t rma_stream_offset(uint32_t round)
 {
     return (round % 3) * RMA_STREAM_SLOT + (round % 5);
@@ -1440,8 +1452,9 @@ static void rma_stream_finish(void)
            "counter %llu, the peer completed %u adds\n", r->round,
            (unsigned long long)*r->counter, peer_adds);
     check((r->bad_bytes == 0) && (r->errors == 0),
-          "stream rma: %u put/get rounds of 8 B to 1 MiB, every byte read "
-          "back (%u bad, %u errors)", r->round, r->bad_bytes, r->errors);
+          "stream rma: %u put/get rounds of 8 B to %zu B, every byte read "
+          "back (%u bad, %u errors)", r->round, rma_stream_max_size(),
+          r->bad_bytes, r->errors);
     check((r->bad_fetch == 0) && (*r->counter == peer_adds),
           "stream atomic: %llu fetch-adds each returned the count before it "
           "(%u did not); counter %llu = the peer's %u adds",
