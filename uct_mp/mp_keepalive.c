@@ -10,6 +10,7 @@
 #  include "config.h"
 #endif
 
+#include "mp_liveness.h"
 #include "mp_keepalive.h"
 #include "mp_ep.h"
 #include "mp_ctl.h"
@@ -152,8 +153,8 @@ static int uct_mp_keepalive_lane_watched(uct_mp_ep_t *ep, unsigned lane)
 static int uct_mp_keepalive_check_ep(uct_mp_iface_t *iface, uct_mp_ep_t *ep,
                                      ucs_time_t now)
 {
-    ucs_time_t timeout = iface->ka_interval * iface->ka_misses;
-    int silent, alive_elsewhere;
+    uct_mp_liveness_input_t in;
+    uct_mp_liveness_t verdict;
     uct_mp_lane_ep_t *lane_ep;
     ucs_time_t newest;
     uct_mp_ctl_t msg;
@@ -163,6 +164,8 @@ static int uct_mp_keepalive_check_ep(uct_mp_iface_t *iface, uct_mp_ep_t *ep,
         return 1; /* connect-to-iface eps have no peer ep to answer */
     }
 
+    in.interval = iface->ka_interval;
+    in.misses   = iface->ka_misses;
     uct_mp_am_send_ack(ep, 0); /* what a quiet receiver still owes */
     uct_mp_join_failback_tick(ep, now);
 
@@ -182,28 +185,20 @@ static int uct_mp_keepalive_check_ep(uct_mp_iface_t *iface, uct_mp_ep_t *ep,
             continue;
         }
 
-        /* Silent: no probe that crossed for timeout, and nothing at all
-         * arrived for an interval (a path that still delivers is congested,
-         * its answers queued behind bulk data, not dead). A silent lane
-         * fails when the peer answered on another lane at least an interval
-         * later: the peer is alive and this path is not. When every lane is
-         * silent the peer may just not be progressing: they fail after twice
-         * the timeout. */
-        silent = ((int64_t)(now - lane_ep->last_rx) > (int64_t)timeout) &&
-                 ((int64_t)(now - lane_ep->last_arrival) >
-                  (int64_t)iface->ka_interval);
-        alive_elsewhere = (int64_t)(newest - lane_ep->last_rx) >
-                          (int64_t)iface->ka_interval;
-        if (silent &&
-            (alive_elsewhere ||
-             ((int64_t)(now - lane_ep->last_rx) > (int64_t)(2 * timeout)))) {
+        /* the rule (src/mp_liveness.h): silent, and the peer answers on
+         * another lane, or every lane silent for twice the timeout */
+        in.now             = now;
+        in.last_answered   = lane_ep->last_rx;
+        in.last_arrival    = lane_ep->last_arrival;
+        in.newest_answered = newest;
+        verdict            = uct_mp_liveness_judge(&in);
+        if (verdict != UCT_MP_LIVENESS_ALIVE) {
             ucs_diag("mp_rc: ep %p lane %u (%s): no probe answered for "
-                     "%.0f ms (keepalive %.0f ms x %u%s)", ep, lane,
+                     "%.0f ms (keepalive %.0f ms x %u, %s)", ep, lane,
                      iface->lanes[lane].dev_name,
                      ucs_time_to_msec(now - lane_ep->last_rx),
                      ucs_time_to_msec(iface->ka_interval), iface->ka_misses,
-                     alive_elsewhere ? ", the peer answers on another lane" :
-                                       ", no lane answers");
+                     uct_mp_liveness_str(verdict));
             if (uct_mp_ep_lane_failed(ep, lane, UCS_ERR_ENDPOINT_TIMEOUT) !=
                 UCS_OK) {
                 return 0;

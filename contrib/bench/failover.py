@@ -7,7 +7,7 @@ checked; ucx_perftest cannot run mp_rc's endpoint-to-endpoint lanes, it sets
 no error handling and so gets no aux transport); 2 s in, one path is cut by
 link down (both ends) or by a silent nftables drop on side A. For mp_rc
 (load_balance, lanes ep to ep, keepalive 100 ms x 3, link events) it reports
-the failover time: from the fault (the time the link-down command ran, or
+the failover time: from the fault (side A's RTM_NEWLINK for a link down, or
 the time mp-netns.sh started to apply the nft rule) to mp's log line that the
 lane failed and its traffic moves to the survivor (the moved operations are
 posted in the same progress call),
@@ -18,6 +18,7 @@ Never fails because of numbers. Outputs failover.json and failover.md in
 BENCH_OUT (default BUILDDIR/bench). BENCH_REPS (default 2).
 """
 
+import datetime
 import json
 import os
 import re
@@ -46,11 +47,30 @@ def run(env, fault, timeout, verify, port):
     def inject():
         time.sleep(2.0)
         if fault[1] == "link-down":
-            # both ends, directly: the time taken is the time of the event
+            # both ends, directly; the event is side A's RTM_NEWLINK as "ip
+            # monitor" in A's namespace received it ("ip link set down"
+            # itself takes tens of ms under load, and the kernel announces
+            # the link down during it)
             prefix = os.environ["MP_NS_PREFIX"]
-            fault_at[0] = time.time()
+            mon = subprocess.Popen(["ip", "-n", prefix + "A", "-ts", "monitor",
+                                    "link"], stdout=subprocess.PIPE,
+                                   stderr=subprocess.DEVNULL, text=True)
+            time.sleep(0.2)
+            started = time.time()
             sh("ip", "-n", prefix + "A", "link", "set", fault[0], "down")
             sh("ip", "-n", prefix + "B", "link", "set", fault[0], "down")
+            time.sleep(0.3)
+            mon.terminate()
+            events, _ = mon.communicate()
+            fault_at[0] = started  # if the monitor saw nothing
+            for line in events.splitlines():
+                m = re.match(r"\[([^]]+)\] \d+: %s(@[^:]*)?: .*state "
+                             r"(DOWN|LOWERLAYERDOWN)" % fault[0], line)
+                if m:
+                    # ip prints local time, as a naive datetime assumes
+                    fault_at[0] = datetime.datetime.fromisoformat(
+                        m.group(1)).timestamp()
+                    break
         else:
             # mp-netns.sh says when it started to apply the nft rule
             p = subprocess.run([NETNS, "fault", fault[0], "drop", "A"],
