@@ -8,7 +8,7 @@ no error handling and so gets no aux transport); 2 s in, one path is cut by
 link down (both ends) or by a silent nftables drop on side A. For mp_rc
 (load_balance, lanes ep to ep, keepalive 100 ms x 3, link events) it reports
 the failover time: from the fault (side A's RTM_NEWLINK for a link down, or
-the time mp-netns.sh started to apply the nft rule) to mp's log line that the
+the moment the nft command that adds the drop rule returned) to mp's log line that the
 lane failed and its traffic moves to the survivor (the moved operations are
 posted in the same progress call),
 whether the stream completed, and its throughput (bytes moved / time)
@@ -72,10 +72,12 @@ def run(env, fault, timeout, verify, port):
                         m.group(1)).timestamp()
                     break
         else:
-            # mp-netns.sh says when it started to apply the nft rule
+            # mp-netns.sh says when the nft command that adds the rule
+            # returned: the kernel commits the rule at the end of it (its
+            # start is spawning processes, tens of ms on a busy machine)
             p = subprocess.run([NETNS, "fault", fault[0], "drop", "A"],
                                capture_output=True, text=True, check=False)
-            m = re.search(r"applied from (\d+\.\d+)", p.stdout)
+            m = re.search(r"applied from \d+\.\d+ to (\d+\.\d+)", p.stdout)
             fault_at[0] = float(m.group(1)) if m else None
 
     envs = ["%s=%s" % kv for kv in dict(UCX_WARN_UNUSED_ENV_VARS="n",

@@ -336,16 +336,40 @@ do_fault() {
         drop|undrop|reset|unreset) targets=$(sides "${3:-}" A) ;;
         *) die "bad fault mode '$mode' (down|up|drop|undrop|reset|unreset)" ;;
     esac
-    local t0; t0=$(date +%s.%N)
-    for ns in $targets; do
-        case $mode in
-            down|up) ip -n "$ns" link set "$p" "$mode" ;;
-            drop)    nft_set "$ns" add drop_if "$p" ;;
-            undrop)  nft_set "$ns" delete drop_if "$p" ;;
-            reset)   nft_set "$ns" add reset_if "$p" ;;
-            unreset) nft_set "$ns" delete reset_if "$p" ;;
-        esac
-    done
+    local t0 t1 set fifo dir pids=()
+    case $mode in
+        drop|reset)
+            # Timed is only the kernel commit: the table exists and one nft
+            # per side is already running, blocked opening a fifo, before the
+            # clock starts (spawning processes takes 100 ms and more while
+            # two busy-polling processes own both CPUs)
+            set=${mode}_if
+            dir=$(mktemp -d /tmp/mp-netns-fault.XXXXXX)
+            for ns in $targets; do
+                nft_ensure "$ns"
+                mkfifo "$dir/$ns"
+                ip netns exec "$ns" nft -f "$dir/$ns" &
+                pids+=($!)
+            done
+            sleep 0.3
+            t0=$(date +%s.%N)
+            for ns in $targets; do
+                echo "add element inet $NFT_TABLE $set { \"$p\" }" > "$dir/$ns"
+            done
+            wait "${pids[@]}"
+            t1=$(date +%s.%N)
+            rm -rf "$dir" ;;
+        *)
+            t0=$(date +%s.%N)
+            for ns in $targets; do
+                case $mode in
+                    down|up) ip -n "$ns" link set "$p" "$mode" ;;
+                    undrop)  nft_set "$ns" delete drop_if "$p" ;;
+                    unreset) nft_set "$ns" delete reset_if "$p" ;;
+                esac
+            done
+            t1=$(date +%s.%N) ;;
+    esac
     case $mode in
         down)    what="link down" ;;
         up)      what="link up"
@@ -361,7 +385,7 @@ do_fault() {
         reset)   what="nft inet $NFT_TABLE: tcp in+out on $p rejected with tcp reset (non-tcp passes)" ;;
         unreset) what="nft inet $NFT_TABLE: tcp on $p no longer reset" ;;
     esac
-    echo "$(ts) fault $p $mode on ${targets// / and }: $what (applied from $t0)"
+    echo "$(ts) fault $p $mode on ${targets// / and }: $what (applied from $t0 to $t1)"
 }
 
 #

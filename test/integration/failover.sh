@@ -88,10 +88,11 @@ stream() {
     wait $spid; SRC=$?
     wait $fpid
     FAULT_AT=$(head -1 "$T_LOG_DIR/$name.fault")
-    # mp-netns.sh says when it started to apply the fault: its own start-up
-    # time is not mp's reaction time
+    # mp-netns.sh says when the command that put the fault in effect (nft
+    # commits the rule at its end) returned: its process start-up, tens of
+    # ms on a busy machine, is not mp's reaction time
     local applied
-    applied=$(sed -n 's/.*(applied from \([0-9.]*\))$/\1/p' "$T_LOG_DIR/$name.fault.log" | head -1)
+    applied=$(sed -n 's/.*(applied from [0-9.]* to \([0-9.]*\))$/\1/p' "$T_LOG_DIR/$name.fault.log" | head -1)
     [ -n "$applied" ] && FAULT_AT=$applied
 }
 
@@ -182,11 +183,12 @@ link_down_at() {
 # A link-down fault must be reacted to within LINK_BOUND_MS on both sides
 # (link events), a silent drop within DROP_BOUND_MS (keepalive).
 LINK_BOUND_MS=50
-# a silent drop: misses x interval after the last answered probe; what was
-# already on its way still arrives for a while and counts (a congested path
-# still delivers), plus one interval; plus the check period and the slack of
-# two busy processes on a 2-core machine
-DROP_BOUND_MS=$(( KA_MS * (KA_MISSES + 3) ))
+# a silent drop: misses x interval after the last answered probe (sent
+# before the drop), plus the check period; what was already on its way still
+# arrives for a while and counts (a congested path still delivers). The
+# issue's target is misses x interval (bench-failover reports it); the test
+# allows two intervals more for two busy processes on a 2-core machine
+DROP_BOUND_MS=$(( KA_MS * (KA_MISSES + 2) ))
 survive() {
     local name=$1 path=$2 lane; shift 2
     lane=$(( ${path#path} - 1 ))
