@@ -173,7 +173,8 @@ static void uct_mp_bounce_completed(uct_completion_t *self)
     }
 
     if (ep != NULL) {
-        if ((self->status != UCS_OK) && !ep->closing) {
+        if ((self->status != UCS_OK) && (self->status != UCS_ERR_CANCELED) &&
+            !ep->closing) {
             /* the striping path re-posts until no lane is left */
             ucs_diag("mp_rc: ep %p: %s of %zu bytes failed on every lane: %s",
                      ep, desc->is_put ? "put" : "get", desc->length,
