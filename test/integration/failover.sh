@@ -283,8 +283,11 @@ chaos() {
     done
     echo "$n flaps"
 }
-FLOW=--p2p
+# twice: p2p wire-up (tag and AM stream), and the client-server flow, whose
+# stream also runs the put/flush/get/fetch-add rounds
+for FLOW in --p2p --cm; do
 name=chaos-flapping-lanes
+[ $FLOW = --cm ] && name=chaos-flapping-lanes-cm-rma
 if wanted "$name" && tb_up "$name"; then
     STREAM_SECS=16 stream "$name" 90 chaos
     flaps=$(sed -n 's/^\([0-9]*\) flaps$/\1/p' "$T_LOG_DIR/$name.fault.log")
@@ -297,6 +300,7 @@ if wanted "$name" && tb_up "$name"; then
     [ "$CRC" -eq 0 ] && [ "$SRC" -eq 0 ] || show_logs
 fi
 "$NETNS" down > /dev/null 2>&1
+done
 
 # every lane cut silently: a bounded endpoint error, never a hang
 FLOW=--p2p
