@@ -171,7 +171,7 @@ static UCS_F_ALWAYS_INLINE ucs_status_t uct_mp_ep_start_op(uct_mp_ep_t *ep)
 
     if (ucs_unlikely((!ucs_queue_is_empty(&ep->pending_q) &&
                       !ep->in_pending) ||
-                     uct_mp_stripe_blocked(ep))) {
+                     uct_mp_fence_waiting(ep) || uct_mp_stripe_blocked(ep))) {
         return UCS_ERR_NO_RESOURCE;
     }
     return UCS_OK;
@@ -626,27 +626,6 @@ ucs_status_t uct_mp_ep_flush(uct_ep_h tl_ep, unsigned flags,
     return uct_mp_am_flush(ep, flags, comp, uct_mp_ep_flush_all_lanes);
 }
 
-ucs_status_t uct_mp_ep_fence(uct_ep_h tl_ep, unsigned flags)
-{
-    uct_mp_ep_t *ep = ucs_derived_of(tl_ep, uct_mp_ep_t);
-    void *lane_eps[UCT_MP_MAX_LANES];
-    ucs_status_t status;
-    unsigned lane, count;
-
-    count = uct_mp_ep_live_lanes(ep, lane_eps);
-    for (lane = 0; lane < count; ++lane) {
-        if (lane_eps[lane] == NULL) {
-            continue;
-        }
-
-        status = uct_ep_fence(lane_eps[lane], flags);
-        if (status != UCS_OK) {
-            return status;
-        }
-    }
-    return UCS_OK;
-}
-
 ucs_status_t uct_mp_ep_check(uct_ep_h tl_ep, unsigned flags,
                              uct_completion_t *comp)
 {
@@ -1076,6 +1055,7 @@ static UCS_CLASS_INIT_FUNC(uct_mp_ep_t, const uct_ep_params_t *params)
     uct_mp_join_init(self);
     uct_mp_stripe_init(self);
     uct_mp_bounce_ep_init(self);
+    uct_mp_fence_ep_init(self);
     self->tx_lane     = -1;
     self->busy_lane   = -1;
     self->peer_failed = 0;
@@ -1118,6 +1098,7 @@ static UCS_CLASS_INIT_FUNC(uct_mp_ep_t, const uct_ep_params_t *params)
 
 err_destroy_lanes:
     self->closing = 1;
+    uct_mp_fence_ep_cleanup(self);
     uct_mp_ep_destroy_lanes(self);
     uct_mp_iface_remove_ep(iface, self);
 err_destroy_lane_state:
@@ -1139,6 +1120,7 @@ static UCS_CLASS_CLEANUP_FUNC(uct_mp_ep_t)
                  "failures", self, self->replayed_chunks);
     }
     uct_mp_iface_remove_ep(uct_mp_ep_iface(self), self);
+    uct_mp_fence_ep_cleanup(self);
     uct_mp_ep_destroy_lanes(self);
     uct_mp_am_ep_cleanup(self);
     uct_mp_keepalive_ep_cleanup(self);

@@ -13,6 +13,7 @@
 #include "mp_keepalive.h"
 #include "mp_am.h"
 #include "mp_bounce.h"
+#include "mp_fence.h"
 #include "mp_sched.h"
 
 #include <stdio.h>
@@ -62,6 +63,9 @@ typedef struct uct_mp_ep {
                                                  flight, post order */
     uint64_t                 bounce_seq;      /* next one's sequence number */
     uint64_t                 bounce_lost;     /* failed on every lane */
+    struct uct_mp_fence      *fence;          /* fence in force (mp_fence.c):
+                                                 new operations wait */
+    uct_worker_cb_id_t       fence_prog_id;   /* starts its flush */
     int                      closing;         /* being destroyed: no replays */
     uct_worker_cb_id_t       lane_gc_prog_id; /* destroys failed lane eps */
     int                      rejoin_lane;     /* fail-back JOIN in flight */
@@ -214,7 +218,6 @@ ucs_status_t uct_mp_ep_atomic64_fetch(uct_ep_h tl_ep, uct_atomic_op_t opcode,
                                       uct_completion_t *comp);
 ucs_status_t uct_mp_ep_flush(uct_ep_h tl_ep, unsigned flags,
                              uct_completion_t *comp);
-ucs_status_t uct_mp_ep_fence(uct_ep_h tl_ep, unsigned flags);
 ucs_status_t uct_mp_ep_check(uct_ep_h tl_ep, unsigned flags,
                              uct_completion_t *comp);
 

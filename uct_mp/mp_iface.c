@@ -524,7 +524,19 @@ static ucs_status_t uct_mp_iface_fence(uct_iface_h tl_iface, unsigned flags)
 {
     uct_mp_iface_t *iface = ucs_derived_of(tl_iface, uct_mp_iface_t);
     ucs_status_t status;
+    uct_mp_ep_t *ep;
     unsigned i;
+
+    if (iface->policy != UCT_MP_POLICY_ACTIVE_BACKUP) {
+        /* an endpoint's operations span lanes: fence each (mp_fence.h) */
+        ucs_list_for_each(ep, &iface->eps, list) {
+            status = uct_mp_ep_fence(&ep->super.super, flags);
+            if (status != UCS_OK) {
+                return status;
+            }
+        }
+        return UCS_OK;
+    }
 
     for (i = 0; i < iface->num_lanes; ++i) {
         status = uct_iface_fence(iface->lanes[i].iface, flags);

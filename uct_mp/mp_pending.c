@@ -173,11 +173,24 @@ void uct_mp_pending_lane_gone(uct_mp_ep_t *ep, unsigned lane)
     }
 }
 
+void uct_mp_pending_resume(uct_mp_ep_t *ep)
+{
+    if (!ucs_queue_is_empty(&ep->pending_q)) {
+        uct_mp_pending_schedule_progress(ep);
+    }
+}
+
 ucs_status_t uct_mp_ep_pending_add(uct_ep_h tl_ep, uct_pending_req_t *req,
                                    unsigned flags)
 {
     uct_mp_ep_t *ep = ucs_derived_of(tl_ep, uct_mp_ep_t);
     ucs_status_t status;
+
+    if (uct_mp_fence_waiting(ep)) {
+        /* the fence's end runs the queue (uct_mp_pending_resume) */
+        ucs_queue_push(&ep->pending_q, uct_pending_req_priv_queue_elem(req));
+        return UCS_OK;
+    }
 
     if (ucs_queue_is_empty(&ep->pending_q)) {
         status = uct_mp_pending_arm(ep);

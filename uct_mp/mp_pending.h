@@ -35,6 +35,10 @@ void uct_mp_pending_cleanup(struct uct_mp_ep *ep);
  * off it and, if requests wait, move it to a lane that still works. */
 void uct_mp_pending_lane_gone(struct uct_mp_ep *ep, unsigned lane);
 
+/* Something the queued requests waited for is over (a fence): run them
+ * from progress */
+void uct_mp_pending_resume(struct uct_mp_ep *ep);
+
 ucs_status_t uct_mp_ep_pending_add(uct_ep_h tl_ep, uct_pending_req_t *req,
                                    unsigned flags);
 void uct_mp_ep_pending_purge(uct_ep_h tl_ep, uct_pending_purge_callback_t cb,

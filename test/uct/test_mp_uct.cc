@@ -849,6 +849,74 @@ TEST_F(test_mp_uct, put_zcopy_through_packed_rkey) {
     ASSERT_UCS_OK(uct_md_mem_dereg(m_receiver.m_md, dst_memh));
 }
 
+/*
+ * A fence under load_balance: an endpoint's operations span lanes, so what
+ * comes after the fence waits (UCS_ERR_NO_RESOURCE, pending_add accepted)
+ * until everything before it completed, on whatever lane.
+ */
+struct fence_waiter {
+    uct_pending_req_t  req;
+    uct_completion_t   *before;          /* the operation before the fence */
+    bool               dispatched = false;
+    bool               before_was_done = false;
+};
+
+TEST_F(test_mp_uct, fence_holds_later_operations_until_earlier_complete) {
+    open_pair(k_lane_devices_two, "load_balance");
+    if (!m_sender.has(UCT_IFACE_FLAG_PUT_ZCOPY)) {
+        GTEST_SKIP() << "lanes have no put_zcopy";
+    }
+    const size_t size = 4 * 1024 * 1024;
+    rma_buffers b;
+    rma_setup(m_sender, m_receiver, size, &b);
+
+    uct_completion_t before;
+    before.func   = [](uct_completion_t *self) {};
+    before.count  = 1;
+    before.status = UCS_OK;
+    uct_iov_t iov = {&b.source[0], size, b.src_memh, 0, 1};
+    ucs_status_t status = retry([&] {
+        return uct_ep_put_zcopy(m_ep, &iov, 1, (uintptr_t)&b.target[0],
+                                b.rkey.rkey, &before);
+    });
+    ASSERT_EQ(UCS_INPROGRESS, status) << ucs_status_string(status);
+
+    ASSERT_UCS_OK(uct_ep_fence(m_ep, 0));
+
+    /* while the striped put is in flight (no progress was called), nothing
+     * new goes out */
+    ASSERT_GT(before.count, 0);
+    uct_iov_t small = {&b.source[0], 64, b.src_memh, 0, 1};
+    EXPECT_EQ(UCS_ERR_NO_RESOURCE,
+              uct_ep_put_zcopy(m_ep, &small, 1, (uintptr_t)&b.target[0],
+                               b.rkey.rkey, NULL));
+    EXPECT_EQ(UCS_ERR_NO_RESOURCE, uct_ep_am_short(m_ep, AM_ID, 0, "x", 1));
+
+    fence_waiter waiter;
+    waiter.before   = &before;
+    waiter.req.func = [](uct_pending_req_t *self) -> ucs_status_t {
+        fence_waiter *w      = ucs_container_of(self, fence_waiter, req);
+        w->dispatched        = true;
+        w->before_was_done   = (w->before->count == 0);
+        return UCS_OK;
+    };
+    ASSERT_UCS_OK(uct_ep_pending_add(m_ep, &waiter.req, 0));
+    ASSERT_TRUE(wait_for([&] { return waiter.dispatched; }))
+        << "the request queued behind the fence never ran";
+    EXPECT_TRUE(waiter.before_was_done)
+        << "a request queued after the fence ran before the put before it "
+           "completed";
+    ASSERT_TRUE(wait_for([&] { return before.count == 0; }));
+    EXPECT_EQ(UCS_OK, before.status) << ucs_status_string(before.status);
+    EXPECT_EQ(0, memcmp(b.target.data(), b.source.data(), size));
+
+    /* after the fence, operations go again */
+    status = retry([&] { return uct_ep_am_short(m_ep, AM_ID, 0, "y", 1); });
+    EXPECT_EQ(UCS_OK, status) << ucs_status_string(status);
+    flush_ep();
+    rma_release(m_sender, m_receiver, &b);
+}
+
 TEST_F(test_mp_uct, two_lanes_fit_ucp_address_limits) {
     open_pair(k_lane_devices_two);
     EXPECT_LE(m_sender.m_attr.device_addr_len, 31u);
