@@ -705,6 +705,13 @@ static void test_rma(void)
                 check(0, "rma put %zu B at %zu: %s", regions[i].size,
                       regions[i].offset, ucs_status_string(status));
             }
+            /* a fence between puts (UCP: uct_iface_fence of each iface, or
+             * a flush): it must not fail nor stall later puts */
+            status = ucp_worker_fence(worker);
+            if (status != UCS_OK) {
+                check(0, "rma: worker fence after put %u: %s", i,
+                      ucs_status_string(status));
+            }
         }
         status = wait_req(ucp_ep_flush_nbx(ep, &param));
         check(status == UCS_OK, "rma: flush after puts: %s",
