@@ -39,6 +39,20 @@
 
 static unsigned uct_mp_link_progress(void *arg);
 
+int uct_mp_link_lane_port(const char *dev_name, char *hca, size_t max,
+                          unsigned *port)
+{
+    const char *colon = strchr(dev_name, ':');
+
+    if ((colon == NULL) || (sscanf(colon + 1, "%u", port) != 1) ||
+        ((size_t)(colon - dev_name) >= max)) {
+        return 0;
+    }
+    memcpy(hca, dev_name, colon - dev_name);
+    hca[colon - dev_name] = '\0';
+    return 1;
+}
+
 /* The netdev under a lane: a tcp lane's device itself; an rc lane's RoCE
  * port's netdev from sysfs (none for InfiniBand ports) */
 static void uct_mp_link_lane_netdev(uct_mp_iface_t *iface, unsigned lane,
@@ -49,7 +63,6 @@ static void uct_mp_link_lane_netdev(uct_mp_iface_t *iface, unsigned lane,
     char ibdev[UCT_DEVICE_NAME_MAX], path[256];
     unsigned port;
     ssize_t len;
-    char *colon;
 
     netdev[0] = '\0';
     if (md->lane_tl == UCT_MP_LANE_TL_TCP) {
@@ -57,12 +70,9 @@ static void uct_mp_link_lane_netdev(uct_mp_iface_t *iface, unsigned lane,
         return;
     }
 
-    ucs_strncpy_zero(ibdev, dev_name, sizeof(ibdev));
-    colon = strchr(ibdev, ':');
-    if ((colon == NULL) || (sscanf(colon + 1, "%u", &port) != 1)) {
+    if (!uct_mp_link_lane_port(dev_name, ibdev, sizeof(ibdev), &port)) {
         return;
     }
-    *colon = '\0';
     ucs_snprintf_safe(path, sizeof(path),
                       "/sys/class/infiniband/%s/ports/%u/gid_attrs/ndevs/0",
                       ibdev, port);

@@ -15,6 +15,7 @@
 #define UCT_MP_LINK_H_
 
 #include <ucs/type/status.h>
+#include <stddef.h>
 
 struct uct_mp_iface;
 struct uct_mp_ep;
@@ -27,6 +28,11 @@ void uct_mp_link_iface_cleanup(struct uct_mp_iface *iface);
  * for the log */
 void uct_mp_link_lane_changed(struct uct_mp_iface *iface, unsigned lane,
                               int up, const char *what);
+
+/* HCA name and port of an rc lane device "mlx5_0:1" (0 if it is not of
+ * that form, or the name does not fit max) */
+int uct_mp_link_lane_port(const char *dev_name, char *hca, size_t max,
+                          unsigned *port);
 
 /* 1 if the lane's link is known to be down (fail-back waits for it) */
 int uct_mp_link_is_down(struct uct_mp_iface *iface, unsigned lane);

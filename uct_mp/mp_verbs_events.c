@@ -28,21 +28,6 @@
 #define UCT_MP_VERBS_EVENTS_MAX_POLL  16
 
 
-/* HCA name and port of an rc lane device "mlx5_0:1"; 0 if not of that form */
-static int uct_mp_verbs_events_lane_port(const char *dev_name, char *hca,
-                                         size_t max, unsigned *port)
-{
-    const char *colon = strchr(dev_name, ':');
-
-    if ((colon == NULL) || (sscanf(colon + 1, "%u", port) != 1) ||
-        ((size_t)(colon - dev_name) >= max)) {
-        return 0;
-    }
-    memcpy(hca, dev_name, colon - dev_name);
-    hca[colon - dev_name] = '\0';
-    return 1;
-}
-
 /* The context of hca, opened once per iface; -1 on failure */
 static int uct_mp_verbs_events_context(uct_mp_iface_t *iface,
                                        struct ibv_device **devs, int num_devs,
@@ -112,8 +97,8 @@ unsigned uct_mp_verbs_events_init(uct_mp_iface_t *iface)
     }
 
     for (lane = 0; lane < iface->num_lanes; ++lane) {
-        if (!uct_mp_verbs_events_lane_port(iface->lanes[lane].dev_name, hca,
-                                           sizeof(hca), &port)) {
+        if (!uct_mp_link_lane_port(iface->lanes[lane].dev_name, hca,
+                                   sizeof(hca), &port)) {
             continue;
         }
         ctx = uct_mp_verbs_events_context(iface, devs, num_devs, hca);
