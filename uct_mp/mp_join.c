@@ -552,7 +552,6 @@ static void uct_mp_join_handle_rejoin_ack(uct_mp_ep_t *ep,
     uct_mp_iface_t *iface = uct_mp_join_iface(ep);
     unsigned lane         = ep->rejoin_lane;
     uct_mp_lane_ep_t *lane_ep = &ep->lane_eps[lane];
-    uct_mp_ctl_t ka;
     ucs_status_t status;
     unsigned remote;
 
@@ -576,13 +575,7 @@ static void uct_mp_join_handle_rejoin_ack(uct_mp_ep_t *ep,
 
     lane_ep->remote_lane     = remote;
     lane_ep->remote_md_index = ack->devs.lanes[remote].md_index;
-
-    memset(&ka, 0, sizeof(ka));
-    ka.type      = UCT_MP_CTL_KEEPALIVE;
-    ka.lane      = lane;
-    ka.probe_seq = ++lane_ep->probe_seq;
-    uct_mp_keepalive_probe_sent(ep, lane, ka.probe_seq, ucs_get_time());
-    uct_mp_ctl_send(ep, lane, &ka);
+    uct_mp_keepalive_send_probe(ep, lane, ucs_get_time());
 }
 
 /* Initiator: the peer answered the probe on the rejoining lane */

@@ -50,17 +50,21 @@ void uct_mp_keepalive_lane_alive(uct_mp_ep_t *ep, unsigned lane)
     }
 }
 
-void uct_mp_keepalive_probe_sent(uct_mp_ep_t *ep, unsigned lane,
-                                 uint32_t probe_seq, ucs_time_t now)
+void uct_mp_keepalive_send_probe(uct_mp_ep_t *ep, unsigned lane,
+                                 ucs_time_t now)
 {
-    ep->lane_eps[lane].probe_sent[probe_seq & 3] = now;
+    uct_mp_lane_ep_t *lane_ep = &ep->lane_eps[lane];
+    uct_mp_ctl_t msg;
+
+    memset(&msg, 0, sizeof(msg));
+    msg.type                                = UCT_MP_CTL_KEEPALIVE;
+    msg.lane                                = lane;
+    msg.probe_seq                           = ++lane_ep->probe_seq;
+    lane_ep->last_probe                     = now;
+    lane_ep->probe_sent[msg.probe_seq & 3] = now;
+    uct_mp_ctl_send(ep, lane, &msg);
 }
 
-/*
- * The peer answered probe probe_seq on lane: the path worked when the probe
- * was sent. The send time, not the arrival time, is the evidence: under load
- * the answer may sit in a socket buffer that was filled before the path died.
- */
 void uct_mp_keepalive_lane_arrival(uct_mp_ep_t *ep, unsigned lane)
 {
     if (ucs_likely(lane < UCT_MP_MAX_LANES)) {
@@ -68,6 +72,11 @@ void uct_mp_keepalive_lane_arrival(uct_mp_ep_t *ep, unsigned lane)
     }
 }
 
+/*
+ * The peer answered probe probe_seq on lane: the path worked when the probe
+ * was sent. The send time, not the arrival time, is the evidence: under load
+ * the answer may sit in a socket buffer that was filled before the path died.
+ */
 void uct_mp_keepalive_probe_answered(uct_mp_ep_t *ep, unsigned lane,
                                      uint32_t probe_seq)
 {
@@ -157,7 +166,6 @@ static int uct_mp_keepalive_check_ep(uct_mp_iface_t *iface, uct_mp_ep_t *ep,
     uct_mp_liveness_t verdict;
     uct_mp_lane_ep_t *lane_ep;
     ucs_time_t newest;
-    uct_mp_ctl_t msg;
     unsigned lane;
 
     if ((ep->remote_token == 0) || ep->peer_failed || ep->closing) {
@@ -210,13 +218,7 @@ static int uct_mp_keepalive_check_ep(uct_mp_iface_t *iface, uct_mp_ep_t *ep,
         }
 
         if ((now - lane_ep->last_probe) >= iface->ka_interval) {
-            memset(&msg, 0, sizeof(msg));
-            msg.type            = UCT_MP_CTL_KEEPALIVE;
-            msg.lane            = lane;
-            msg.probe_seq       = ++lane_ep->probe_seq;
-            lane_ep->last_probe = now;
-            uct_mp_keepalive_probe_sent(ep, lane, msg.probe_seq, now);
-            uct_mp_ctl_send(ep, lane, &msg);
+            uct_mp_keepalive_send_probe(ep, lane, now);
         }
     }
     return 1;

@@ -31,15 +31,15 @@ void uct_mp_keepalive_iface_cleanup(struct uct_mp_iface *iface);
 /* A lane of ep connected: the keepalive deadline starts now */
 void uct_mp_keepalive_lane_alive(struct uct_mp_ep *ep, unsigned lane);
 
-/* Probe probe_seq went out on lane at now / the peer answered it */
-void uct_mp_keepalive_probe_sent(struct uct_mp_ep *ep, unsigned lane,
-                                 uint32_t probe_seq, ucs_time_t now);
+/* Send a KEEPALIVE probe on lane of ep at now / the peer answered one */
+void uct_mp_keepalive_send_probe(struct uct_mp_ep *ep, unsigned lane,
+                                 ucs_time_t now);
+void uct_mp_keepalive_probe_answered(struct uct_mp_ep *ep, unsigned lane,
+                                     uint32_t probe_seq);
+
 /* Something from the peer arrived on lane of ep: while a lane keeps
  * delivering, a late probe answer (queued behind bulk data) does not fail it */
 void uct_mp_keepalive_lane_arrival(struct uct_mp_ep *ep, unsigned lane);
-
-void uct_mp_keepalive_probe_answered(struct uct_mp_ep *ep, unsigned lane,
-                                     uint32_t probe_seq);
 
 /* A lane ep failed: destroy it from progress (not from its own callback) */
 void uct_mp_keepalive_schedule_lane_destroy(struct uct_mp_ep *ep,
