@@ -165,9 +165,7 @@ static UCS_F_ALWAYS_INLINE ucs_status_t uct_mp_ep_start_op(uct_mp_ep_t *ep)
         uct_mp_join_start(ep);
     }
 
-    if (ucs_unlikely(!ucs_queue_is_empty(&ep->ctl_q))) {
-        uct_mp_ctl_send_queued(ep); /* control messages take resources first */
-    }
+    uct_mp_ep_send_ctl_first(ep);
 
     if (ucs_unlikely((!ucs_queue_is_empty(&ep->pending_q) &&
                       !ep->in_pending) ||

@@ -112,6 +112,16 @@ static UCS_F_ALWAYS_INLINE int uct_mp_ep_lane_broken(ucs_status_t status)
 }
 
 
+/* Queued control messages (probe answers, ACKs, JOINs) take a lane's
+ * resources before anything else the ep would post now */
+static UCS_F_ALWAYS_INLINE void uct_mp_ep_send_ctl_first(uct_mp_ep_t *ep)
+{
+    if (ucs_unlikely(!ucs_queue_is_empty(&ep->ctl_q))) {
+        uct_mp_ctl_send_queued(ep);
+    }
+}
+
+
 UCS_CLASS_DECLARE_NEW_FUNC(uct_mp_ep_t, uct_ep_t, const uct_ep_params_t*);
 UCS_CLASS_DECLARE_DELETE_FUNC(uct_mp_ep_t, uct_ep_t);
 

@@ -99,10 +99,7 @@ static ucs_status_t uct_mp_pending_dispatch(uct_mp_ep_t *ep, int self_lane)
     ucs_status_t status;
 
     for (round = 0; round < UCT_MP_PENDING_MAX_ROUNDS; ++round) {
-        if (!ucs_queue_is_empty(&ep->ctl_q)) {
-            /* resources freed up: control messages first */
-            uct_mp_ctl_send_queued(ep);
-        }
+        uct_mp_ep_send_ctl_first(ep); /* resources freed up */
         ++ep->in_pending;
         uct_pending_queue_dispatch(priv, &ep->pending_q, 1);
         --ep->in_pending;

@@ -360,9 +360,7 @@ static unsigned uct_mp_stripe_post_waiting(uct_mp_ep_t *ep)
     ucs_status_t status;
     unsigned count = 0;
 
-    if (!ucs_queue_is_empty(&ep->ctl_q)) {
-        uct_mp_ctl_send_queued(ep); /* control messages take resources first */
-    }
+    uct_mp_ep_send_ctl_first(ep);
 
     while (!ucs_queue_is_empty(&ep->replay_q)) {
         chunk  = ucs_queue_head_elem_non_empty(&ep->replay_q,
