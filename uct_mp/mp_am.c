@@ -241,16 +241,17 @@ ucs_status_t uct_mp_am_flush(uct_mp_ep_t *ep, unsigned flags,
 {
     uct_mp_am_flush_t *flush;
     ucs_status_t status;
-    int waiting;
+    int unacked, waiting;
 
     if (flags & UCT_FLUSH_FLAG_CANCEL) {
         return flush_lanes(ep, flags, comp);
     }
 
     /* AMs the peer has not acknowledged, or tracked RMA in flight */
-    waiting = uct_mp_am_unacked(ep) ||
+    unacked = uct_mp_am_unacked(ep);
+    waiting = unacked ||
               !uct_mp_bounce_done_before(ep, uct_mp_bounce_mark(ep));
-    if (uct_mp_am_unacked(ep)) {
+    if (unacked) {
         uct_mp_am_request_ack(ep);
     }
 
