@@ -525,21 +525,10 @@ static ucs_status_t uct_mp_iface_fence(uct_iface_h tl_iface, unsigned flags)
     uct_mp_iface_t *iface = ucs_derived_of(tl_iface, uct_mp_iface_t);
     ucs_status_t status;
     uct_mp_ep_t *ep;
-    unsigned i;
 
-    if (iface->policy != UCT_MP_POLICY_ACTIVE_BACKUP) {
-        /* an endpoint's operations span lanes: fence each (mp_fence.h) */
-        ucs_list_for_each(ep, &iface->eps, list) {
-            status = uct_mp_ep_fence(&ep->super.super, flags);
-            if (status != UCS_OK) {
-                return status;
-            }
-        }
-        return UCS_OK;
-    }
-
-    for (i = 0; i < iface->num_lanes; ++i) {
-        status = uct_iface_fence(iface->lanes[i].iface, flags);
+    /* each endpoint fences the way its operations spread (mp_fence.h) */
+    ucs_list_for_each(ep, &iface->eps, list) {
+        status = uct_mp_ep_fence(&ep->super.super, flags);
         if (status != UCS_OK) {
             return status;
         }
@@ -973,7 +962,7 @@ static UCS_CLASS_INIT_FUNC(uct_mp_iface_t, uct_md_h tl_md, uct_worker_h worker,
                                                          uct_mp_iface_config_t);
     char errmsg[UCT_MP_STRIPE_ERRMSG_MAX];
     ucs_status_t status;
-    unsigned i;
+    unsigned i, id;
 
     UCT_CHECK_PARAM(params->field_mask & UCT_IFACE_PARAM_FIELD_OPEN_MODE,
                     "UCT_IFACE_PARAM_FIELD_OPEN_MODE is not defined");
@@ -1041,9 +1030,10 @@ static UCS_CLASS_INIT_FUNC(uct_mp_iface_t, uct_md_h tl_md, uct_worker_h worker,
     ucs_list_head_init(&self->eps);
     ucs_list_add_tail(&uct_mp_all_ifaces, &self->all_list);
     kh_init_inplace(uct_mp_eps, &self->eps_by_token);
-    for (i = 0; i < UCT_MP_MAX_LANES * UCT_AM_ID_MAX; ++i) {
-        self->am_trampolines[i / UCT_AM_ID_MAX][i % UCT_AM_ID_MAX] =
-            (uct_mp_am_trampoline_t){self, i / UCT_AM_ID_MAX, i % UCT_AM_ID_MAX};
+    for (i = 0; i < UCT_MP_MAX_LANES; ++i) {
+        for (id = 0; id < UCT_AM_ID_MAX; ++id) {
+            self->am_trampolines[i][id] = (uct_mp_am_trampoline_t){self, i, id};
+        }
     }
 
     if (self->policy != md->policy) {
