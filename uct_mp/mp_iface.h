@@ -79,8 +79,16 @@ typedef struct uct_mp_iface {
     /* link events (mp_link.c) */
     int                      link_events;     /* LINK_EVENTS */
     int                      link_fd;         /* rtnetlink socket, -1: none */
+    int                      link_async;      /* the event fds are read on
+                                                 UCS's async thread, not
+                                                 from the progress */
     ucs_time_t               link_next_poll;
     uct_worker_cb_id_t       link_prog_id;
+    /* what the event reader saw (the async thread may write these) */
+    volatile uint8_t         link_seen_down[UCT_MP_MAX_LANES];
+    volatile uint32_t        link_seen_gen;   /* +1 after each change */
+    /* what the progress applied to the endpoints (main thread only) */
+    uint32_t                 link_applied_gen;
     uint8_t                  link_down[UCT_MP_MAX_LANES];
     char                     link_netdev[UCT_MP_MAX_LANES][IFNAMSIZ]; /* "":
                                                  no netdev to watch */

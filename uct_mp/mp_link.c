@@ -16,6 +16,8 @@
 #include "mp_verbs_events.h"
 
 #include <uct/base/uct_iface.h>
+#include <ucs/arch/cpu.h>
+#include <ucs/async/async.h>
 #include <ucs/debug/log.h>
 #include <ucs/sys/string.h>
 #include <ucs/sys/sys.h>
@@ -31,8 +33,11 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
-/* how often the netlink socket is read: bounds the reaction to an event */
+/* how often the progress reads the event fds when no async thread does, and
+ * passes over the endpoints for lanes on a link that is down */
 #define UCT_MP_LINK_POLL_MS   5
+/* netlink messages read in one go, at most (more: resync from sysfs) */
+#define UCT_MP_LINK_MAX_READ  256
 /* a link that came back settles this long before a lane retries over it */
 #define UCT_MP_LINK_SETTLE_MS 100
 
@@ -122,89 +127,64 @@ static int uct_mp_link_open_netlink(uct_mp_iface_t *iface)
     return fd;
 }
 
-ucs_status_t uct_mp_link_iface_init(uct_mp_iface_t *iface)
-{
-    unsigned lane, watched = 0, verbs_watched;
-
-    iface->link_fd      = -1;
-    iface->link_prog_id = UCS_CALLBACKQ_ID_NULL;
-    for (lane = 0; lane < iface->num_lanes; ++lane) {
-        iface->link_down[lane] = 0;
-        uct_mp_link_lane_netdev(iface, lane, iface->link_netdev[lane],
-                                sizeof(iface->link_netdev[lane]));
-        watched += (iface->link_netdev[lane][0] != '\0');
-    }
-
-    verbs_watched = uct_mp_verbs_events_init(iface);
-    if (iface->link_events && (watched > 0)) {
-        iface->link_fd = uct_mp_link_open_netlink(iface);
-    }
-    if ((iface->link_fd < 0) && (verbs_watched == 0)) {
-        return UCS_OK;
-    }
-
-    for (lane = 0; (lane < iface->num_lanes) && (iface->link_fd >= 0);
-         ++lane) {
-        if (iface->link_netdev[lane][0] != '\0') {
-            iface->link_down[lane] =
-                !uct_mp_link_sysfs_up(iface->link_netdev[lane]);
-            ucs_debug("mp_rc: iface %p lane %u (%s): watching link %s (%s)",
-                      iface, lane, iface->lanes[lane].dev_name,
-                      iface->link_netdev[lane],
-                      iface->link_down[lane] ? "down" : "up");
-        }
-    }
-
-    iface->link_next_poll = ucs_get_time();
-    uct_worker_progress_register_safe(&iface->super.worker->super,
-                                      uct_mp_link_progress, iface, 0,
-                                      &iface->link_prog_id);
-    return UCS_OK;
-}
-
-void uct_mp_link_iface_cleanup(uct_mp_iface_t *iface)
-{
-    uct_worker_progress_unregister_safe(&iface->super.worker->super,
-                                        &iface->link_prog_id);
-    if (iface->link_fd >= 0) {
-        close(iface->link_fd);
-        iface->link_fd = -1;
-    }
-    uct_mp_verbs_events_cleanup(iface);
-}
-
 int uct_mp_link_is_down(uct_mp_iface_t *iface, unsigned lane)
 {
     return (lane < iface->num_lanes) && iface->link_down[lane];
 }
 
-void uct_mp_link_lane_changed(uct_mp_iface_t *iface, unsigned lane, int up,
-                              const char *what)
+void uct_mp_link_lane_seen(uct_mp_iface_t *iface, unsigned lane, int up,
+                           const char *what)
 {
-    ucs_time_t now = ucs_get_time();
-    uct_mp_lane_ep_t *lane_ep;
-    uct_mp_ep_t *ep;
-
-    if ((lane >= iface->num_lanes) || (iface->link_down[lane] == !up)) {
+    if ((lane >= iface->num_lanes) || (iface->link_seen_down[lane] == !up)) {
         return;
     }
 
-    iface->link_down[lane] = !up;
+    iface->link_seen_down[lane] = !up;
+    ucs_memory_cpu_store_fence();
+    ++iface->link_seen_gen; /* one writer: the async lock serialises them */
     ucs_diag("mp_rc: iface %p lane %u (%s): %s", iface, lane,
              iface->lanes[lane].dev_name, what);
-    if (!up) {
-        return; /* the lanes on it fail from uct_mp_link_fail_lanes() */
+}
+
+/* Main thread: take over what the event reader saw. A link that came back
+ * makes fail-back retry soon, with the backoff started over; the lanes on a
+ * link that went down fail from uct_mp_link_fail_lanes(). Returns 1 if
+ * anything changed. */
+static int uct_mp_link_apply(uct_mp_iface_t *iface)
+{
+    uint32_t gen = iface->link_seen_gen;
+    ucs_time_t now;
+    uct_mp_lane_ep_t *lane_ep;
+    uct_mp_ep_t *ep;
+    unsigned lane;
+
+    if (ucs_likely(gen == iface->link_applied_gen)) {
+        return 0;
     }
 
-    /* fail-back: retry soon, with the backoff started over */
-    ucs_list_for_each(ep, &iface->eps, list) {
-        lane_ep = &ep->lane_eps[lane];
-        if (lane_ep->retry_at != 0) {
-            lane_ep->retry_backoff = 0;
-            lane_ep->retry_at      = now +
-                                     ucs_time_from_msec(UCT_MP_LINK_SETTLE_MS);
+    ucs_memory_cpu_load_fence();
+    iface->link_applied_gen = gen;
+    now                     = ucs_get_time();
+    for (lane = 0; lane < iface->num_lanes; ++lane) {
+        if (iface->link_down[lane] == iface->link_seen_down[lane]) {
+            continue;
+        }
+
+        iface->link_down[lane] = iface->link_seen_down[lane];
+        if (iface->link_down[lane]) {
+            continue;
+        }
+
+        ucs_list_for_each(ep, &iface->eps, list) {
+            lane_ep = &ep->lane_eps[lane];
+            if (lane_ep->retry_at != 0) {
+                lane_ep->retry_backoff = 0;
+                lane_ep->retry_at      = now +
+                        ucs_time_from_msec(UCT_MP_LINK_SETTLE_MS);
+            }
         }
     }
+    return 1;
 }
 
 /* netdev's link went up or down */
@@ -218,7 +198,7 @@ static void uct_mp_link_changed(uct_mp_iface_t *iface, const char *netdev,
                       up ? "up" : "down");
     for (lane = 0; lane < iface->num_lanes; ++lane) {
         if (!strcmp(iface->link_netdev[lane], netdev)) {
-            uct_mp_link_lane_changed(iface, lane, up, what);
+            uct_mp_link_lane_seen(iface, lane, up, what);
         }
     }
 }
@@ -272,7 +252,8 @@ static int uct_mp_link_read(uct_mp_iface_t *iface)
     ssize_t len;
     int rta_len, up;
 
-    for (count = 0; count < 64; ++count) {
+    /* until the socket is empty: the async thread's epoll is edge-triggered */
+    for (count = 0; count < UCT_MP_LINK_MAX_READ; ++count) {
         len = recv(iface->link_fd, buf, sizeof(buf), 0);
         if (len < 0) {
             return (errno == ENOBUFS);
@@ -303,33 +284,181 @@ static int uct_mp_link_read(uct_mp_iface_t *iface)
             uct_mp_link_changed(iface, name, up);
         }
     }
-    return 0;
+    return 1; /* more than we read: resync */
+}
+
+/* Read the event fds (netlink and verbs): on UCS's async thread, holding the
+ * worker's async lock, or from the progress when there is no async thread */
+static void uct_mp_link_read_events(uct_mp_iface_t *iface)
+{
+    unsigned lane;
+
+    uct_mp_verbs_events_poll(iface);
+    if ((iface->link_fd < 0) || !uct_mp_link_read(iface)) {
+        return;
+    }
+
+    ucs_diag("mp_rc: iface %p: link events lost (netlink overflow), "
+             "reading link states", iface);
+    for (lane = 0; lane < iface->num_lanes; ++lane) {
+        if (iface->link_netdev[lane][0] != '\0') {
+            uct_mp_link_changed(iface, iface->link_netdev[lane],
+                                uct_mp_link_sysfs_up(
+                                        iface->link_netdev[lane]));
+        }
+    }
+}
+
+static void uct_mp_link_async_event(int fd, ucs_event_set_types_t events,
+                                    void *arg)
+{
+    uct_mp_link_read_events(arg);
+}
+
+/* The fds to watch: the netlink socket and each verbs context's async fd */
+static unsigned uct_mp_link_event_fds(uct_mp_iface_t *iface, int *fds)
+{
+    unsigned i, count = 0;
+
+    if (iface->link_fd >= 0) {
+        fds[count++] = iface->link_fd;
+    }
+    for (i = 0; i < iface->num_ib_ctx; ++i) {
+        fds[count++] = uct_mp_verbs_events_fd(iface, i);
+    }
+    return count;
+}
+
+static void uct_mp_link_async_remove(uct_mp_iface_t *iface, unsigned count)
+{
+    int fds[UCT_MP_MAX_LANES + 1];
+    unsigned i;
+
+    uct_mp_link_event_fds(iface, fds);
+    for (i = 0; i < count; ++i) {
+        ucs_async_remove_handler(fds[i], 1);
+    }
+}
+
+/* With a thread async mode (UCP's workers have one), the events are read as
+ * they arrive, however long the application goes between progress calls;
+ * the endpoints' lanes fail in the next progress call */
+static void uct_mp_link_async_add(uct_mp_iface_t *iface)
+{
+    ucs_async_context_t *async = iface->super.worker->async;
+    int fds[UCT_MP_MAX_LANES + 1];
+    ucs_status_t status;
+    unsigned i, count;
+
+    if ((async == NULL) || ((async->mode != UCS_ASYNC_MODE_THREAD_SPINLOCK) &&
+                            (async->mode != UCS_ASYNC_MODE_THREAD_MUTEX))) {
+        return;
+    }
+
+    count = uct_mp_link_event_fds(iface, fds);
+    for (i = 0; i < count; ++i) {
+        status = ucs_async_set_event_handler(async->mode, fds[i],
+                                             UCS_EVENT_SET_EVREAD,
+                                             uct_mp_link_async_event, iface,
+                                             async);
+        if (status != UCS_OK) {
+            ucs_diag("mp_rc: iface %p: link events fd %d not watched by the "
+                     "async thread (%s), read from the progress", iface,
+                     fds[i], ucs_status_string(status));
+            uct_mp_link_async_remove(iface, i);
+            return;
+        }
+    }
+    iface->link_async = 1;
+}
+
+ucs_status_t uct_mp_link_iface_init(uct_mp_iface_t *iface)
+{
+    unsigned lane, watched = 0, verbs_watched;
+
+    iface->link_fd          = -1;
+    iface->link_async       = 0;
+    iface->link_prog_id     = UCS_CALLBACKQ_ID_NULL;
+    iface->link_seen_gen    = 0;
+    iface->link_applied_gen = 0;
+    for (lane = 0; lane < iface->num_lanes; ++lane) {
+        iface->link_down[lane]      = 0;
+        iface->link_seen_down[lane] = 0;
+        uct_mp_link_lane_netdev(iface, lane, iface->link_netdev[lane],
+                                sizeof(iface->link_netdev[lane]));
+        watched += (iface->link_netdev[lane][0] != '\0');
+    }
+
+    verbs_watched = uct_mp_verbs_events_init(iface);
+    if (iface->link_events && (watched > 0)) {
+        iface->link_fd = uct_mp_link_open_netlink(iface);
+    }
+    if ((iface->link_fd < 0) && (verbs_watched == 0)) {
+        return UCS_OK;
+    }
+
+    for (lane = 0; (lane < iface->num_lanes) && (iface->link_fd >= 0);
+         ++lane) {
+        if (iface->link_netdev[lane][0] != '\0') {
+            iface->link_down[lane]      =
+                !uct_mp_link_sysfs_up(iface->link_netdev[lane]);
+            iface->link_seen_down[lane] = iface->link_down[lane];
+            ucs_debug("mp_rc: iface %p lane %u (%s): watching link %s (%s)",
+                      iface, lane, iface->lanes[lane].dev_name,
+                      iface->link_netdev[lane],
+                      iface->link_down[lane] ? "down" : "up");
+        }
+    }
+
+    iface->link_next_poll = ucs_get_time();
+    uct_worker_progress_register_safe(&iface->super.worker->super,
+                                      uct_mp_link_progress, iface, 0,
+                                      &iface->link_prog_id);
+    uct_mp_link_async_add(iface);
+    return UCS_OK;
+}
+
+void uct_mp_link_iface_cleanup(uct_mp_iface_t *iface)
+{
+    int fds[UCT_MP_MAX_LANES + 1];
+
+    if (iface->link_async) {
+        uct_mp_link_async_remove(iface, uct_mp_link_event_fds(iface, fds));
+        iface->link_async = 0;
+    }
+    uct_worker_progress_unregister_safe(&iface->super.worker->super,
+                                        &iface->link_prog_id);
+    if (iface->link_fd >= 0) {
+        close(iface->link_fd);
+        iface->link_fd = -1;
+    }
+    uct_mp_verbs_events_cleanup(iface);
 }
 
 static unsigned uct_mp_link_progress(void *arg)
 {
     uct_mp_iface_t *iface = arg;
-    ucs_time_t now        = ucs_get_time();
-    unsigned lane;
+    ucs_time_t now;
+    int changed;
 
-    if ((int64_t)(now - iface->link_next_poll) < 0) {
+    if (!iface->link_async) {
+        now = ucs_get_time();
+        if ((int64_t)(now - iface->link_next_poll) >= 0) {
+            iface->link_next_poll = now +
+                                    ucs_time_from_msec(UCT_MP_LINK_POLL_MS);
+            uct_mp_link_read_events(iface);
+            uct_mp_link_apply(iface);
+            uct_mp_link_fail_lanes(iface);
+        }
         return 0;
     }
-    iface->link_next_poll = now + ucs_time_from_msec(UCT_MP_LINK_POLL_MS);
 
-    uct_mp_verbs_events_poll(iface);
-    if ((iface->link_fd >= 0) && uct_mp_link_read(iface)) {
-        ucs_diag("mp_rc: iface %p: link events lost (netlink overflow), "
-                 "reading link states", iface);
-        for (lane = 0; lane < iface->num_lanes; ++lane) {
-            if (iface->link_netdev[lane][0] != '\0') {
-                uct_mp_link_changed(iface, iface->link_netdev[lane],
-                                    uct_mp_link_sysfs_up(
-                                            iface->link_netdev[lane]));
-            }
-        }
+    /* every call: a volatile read unless the async thread saw an event */
+    changed = uct_mp_link_apply(iface);
+    now     = ucs_get_time();
+    if (changed || ((int64_t)(now - iface->link_next_poll) >= 0)) {
+        iface->link_next_poll = now + ucs_time_from_msec(UCT_MP_LINK_POLL_MS);
+        uct_mp_link_fail_lanes(iface);
     }
-
-    uct_mp_link_fail_lanes(iface);
     return 0;
 }

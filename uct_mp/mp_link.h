@@ -5,10 +5,12 @@
  * Link events (docs/DESIGN.md section 9): the iface watches the network
  * device under each lane (the tcp lane's device, or the netdev of a RoCE
  * port) through an rtnetlink socket, and the ports of rc lanes through verbs
- * async events (mp_verbs_events.h). When a lane's link goes down, every
- * endpoint's lane on it fails at once instead of after the keepalive
- * timeout; when it comes back, fail-back retries the lane within 100 ms
- * instead of waiting for its backoff timer.
+ * async events (mp_verbs_events.h). UCS's async thread reads both as they
+ * arrive, so an application that is busy between progress calls does not
+ * delay noticing them. When a lane's link goes down, every endpoint's lane on
+ * it fails in the next progress call instead of after the keepalive timeout;
+ * when it comes back, fail-back retries the lane within 100 ms instead of
+ * waiting for its backoff timer.
  */
 
 #ifndef UCT_MP_LINK_H_
@@ -24,10 +26,12 @@ struct uct_mp_ep;
 ucs_status_t uct_mp_link_iface_init(struct uct_mp_iface *iface);
 void uct_mp_link_iface_cleanup(struct uct_mp_iface *iface);
 
-/* A lane's link (netdev, or verbs port) went up or down; what says which,
- * for the log */
-void uct_mp_link_lane_changed(struct uct_mp_iface *iface, unsigned lane,
-                              int up, const char *what);
+/* The event reader saw a lane's link (netdev, or verbs port) go up or down;
+ * what says which, for the log. Called where the events are read: UCS's
+ * async thread (holding the worker's async lock) or the link progress; the
+ * endpoints take it over in the next progress call. */
+void uct_mp_link_lane_seen(struct uct_mp_iface *iface, unsigned lane,
+                           int up, const char *what);
 
 /* HCA name and port of an rc lane device "mlx5_0:1" (0 if it is not of
  * that form, or the name does not fit max) */

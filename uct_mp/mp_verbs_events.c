@@ -24,8 +24,9 @@
 #include <errno.h>
 #include <fcntl.h>
 
-/* events read in one poll, at most */
-#define UCT_MP_VERBS_EVENTS_MAX_POLL  16
+/* events read in one poll, at most: until EAGAIN in practice (the async
+ * thread's epoll is edge-triggered) */
+#define UCT_MP_VERBS_EVENTS_MAX_POLL  256
 
 
 /* The context of hca, opened once per iface; -1 on failure */
@@ -127,6 +128,11 @@ void uct_mp_verbs_events_cleanup(uct_mp_iface_t *iface)
     iface->num_ib_ctx = 0;
 }
 
+int uct_mp_verbs_events_fd(uct_mp_iface_t *iface, unsigned i)
+{
+    return ((struct ibv_context*)iface->ib_ctx[i])->async_fd;
+}
+
 void uct_mp_verbs_events_poll(uct_mp_iface_t *iface)
 {
     struct ibv_async_event event;
@@ -159,7 +165,7 @@ void uct_mp_verbs_events_poll(uct_mp_iface_t *iface)
                     if ((iface->ib_ctx_of_lane[lane] == (int)i) &&
                         (iface->ib_port_of_lane[lane] ==
                          event.element.port_num)) {
-                        uct_mp_link_lane_changed(iface, lane, up, what);
+                        uct_mp_link_lane_seen(iface, lane, up, what);
                     }
                 }
             } else {
@@ -182,6 +188,11 @@ unsigned uct_mp_verbs_events_init(uct_mp_iface_t *iface)
 
 void uct_mp_verbs_events_cleanup(uct_mp_iface_t *iface)
 {
+}
+
+int uct_mp_verbs_events_fd(uct_mp_iface_t *iface, unsigned i)
+{
+    return -1;
 }
 
 void uct_mp_verbs_events_poll(uct_mp_iface_t *iface)

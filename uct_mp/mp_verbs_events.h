@@ -22,7 +22,10 @@ struct uct_mp_iface;
 unsigned uct_mp_verbs_events_init(struct uct_mp_iface *iface);
 void uct_mp_verbs_events_cleanup(struct uct_mp_iface *iface);
 
-/* Read pending async events (from the link progress callback) */
+/* The async event fd of context i < num_ib_ctx (mp_link.c watches it) */
+int uct_mp_verbs_events_fd(struct uct_mp_iface *iface, unsigned i);
+
+/* Read pending async events (where mp_link.c reads its events) */
 void uct_mp_verbs_events_poll(struct uct_mp_iface *iface);
 
 #endif

@@ -10,8 +10,8 @@ link down (both ends) or by a silent nftables drop on side A. For mp_rc
 the failover time: from the fault (side A's RTM_NEWLINK for a link down, or
 the moment the nft command that adds the drop rule returned) to mp's log line that the
 lane failed and its traffic moves to the survivor (the moved operations are
-posted in the same progress call),
-whether the stream completed, and its throughput (bytes moved / time)
+posted in the same progress call), and for a link down when mp's async
+thread read the link event; whether the stream completed, and its throughput (bytes moved / time)
 relative to the same stream without a cut. Stock UCX multi-rail over both
 paths runs the same scenario for comparison.
 Never fails because of numbers. Outputs failover.json and failover.md in
@@ -111,12 +111,16 @@ def run(env, fault, timeout, verify, port):
         server.kill()
     completed = (rc == 0) and done is not None
     moved = re.search(r"\[(\d+\.\d+)\].*mp_rc: ep .* lane \d+ \((path\d)\) failed", out)
-    failover_ms = None
+    # a link event, as mp's async thread read it
+    seen = re.search(r"\[(\d+\.\d+)\].*mp_rc: iface .* lane \d+ \((path\d)\): link path\d down", out)
+    failover_ms = seen_ms = None
     if fault and moved and fault_at[0]:
         failover_ms = (float(moved.group(1)) - fault_at[0]) * 1000
+    if fault and seen and fault_at[0]:
+        seen_ms = (float(seen.group(1)) - fault_at[0]) * 1000
     return {"completed": completed, "elapsed_s": round(elapsed, 2),
             "bw": (VOLUME / elapsed / 1e6) if completed else None,
-            "failover_ms": failover_ms}
+            "failover_ms": failover_ms, "link_event_seen_ms": seen_ms}
 
 
 def main():
@@ -168,8 +172,8 @@ def main():
              "multi-rail: UCX_TLS=tcp, MAX_RNDV_RAILS=2; medians of %d runs; "
              "MB/s = bytes moved / time to the last check." % (
                  ITERS, VOLUME / 1e6, reps), "",
-             "| config | fault | completed | failover (ms) | MB/s | vs no fault |",
-             "|---|---|---|---|---|---|"]
+             "| config | fault | completed | link event seen (ms) | failover (ms) | MB/s | vs no fault |",
+             "|---|---|---|---|---|---|---|"]
     summary = []
     for name in configs:
         base = [r["bw"] for r in results if r["config"] == name and r["fault"] == "none" and r["bw"]]
@@ -179,14 +183,18 @@ def main():
             rs = [r for r in results if r["config"] == name and r["fault"] == fault]
             ok = [r for r in rs if r["completed"]]
             fo = [r["failover_ms"] for r in rs if r["failover_ms"] is not None]
+            seen = [r["link_event_seen_ms"] for r in rs
+                    if r.get("link_event_seen_ms") is not None]
             bw = statistics.median([r["bw"] for r in ok]) if ok else None
             row = {"config": name, "fault": fault,
                    "completed": "%d/%d" % (len(ok), len(rs)),
                    "failover_ms": statistics.median(fo) if fo else None,
+                   "link_event_seen_ms": statistics.median(seen) if seen else None,
                    "bw": bw, "vs_no_fault": (bw / base_bw) if bw and base_bw else None}
             summary.append(row)
-            lines.append("| %s | %s | %s | %s | %s | %s |" % (
+            lines.append("| %s | %s | %s | %s | %s | %s | %s |" % (
                 name, fault, row["completed"],
+                "-" if row["link_event_seen_ms"] is None else "%.0f" % row["link_event_seen_ms"],
                 "-" if row["failover_ms"] is None else "%.0f" % row["failover_ms"],
                 "-" if bw is None else "%.1f" % bw,
                 "-" if row["vs_no_fault"] is None else "%.2f" % row["vs_no_fault"]))
