@@ -453,7 +453,8 @@ static unsigned uct_mp_link_progress(void *arg)
         return 0;
     }
 
-    /* every call: a volatile read unless the async thread saw an event */
+    /* every call: a volatile read (and the clock) unless the async thread
+     * saw an event */
     changed = uct_mp_link_apply(iface);
     now     = ucs_get_time();
     if (changed || ((int64_t)(now - iface->link_next_poll) >= 0)) {
