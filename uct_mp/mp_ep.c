@@ -600,11 +600,21 @@ static ucs_status_t uct_mp_ep_flush_all_lanes(uct_mp_ep_t *ep, unsigned flags,
                                               uct_completion_t *comp)
 {
     void *lane_eps[UCT_MP_MAX_LANES];
+    int failed_lane = -1;
+    ucs_status_t status;
     unsigned count;
 
-    count = uct_mp_ep_live_lanes(ep, lane_eps);
-    return uct_mp_flush_lanes(lane_eps, count, uct_mp_ep_flush_lane, flags,
-                              comp, &ep->busy_lane);
+    count  = uct_mp_ep_live_lanes(ep, lane_eps);
+    status = uct_mp_flush_lanes(lane_eps, count, uct_mp_ep_flush_lane, flags,
+                                comp, &ep->busy_lane, &failed_lane);
+    if (ucs_unlikely(UCS_STATUS_IS_ERR(status) && (failed_lane >= 0))) {
+        /* a lane broke under the flush before its error callback ran (tcp:
+         * the flush's PUT request met a reset): that lane fails now, and the
+         * flush is retried on the others; what was in flight on it is
+         * tracked and posted again */
+        return uct_mp_ep_lane_refused(ep, failed_lane, status);
+    }
+    return status;
 }
 
 ucs_status_t uct_mp_ep_flush(uct_ep_h tl_ep, unsigned flags,

@@ -32,7 +32,7 @@ static void uct_mp_flush_completed(uct_completion_t *self)
 ucs_status_t uct_mp_flush_lanes(void *const *lane_objs, unsigned count,
                                 uct_mp_flush_lane_func_t flush_func,
                                 unsigned flags, uct_completion_t *comp,
-                                int *busy_lane_p)
+                                int *busy_lane_p, int *failed_lane_p)
 {
     int in_progress[UCT_MP_MAX_LANES] = {0};
     unsigned i, num_in_progress = 0;
@@ -52,6 +52,9 @@ ucs_status_t uct_mp_flush_lanes(void *const *lane_objs, unsigned count,
         } else if (status != UCS_OK) {
             if ((status == UCS_ERR_NO_RESOURCE) && (busy_lane_p != NULL)) {
                 *busy_lane_p = i;
+            } else if ((status != UCS_ERR_NO_RESOURCE) &&
+                       (failed_lane_p != NULL)) {
+                *failed_lane_p = i;
             }
             return status;
         }
@@ -88,6 +91,9 @@ ucs_status_t uct_mp_flush_lanes(void *const *lane_objs, unsigned count,
             uct_invoke_completion(&flush->lanes_comp, UCS_OK);
         } else if (status != UCS_INPROGRESS) {
             /* Done meanwhile, or failed: this lane will not call back */
+            if ((status != UCS_OK) && (failed_lane_p != NULL)) {
+                *failed_lane_p = i;
+            }
             uct_invoke_completion(&flush->lanes_comp, status);
         }
     }

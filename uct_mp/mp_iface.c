@@ -517,7 +517,8 @@ static ucs_status_t uct_mp_iface_flush(uct_iface_h tl_iface, unsigned flags,
         lane_ifaces[i] = iface->lanes[i].iface;
     }
     return uct_mp_flush_lanes(lane_ifaces, iface->num_lanes,
-                              uct_mp_iface_flush_lane, flags, comp, NULL);
+                              uct_mp_iface_flush_lane, flags, comp, NULL,
+                              NULL);
 }
 
 static ucs_status_t uct_mp_iface_fence(uct_iface_h tl_iface, unsigned flags)

@@ -1363,8 +1363,12 @@ static int rma_stream_done(rma_stream_t *r)
     }
     r->req = NULL;
     if (status != UCS_OK) {
+        static const char *step[] = {
+            [RMA_STREAM_PUT] = "put", [RMA_STREAM_FLUSH] = "flush",
+            [RMA_STREAM_GET] = "get", [RMA_STREAM_FADD]  = "fetch-add"
+        };
         ++r->errors;
-        printf("    stream rma round %u: %s\n", r->round,
+        printf("    stream rma round %u, %s: %s\n", r->round, step[r->state],
                ucs_status_string(status));
     }
     return 1;
