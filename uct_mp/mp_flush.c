@@ -50,10 +50,11 @@ ucs_status_t uct_mp_flush_lanes(void *const *lane_objs, unsigned count,
             in_progress[i] = 1;
             ++num_in_progress;
         } else if (status != UCS_OK) {
-            if ((status == UCS_ERR_NO_RESOURCE) && (busy_lane_p != NULL)) {
-                *busy_lane_p = i;
-            } else if ((status != UCS_ERR_NO_RESOURCE) &&
-                       (failed_lane_p != NULL)) {
+            if (status == UCS_ERR_NO_RESOURCE) {
+                if (busy_lane_p != NULL) {
+                    *busy_lane_p = i;
+                }
+            } else if (failed_lane_p != NULL) {
                 *failed_lane_p = i;
             }
             return status;

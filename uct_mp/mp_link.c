@@ -329,12 +329,10 @@ static unsigned uct_mp_link_event_fds(uct_mp_iface_t *iface, int *fds)
     return count;
 }
 
-static void uct_mp_link_async_remove(uct_mp_iface_t *iface, unsigned count)
+static void uct_mp_link_async_remove(const int *fds, unsigned count)
 {
-    int fds[UCT_MP_MAX_LANES + 1];
     unsigned i;
 
-    uct_mp_link_event_fds(iface, fds);
     for (i = 0; i < count; ++i) {
         ucs_async_remove_handler(fds[i], 1);
     }
@@ -365,7 +363,7 @@ static void uct_mp_link_async_add(uct_mp_iface_t *iface)
             ucs_diag("mp_rc: iface %p: link events fd %d not watched by the "
                      "async thread (%s), read from the progress", iface,
                      fds[i], ucs_status_string(status));
-            uct_mp_link_async_remove(iface, i);
+            uct_mp_link_async_remove(fds, i);
             return;
         }
     }
@@ -423,7 +421,7 @@ void uct_mp_link_iface_cleanup(uct_mp_iface_t *iface)
     int fds[UCT_MP_MAX_LANES + 1];
 
     if (iface->link_async) {
-        uct_mp_link_async_remove(iface, uct_mp_link_event_fds(iface, fds));
+        uct_mp_link_async_remove(fds, uct_mp_link_event_fds(iface, fds));
         iface->link_async = 0;
     }
     uct_worker_progress_unregister_safe(&iface->super.worker->super,
@@ -438,26 +436,15 @@ void uct_mp_link_iface_cleanup(uct_mp_iface_t *iface)
 static unsigned uct_mp_link_progress(void *arg)
 {
     uct_mp_iface_t *iface = arg;
-    ucs_time_t now;
-    int changed;
+    ucs_time_t now        = ucs_get_time();
+    int due               = (int64_t)(now - iface->link_next_poll) >= 0;
 
-    if (!iface->link_async) {
-        now = ucs_get_time();
-        if ((int64_t)(now - iface->link_next_poll) >= 0) {
-            iface->link_next_poll = now +
-                                    ucs_time_from_msec(UCT_MP_LINK_POLL_MS);
-            uct_mp_link_read_events(iface);
-            uct_mp_link_apply(iface);
-            uct_mp_link_fail_lanes(iface);
-        }
-        return 0;
+    if (due && !iface->link_async) {
+        uct_mp_link_read_events(iface); /* no async thread reads them */
     }
 
-    /* every call: a volatile read (and the clock) unless the async thread
-     * saw an event */
-    changed = uct_mp_link_apply(iface);
-    now     = ucs_get_time();
-    if (changed || ((int64_t)(now - iface->link_next_poll) >= 0)) {
+    /* a volatile read per call unless the event reader saw a change */
+    if (uct_mp_link_apply(iface) || due) {
         iface->link_next_poll = now + ucs_time_from_msec(UCT_MP_LINK_POLL_MS);
         uct_mp_link_fail_lanes(iface);
     }

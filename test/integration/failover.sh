@@ -171,16 +171,21 @@ link_down() {
 # reset takes effect inside the nft command, whose exit is the fault time);
 # "" if none
 first_failure_ms() {
-    sed -n "s/^\[\([0-9.]*\)\].*lane $2 ($3) failed.*/\1/p" "$1" |
-        awk -v f="${4:-$FAULT_AT}" '$1 >= f - 0.1 {printf "%d", ($1 - f) * 1000; exit}'
+    first_line_ms "$1" "lane $2 ($3) failed" "${4:-$FAULT_AT}"
 }
 
 # first_seen_ms LOG LANE PATH SINCE : ms from SINCE (epoch seconds) to LOG's
 # first "link PATH down" of that lane (logged by mp's async thread as it
 # reads the event); "" if none
 first_seen_ms() {
-    sed -n "s/^\[\([0-9.]*\)\].*lane $2 ($3): link $3 down.*/\1/p" "$1" |
-        awk -v f="$4" '$1 >= f - 0.1 {printf "%d", ($1 - f) * 1000; exit}'
+    first_line_ms "$1" "lane $2 ($3): link $3 down" "$4"
+}
+
+# first_line_ms LOG TEXT SINCE : ms from SINCE to the first timestamped LOG
+# line with TEXT from 100 ms before SINCE on; "" if none
+first_line_ms() {
+    sed -n "s/^\[\([0-9.]*\)\].*$2.*/\1/p" "$1" |
+        awk -v f="$3" '$1 >= f - 0.1 {printf "%d", ($1 - f) * 1000; exit}'
 }
 
 # early_failures LANE PATH : failures of that lane, both sides, more than
