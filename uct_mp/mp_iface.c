@@ -20,6 +20,7 @@
 #include "mp_keepalive.h"
 #include "mp_link.h"
 #include "mp_bounce.h"
+#include "mp_lane_quirk.h"
 
 #include <uct/api/v2/uct_v2.h>
 #include <ucs/debug/log.h>
@@ -554,6 +555,10 @@ static ucs_status_t uct_mp_iface_lane_err_handler(void *arg, uct_ep_h lane_ep,
     uct_mp_iface_t *iface = arg;
     unsigned lane;
     uct_mp_ep_t *ep;
+
+    uct_mp_lane_quirk_ep_failed(
+            ucs_derived_of(iface->super.md, uct_mp_md_t)->lane_tl_name,
+            lane_ep);
 
     ep = uct_mp_ep_find_lane(iface, lane_ep, &lane);
     if ((ep != NULL) &&

@@ -24,6 +24,13 @@ extern "C" {
 #include <cstdio>
 #include <regex>
 
+#include <dirent.h>
+#include <linux/sockios.h>
+#include <netinet/in.h>
+#include <sys/ioctl.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+
 #include <chrono>
 #include <map>
 #include <cstdlib>
@@ -915,6 +922,156 @@ TEST_F(test_mp_uct, fence_holds_later_operations_until_earlier_complete) {
     EXPECT_EQ(UCS_OK, status) << ucs_status_string(status);
     flush_ep();
     rma_release(m_sender, m_receiver, &b);
+}
+
+/*
+ * The connected TCP sockets of this process that have at least min_unread
+ * received bytes not read yet: how a test finds one lane's socket, the one
+ * its peer just wrote to while the owner did not progress.
+ */
+std::vector<int> tcp_sockets_with_unread(int min_unread) {
+    std::vector<int> fds;
+    DIR *dir = opendir("/proc/self/fd");
+    if (dir == NULL) {
+        return fds;
+    }
+    for (struct dirent *d; (d = readdir(dir)) != NULL;) {
+        int fd = atoi(d->d_name), type = 0, listening = 1, unread = 0;
+        socklen_t len = sizeof(int);
+        struct stat st;
+        struct sockaddr_storage addr;
+        socklen_t addr_len = sizeof(addr);
+        if ((d->d_name[0] == '.') || (fd == dirfd(dir)) ||
+            (fstat(fd, &st) != 0) || !S_ISSOCK(st.st_mode) ||
+            (getsockopt(fd, SOL_SOCKET, SO_TYPE, &type, &len) != 0) ||
+            (type != SOCK_STREAM) ||
+            (getsockopt(fd, SOL_SOCKET, SO_ACCEPTCONN, &listening, &len) != 0) ||
+            listening ||
+            (getsockname(fd, (struct sockaddr*)&addr, &addr_len) != 0) ||
+            ((addr.ss_family != AF_INET) && (addr.ss_family != AF_INET6)) ||
+            (ioctl(fd, SIOCINQ, &unread) != 0) || (unread < min_unread)) {
+            continue;
+        }
+        fds.push_back(fd);
+    }
+    closedir(dir);
+    return fds;
+}
+
+/* Received AMs, each answered from inside the callback on reply_ep */
+struct replying_sink {
+    std::vector<std::string> messages;
+    uct_ep_h                 reply_ep = NULL;
+    std::vector<ucs_status_t> reply_status;
+
+    static ucs_status_t handler(void *arg, void *data, size_t length,
+                                unsigned flags) {
+        replying_sink *self = static_cast<replying_sink*>(arg);
+        self->messages.emplace_back(static_cast<const char*>(data), length);
+        self->reply_status.push_back(uct_ep_am_short(self->reply_ep, 8, 0,
+                                                     "reply", 5));
+        return UCS_OK;
+    }
+};
+
+/*
+ * A lane whose socket fails while the tcp lane transport is in the middle of
+ * parsing a receive buffer. Side A puts to B (A's tcp lane ep then waits for
+ * B's PUT ACK); B sends A an AM and then acknowledges the put, so A's socket
+ * holds [AM][PUT ACK]. A's socket is shut for writing, then A progresses: the
+ * AM handler's reply fails on the lane inside tcp's receive loop. UCX 1.13's
+ * tcp goes on parsing and aborts on the PUT ACK (tcp_ep.c, "Assertion 'ep->flags
+ * & UCT_TCP_EP_FLAG_PUT_TX_WAITING_ACK' failed") unless mp ends the parse when
+ * the lane fails (mp_lane_quirk.c). Then everything completes exactly once on
+ * the other lane: the put, the AM, and the reply.
+ */
+TEST_F(test_mp_uct, lane_failing_inside_tcp_receive_parse_fails_over) {
+    open_pair(k_lane_devices_two, "active_backup", true);
+    if (!m_sender.has(UCT_IFACE_FLAG_PUT_ZCOPY)) {
+        GTEST_SKIP() << "lanes have no put_zcopy";
+    }
+    entity &a = m_sender, &b = m_receiver;
+    uct_ep_h a_ep = m_ep, b_ep = b.m_eps.at(0);
+    replying_sink a_sink;
+    a_sink.reply_ep = a_ep;
+    ASSERT_UCS_OK(uct_iface_set_am_handler(a.m_iface, AM_ID,
+                                           replying_sink::handler, &a_sink,
+                                           0));
+    am_sink replies;
+    ASSERT_UCS_OK(uct_iface_set_am_handler(b.m_iface, 8, am_sink::handler,
+                                           &replies, 0));
+
+    /* both lanes joined and idle: traffic both ways, flushed, then quiet */
+    rma_buffers warm, rma;
+    rma_setup(a, b, 256 * 1024, &warm);
+    put_chunks(a_ep, &warm, 65536);
+    flush(a_ep);
+    flush(b_ep);
+    auto quiet = clock::now() + std::chrono::milliseconds(300);
+    while (clock::now() < quiet) {
+        progress();
+    }
+    ASSERT_TRUE(warm.target == warm.source);
+
+    /* [AM] from B into A's socket, then A's put, acknowledged by B only */
+    const std::string ping = pattern(1500, 5);
+    pack_arg arg = {&ping};
+    ASSERT_EQ((ssize_t)ping.size(),
+              uct_ep_am_bcopy(b_ep, AM_ID, pack_arg::pack, &arg, 0));
+    rma_setup(a, b, 4096, &rma);
+    uct_completion_t put_done;
+    put_done.func   = [](uct_completion_t *self) {};
+    put_done.count  = 1;
+    put_done.status = UCS_OK;
+    uct_iov_t iov   = {&rma.source[0], rma.source.size(), rma.src_memh, 0, 1};
+    ucs_status_t status = uct_ep_put_zcopy(a_ep, &iov, 1,
+                                           (uintptr_t)&rma.target[0],
+                                           rma.rkey.rkey, &put_done);
+    ASSERT_EQ(UCS_INPROGRESS, status) << ucs_status_string(status);
+    auto deadline = deadline_in_10s();
+    while ((rma.target != rma.source) && (clock::now() < deadline)) {
+        uct_worker_progress(b.m_worker);
+    }
+    ASSERT_TRUE(rma.target == rma.source) << "B never received the put";
+    for (int i = 0; i < 100; ++i) {
+        uct_worker_progress(b.m_worker);   /* the PUT ACK goes out */
+    }
+
+    /* A's lane socket: the one holding the AM; sends on it fail from now */
+    std::vector<int> fds = tcp_sockets_with_unread(ping.size());
+    ASSERT_EQ(1u, fds.size()) << "expected one socket holding the AM";
+    ASSERT_EQ(0, shutdown(fds[0], SHUT_WR));
+
+    ASSERT_TRUE(wait_for([&] { return a_sink.messages.size() >= 1; }))
+        << "the AM never reached A";
+    ASSERT_EQ(1u, a_sink.reply_status.size());
+    if (a_sink.reply_status[0] == UCS_ERR_NO_RESOURCE) {
+        /* the lane failed under the reply: UCT's answer is to retry */
+        ASSERT_UCS_OK(retry([&] {
+            return uct_ep_am_short(a_ep, 8, 0, "reply", 5);
+        }));
+    } else {
+        ASSERT_UCS_OK(a_sink.reply_status[0]);
+    }
+    ASSERT_TRUE(wait_for([&] {
+        return (put_done.count == 0) && (replies.messages.size() >= 1);
+    })) << "replies at B " << replies.messages.size() << ", put pending "
+        << put_done.count;
+    flush(a_ep);
+    flush(b_ep);
+    quiet = clock::now() + std::chrono::milliseconds(100);
+    while (clock::now() < quiet) {
+        progress();
+    }
+
+    EXPECT_EQ(UCS_OK, put_done.status) << ucs_status_string(put_done.status);
+    ASSERT_EQ(1u, a_sink.messages.size()) << "the AM was not delivered once";
+    EXPECT_EQ(ping, a_sink.messages[0]);
+    EXPECT_TRUE(rma.target == rma.source) << "the put's bytes differ";
+    ASSERT_EQ(1u, replies.messages.size()) << "the reply was not delivered once";
+    EXPECT_EQ(std::string(8, '\0') + "reply", replies.messages[0]);
+    rma_release(a, b, &rma);
+    rma_release(a, b, &warm);
 }
 
 TEST_F(test_mp_uct, two_lanes_fit_ucp_address_limits) {
