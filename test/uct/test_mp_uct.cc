@@ -1072,6 +1072,13 @@ TEST_F(test_mp_uct, lane_failing_inside_tcp_receive_parse_fails_over) {
     EXPECT_EQ(std::string(8, '\0') + "reply", replies.messages[0]);
     rma_release(a, b, &rma);
     rma_release(a, b, &warm);
+    /* the eps go while the sinks their AMs reach still exist */
+    for (entity *e : {&a, &b}) {
+        for (uct_ep_h ep : e->m_eps) {
+            uct_ep_destroy(ep);
+        }
+        e->m_eps.clear();
+    }
 }
 
 TEST_F(test_mp_uct, two_lanes_fit_ucp_address_limits) {
