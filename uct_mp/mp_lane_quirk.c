@@ -29,10 +29,12 @@
  * Marking the rx buffer consumed ends the loop after the message being
  * handled; the loop then releases the buffer as usual. The buffer itself
  * stays valid until then, as the AM callback that sent may still read it.
- * What is dropped is what a reset drops anyway: data on a failed lane. mp
- * re-issues every operation the peer has not acknowledged on the surviving
- * lanes and the receiver drops duplicates (docs/DESIGN.md section 8), and
- * tcp has already completed the lane's outstanding PUTs with an error.
+ * What is dropped is what a reset drops anyway: data on a failed lane. The
+ * peer counts a message delivered only on evidence this side sends after
+ * parsing it (a PUT ACK, a DATA_ACK: docs/DESIGN.md 8.3), never for dropped
+ * bytes, so it re-issues them on the surviving lanes and the receiver drops
+ * duplicates (8.2); tcp has already completed this side's outstanding PUTs
+ * with an error, and mp re-posts them.
  */
 static void uct_mp_lane_quirk_tcp_ep_failed(uct_ep_h lane_ep)
 {
