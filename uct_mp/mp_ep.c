@@ -128,7 +128,8 @@ static ucs_status_t uct_mp_ep_lane_refused(uct_mp_ep_t *ep, int lane,
         return status;
     }
 
-    ep->busy_lane = ep->tx_lane;
+    /* no lane is out of resources: a wake-up waits on tx_lane (mp_pending) */
+    ep->busy_lane = -1;
     return UCS_ERR_NO_RESOURCE;
 }
 

@@ -91,6 +91,13 @@ static void uct_mp_pending_schedule_progress(uct_mp_ep_t *ep)
  * the element queued: re-adding an element from inside its own callback is
  * lost on lanes whose pending queue is an arbiter (rc), which removes the
  * element after a UCS_OK return.
+ * That answer is given only when self_lane itself refused an operation in
+ * this round. A request can also stay queued for a reason of mp's own (a
+ * fence, a full replay ring, a lane that failed under it) while self_lane
+ * has resources, and tcp aborts when a pending callback returns
+ * UCS_ERR_NO_RESOURCE with its send buffer empty (UCX 1.13 tcp_ep.c:959,
+ * "Assertion 'ucs_queue_is_empty(&ep->pending_q)' failed"). Then the wake-up
+ * leaves the lane and mp's progress runs the queue again.
  */
 static ucs_status_t uct_mp_pending_dispatch(uct_mp_ep_t *ep, int self_lane)
 {
@@ -99,6 +106,7 @@ static ucs_status_t uct_mp_pending_dispatch(uct_mp_ep_t *ep, int self_lane)
     ucs_status_t status;
 
     for (round = 0; round < UCT_MP_PENDING_MAX_ROUNDS; ++round) {
+        ep->busy_lane = -1; /* set again by a lane that refuses */
         uct_mp_ep_send_ctl_first(ep); /* resources freed up */
         ++ep->in_pending;
         uct_pending_queue_dispatch(priv, &ep->pending_q, 1);
@@ -108,7 +116,11 @@ static ucs_status_t uct_mp_pending_dispatch(uct_mp_ep_t *ep, int self_lane)
         }
 
         if ((self_lane >= 0) && (uct_mp_pending_wait_lane(ep) == self_lane)) {
-            return UCS_ERR_NO_RESOURCE;
+            if (ep->busy_lane == self_lane) {
+                return UCS_ERR_NO_RESOURCE;
+            }
+            uct_mp_pending_schedule_progress(ep);
+            return UCS_OK;
         }
 
         status = uct_mp_pending_arm(ep);

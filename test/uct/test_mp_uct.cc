@@ -1081,6 +1081,69 @@ TEST_F(test_mp_uct, lane_failing_inside_tcp_receive_parse_fails_over) {
     }
 }
 
+/*
+ * A request UCP queued that is still not ready when the lane it waited on
+ * has room again (UCP's requests do that while mp holds an operation behind
+ * a fence or a full replay ring). mp must not answer the lane's pending
+ * dispatch with UCS_ERR_NO_RESOURCE then: UCX 1.13's tcp aborts on it with
+ * its send buffer empty (tcp_ep.c:959, "Assertion
+ * 'ucs_queue_is_empty(&ep->pending_q)' failed"). The request runs again from
+ * mp's progress and its AM arrives.
+ */
+struct not_ready_once {
+    uct_pending_req_t req;
+    uct_ep_h          ep;
+    unsigned          calls = 0;
+
+    static ucs_status_t func(uct_pending_req_t *self) {
+        not_ready_once *r = ucs_container_of(self, not_ready_once, req);
+        if (r->calls++ == 0) {
+            return UCS_ERR_NO_RESOURCE;
+        }
+        return uct_ep_am_short(r->ep, 7, 0, "late", 4);
+    }
+};
+
+TEST_F(test_mp_uct, pending_request_not_ready_when_tcp_lane_has_room) {
+    open_pair(k_lane_devices_one);
+    if (!m_sender.has(UCT_IFACE_FLAG_PUT_ZCOPY)) {
+        GTEST_SKIP() << "lanes have no put_zcopy";
+    }
+    /* a put bigger than the socket takes at once keeps the lane busy */
+    const size_t size = ucs_min(m_sender.m_attr.cap.put.max_zcopy,
+                                32ul * 1024 * 1024);
+    rma_buffers b;
+    rma_setup(m_sender, m_receiver, size, &b);
+    uct_completion_t put_done;
+    put_done.func   = [](uct_completion_t *self) {};
+    put_done.count  = 1;
+    put_done.status = UCS_OK;
+    uct_iov_t iov   = {&b.source[0], size, b.src_memh, 0, 1};
+    ucs_status_t status = retry([&] {
+        return uct_ep_put_zcopy(m_ep, &iov, 1, (uintptr_t)&b.target[0],
+                                b.rkey.rkey, &put_done);
+    });
+    ASSERT_EQ(UCS_INPROGRESS, status) << ucs_status_string(status);
+    ASSERT_EQ(UCS_ERR_NO_RESOURCE, uct_ep_am_short(m_ep, AM_ID, 0, "x", 1))
+        << "the lane took more than a socket buffer at once";
+
+    not_ready_once waiter;
+    waiter.ep       = m_ep;
+    waiter.req.func = not_ready_once::func;
+    ASSERT_UCS_OK(uct_ep_pending_add(m_ep, &waiter.req, 0));
+
+    ASSERT_TRUE(wait_for([&] {
+        return (put_done.count == 0) && (m_sink.messages.size() == 1);
+    })) << "put pending " << put_done.count << ", AMs "
+        << m_sink.messages.size() << ", request ran " << waiter.calls;
+    EXPECT_EQ(UCS_OK, put_done.status);
+    EXPECT_EQ(2u, waiter.calls);
+    EXPECT_EQ(std::string(8, '\0') + "late", m_sink.messages[0]);
+    flush_ep();
+    EXPECT_TRUE(b.target == b.source);
+    rma_release(m_sender, m_receiver, &b);
+}
+
 TEST_F(test_mp_uct, two_lanes_fit_ucp_address_limits) {
     open_pair(k_lane_devices_two);
     EXPECT_LE(m_sender.m_attr.device_addr_len, 31u);
