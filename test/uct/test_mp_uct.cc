@@ -351,6 +351,13 @@ struct pack_arg {
     }
 };
 
+/* A completion nothing waits on but its count: 1 until the operation ends */
+void completion_init(uct_completion_t *comp) {
+    comp->func   = [](uct_completion_t *self) {};
+    comp->count  = 1;
+    comp->status = UCS_OK;
+}
+
 typedef std::chrono::steady_clock clock;
 
 clock::time_point deadline_in_10s() {
@@ -400,6 +407,15 @@ protected:
                                       &b->rkey));
     }
 
+    /* the whole source buffer in one put_zcopy, retried while the ep is busy */
+    ucs_status_t put_all(uct_ep_h ep, rma_buffers *b, uct_completion_t *comp) {
+        uct_iov_t iov = {&b->source[0], b->source.size(), b->src_memh, 0, 1};
+        return retry([&] {
+            return uct_ep_put_zcopy(ep, &iov, 1, (uintptr_t)&b->target[0],
+                                    b->rkey.rkey, comp);
+        });
+    }
+
     void rma_release(entity &from, entity &to, rma_buffers *b) {
         uct_rkey_release(find_mp_component(), &b->rkey);
         uct_md_mem_dereg(from.m_md, b->src_memh);
@@ -425,9 +441,7 @@ protected:
 
     void flush(uct_ep_h ep) {
         uct_completion_t comp;
-        comp.func   = [](uct_completion_t *self) {};
-        comp.count  = 1;
-        comp.status = UCS_OK;
+        completion_init(&comp);
         ucs_status_t status = retry([&] {
             return uct_ep_flush(ep, 0, &comp);
         });
@@ -790,9 +804,7 @@ TEST_F(test_mp_uct, am_zcopy_registered_memory) {
     iov.count  = 1;
 
     uct_completion_t comp;
-    comp.func   = [](uct_completion_t *self) {};
-    comp.count  = 1;
-    comp.status = UCS_OK;
+    completion_init(&comp);
     ucs_status_t status = retry([&] {
         return uct_ep_am_zcopy(m_ep, AM_ID, header.data(), header.size(), &iov,
                                1, 0, &comp);
@@ -878,14 +890,8 @@ TEST_F(test_mp_uct, fence_holds_later_operations_until_earlier_complete) {
     rma_setup(m_sender, m_receiver, size, &b);
 
     uct_completion_t before;
-    before.func   = [](uct_completion_t *self) {};
-    before.count  = 1;
-    before.status = UCS_OK;
-    uct_iov_t iov = {&b.source[0], size, b.src_memh, 0, 1};
-    ucs_status_t status = retry([&] {
-        return uct_ep_put_zcopy(m_ep, &iov, 1, (uintptr_t)&b.target[0],
-                                b.rkey.rkey, &before);
-    });
+    completion_init(&before);
+    ucs_status_t status = put_all(m_ep, &b, &before);
     ASSERT_EQ(UCS_INPROGRESS, status) << ucs_status_string(status);
 
     ASSERT_UCS_OK(uct_ep_fence(m_ep, 0));
@@ -1020,9 +1026,8 @@ TEST_F(test_mp_uct, lane_failing_inside_tcp_receive_parse_fails_over) {
               uct_ep_am_bcopy(b_ep, AM_ID, pack_arg::pack, &arg, 0));
     rma_setup(a, b, 4096, &rma);
     uct_completion_t put_done;
-    put_done.func   = [](uct_completion_t *self) {};
-    put_done.count  = 1;
-    put_done.status = UCS_OK;
+    completion_init(&put_done);
+    /* not put_all: its retry would progress A, which must not read yet */
     uct_iov_t iov   = {&rma.source[0], rma.source.size(), rma.src_memh, 0, 1};
     ucs_status_t status = uct_ep_put_zcopy(a_ep, &iov, 1,
                                            (uintptr_t)&rma.target[0],
@@ -1115,14 +1120,8 @@ TEST_F(test_mp_uct, pending_request_not_ready_when_tcp_lane_has_room) {
     rma_buffers b;
     rma_setup(m_sender, m_receiver, size, &b);
     uct_completion_t put_done;
-    put_done.func   = [](uct_completion_t *self) {};
-    put_done.count  = 1;
-    put_done.status = UCS_OK;
-    uct_iov_t iov   = {&b.source[0], size, b.src_memh, 0, 1};
-    ucs_status_t status = retry([&] {
-        return uct_ep_put_zcopy(m_ep, &iov, 1, (uintptr_t)&b.target[0],
-                                b.rkey.rkey, &put_done);
-    });
+    completion_init(&put_done);
+    ucs_status_t status = put_all(m_ep, &b, &put_done);
     ASSERT_EQ(UCS_INPROGRESS, status) << ucs_status_string(status);
     ASSERT_EQ(UCS_ERR_NO_RESOURCE, uct_ep_am_short(m_ep, AM_ID, 0, "x", 1))
         << "the lane took more than a socket buffer at once";
