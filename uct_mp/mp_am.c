@@ -23,7 +23,7 @@
 
 /* One sent message, kept until the peer acknowledges it */
 typedef struct uct_mp_am_msg {
-    ucs_queue_elem_t         queue;       /* in ep->am_ring, DSN order */
+    ucs_queue_elem_t         queue;       /* in ep->am.ring, DSN order */
     struct uct_mp_ep         *ep;
     uint32_t                 dsn;
     uint8_t                  id;
@@ -42,12 +42,6 @@ typedef struct uct_mp_am_msg {
 } uct_mp_am_msg_t;
 
 
-/* Serial-number comparison of 31-bit DSNs */
-static UCS_F_ALWAYS_INLINE int uct_mp_am_dsn_before(uint32_t a, uint32_t b)
-{
-    return ((a - b) & UCT_MP_AM_DSN_MASK) > (UCT_MP_AM_DSN_MASK / 2);
-}
-
 static UCS_F_ALWAYS_INLINE uct_mp_iface_t *uct_mp_am_iface(uct_mp_ep_t *ep)
 {
     return ucs_derived_of(ep->super.super.iface, uct_mp_iface_t);
@@ -55,20 +49,18 @@ static UCS_F_ALWAYS_INLINE uct_mp_iface_t *uct_mp_am_iface(uct_mp_ep_t *ep)
 
 void uct_mp_am_ep_init(uct_mp_ep_t *ep)
 {
-    ep->am_seq          = 0;
-    ep->am_tx_dsn       = 0;
-    ep->am_rx_expected  = 0;
-    ep->am_rx_acked     = 0;
-    ep->am_ring_len     = 0;
-    ep->am_lane         = -1;
-    ep->am_replay       = 0;
-    ep->am_dups         = 0;
-    ep->am_replayed     = 0;
-    ep->am_prog_id      = UCS_CALLBACKQ_ID_NULL;
-    ucs_queue_head_init(&ep->am_ring);
-    ucs_queue_head_init(&ep->am_flush_q);
-    ep->am_replay_dsn   = 0;
-    ep->am_probe_dsn    = UINT32_MAX;
+    ep->am.seq          = 0;
+    ep->am.tx_dsn       = 0;
+    ep->am.rx_expected  = 0;
+    ep->am.rx_acked     = 0;
+    ep->am.ring_len     = 0;
+    ep->am.lane         = -1;
+    ep->am.replay       = 0;
+    ep->am.dups         = 0;
+    ep->am.replayed     = 0;
+    ucs_queue_head_init(&ep->am.ring);
+    ep->am.replay_dsn   = 0;
+    ep->am.probe_dsn    = UINT32_MAX;
 }
 
 static void uct_mp_am_msg_free(uct_mp_am_msg_t *msg)
@@ -76,48 +68,20 @@ static void uct_mp_am_msg_free(uct_mp_am_msg_t *msg)
     ucs_free(msg);
 }
 
-/* A flush that waits for the lanes and for the peer's acknowledgement */
-typedef struct uct_mp_am_flush {
-    ucs_queue_elem_t         queue;       /* in ep->am_flush_q until acked */
-    uct_completion_t         lanes_comp;
-    uct_completion_t         *user_comp;
-    uct_mp_ep_t              *ep;
-    uint32_t                 upto_dsn;    /* acknowledged below this: done */
-    uint64_t                 upto_bounce; /* tracked RMA below this done */
-    ucs_status_t             status;
-    uint8_t                  lanes_done;
-    uint8_t                  acks_done;
-    uint8_t                  orphan;      /* its ep is gone */
-} uct_mp_am_flush_t;
-
 void uct_mp_am_ep_cleanup(uct_mp_ep_t *ep)
 {
-    uct_mp_iface_t *iface = uct_mp_am_iface(ep);
-    uct_mp_am_flush_t *flush;
     uct_mp_am_msg_t *msg;
 
-    uct_worker_progress_unregister_safe(&iface->super.worker->super,
-                                        &ep->am_prog_id);
-    ucs_queue_for_each_extract(msg, &ep->am_ring, queue, 1) {
+    ucs_queue_for_each_extract(msg, &ep->am.ring, queue, 1) {
         if (msg->is_zcopy && (msg->user_comp != NULL)) {
             uct_invoke_completion(msg->user_comp, UCS_ERR_CANCELED);
         }
         uct_mp_am_msg_free(msg); /* lane eps are gone: no completion */
     }
-    ucs_queue_for_each_extract(flush, &ep->am_flush_q, queue, 1) {
-        if (flush->user_comp != NULL) {
-            uct_invoke_completion(flush->user_comp, UCS_ERR_CANCELED);
-        }
-        if (flush->lanes_done) {
-            ucs_free(flush);
-        } else {
-            flush->orphan = 1; /* its lanes' completion frees it */
-        }
-    }
-    if ((ep->am_dups > 0) || (ep->am_replayed > 0)) {
+    if ((ep->am.dups > 0) || (ep->am.replayed > 0)) {
         ucs_info("mp_rc: ep %p AM channel: %u messages sent again after a "
-                 "lane failure, %u duplicates dropped", ep, ep->am_replayed,
-                 ep->am_dups);
+                 "lane failure, %u duplicates dropped", ep, ep->am.replayed,
+                 ep->am.dups);
     }
 }
 
@@ -125,14 +89,14 @@ void uct_mp_am_ep_connected(uct_mp_ep_t *ep, uint8_t peer_caps)
 {
     uct_mp_iface_t *iface = uct_mp_am_iface(ep);
 
-    ep->am_seq = !!(peer_caps & iface->caps & UCT_MP_CAP_SEQ);
+    ep->am.seq = !!(peer_caps & iface->caps & UCT_MP_CAP_SEQ);
 }
 
 static UCS_F_ALWAYS_INLINE void uct_mp_am_fill_hdr(uct_mp_ep_t *ep,
                                                    uct_mp_am_hdr_t *hdr,
                                                    uint32_t dsn, int ack_now)
 {
-    if (!ep->am_seq) {
+    if (!ep->am.seq) {
         hdr->conn = 0;
         hdr->dsn  = 0;
         hdr->ack  = 0;
@@ -142,8 +106,8 @@ static UCS_F_ALWAYS_INLINE void uct_mp_am_fill_hdr(uct_mp_ep_t *ep,
     hdr->conn       = ep->remote_token;
     hdr->dsn        = (dsn & UCT_MP_AM_DSN_MASK) |
                       (ack_now ? UCT_MP_AM_ACK_NOW : 0);
-    hdr->ack        = ep->am_rx_expected;
-    ep->am_rx_acked = ep->am_rx_expected;
+    hdr->ack        = ep->am.rx_expected;
+    ep->am.rx_acked = ep->am.rx_expected;
 }
 
 /* A zcopy message is done for the user when both the lane and the peer are */
@@ -159,161 +123,52 @@ static void uct_mp_am_zcopy_maybe_done(uct_mp_am_msg_t *msg)
     uct_mp_am_msg_free(msg);
 }
 
-static void uct_mp_am_flush_maybe_done(uct_mp_am_flush_t *flush)
-{
-    if (!flush->lanes_done || !flush->acks_done) {
-        return;
-    }
-
-    if (!flush->orphan && (flush->user_comp != NULL)) {
-        uct_invoke_completion(flush->user_comp, flush->status);
-    }
-    ucs_free(flush);
-}
-
-/* Flushes whose messages are all acknowledged, and whose tracked RMA
- * (mp_bounce.h) completed, are done with the peer */
-void uct_mp_am_flush_progress(uct_mp_ep_t *ep)
-{
-    uct_mp_am_flush_t *flush;
-    uct_mp_am_msg_t *head;
-
-    while (!ucs_queue_is_empty(&ep->am_flush_q)) {
-        flush = ucs_queue_head_elem_non_empty(&ep->am_flush_q,
-                                              uct_mp_am_flush_t, queue);
-        if (!uct_mp_bounce_done_before(ep, flush->upto_bounce)) {
-            break;
-        }
-        if (!ucs_queue_is_empty(&ep->am_ring)) {
-            head = ucs_queue_head_elem_non_empty(&ep->am_ring, uct_mp_am_msg_t,
-                                                 queue);
-            if (uct_mp_am_dsn_before(head->dsn, flush->upto_dsn)) {
-                break;
-            }
-        }
-
-        ucs_queue_pull_non_empty(&ep->am_flush_q);
-        flush->acks_done = 1;
-        uct_mp_am_flush_maybe_done(flush);
-    }
-}
-
-static void uct_mp_am_flush_lanes_done(uct_completion_t *self)
-{
-    uct_mp_am_flush_t *flush = ucs_container_of(self, uct_mp_am_flush_t,
-                                                lanes_comp);
-
-    flush->lanes_done = 1;
-    if (flush->orphan) {
-        ucs_free(flush);
-        return;
-    }
-    if ((self->status != UCS_OK) &&
-        !(uct_mp_ep_lane_broken(self->status) && (flush->ep->tx_lane >= 0))) {
-        /* a lane that failed during the flush is no error while another
-         * lane carries on: what was in flight on it is tracked (AMs until
-         * acknowledged, RMA until completed) and posted again */
-        flush->status = self->status;
-    }
-    uct_mp_am_flush_maybe_done(flush);
-}
-
 /* Ask the peer for its acknowledgement: a KEEPALIVE, answered with DATA_ACK */
-static void uct_mp_am_request_ack(uct_mp_ep_t *ep)
+void uct_mp_am_request_ack(uct_mp_ep_t *ep)
 {
     uct_mp_ctl_t probe;
 
-    if ((ep->tx_lane < 0) || (ep->am_probe_dsn == ep->am_tx_dsn)) {
+    if ((ep->lane.tx_lane < 0) || (ep->am.probe_dsn == ep->am.tx_dsn)) {
         return; /* asked already for everything sent */
     }
 
     memset(&probe, 0, sizeof(probe));
     probe.type       = UCT_MP_CTL_KEEPALIVE;
-    probe.lane       = ep->tx_lane;
-    ep->am_probe_dsn = ep->am_tx_dsn;
-    uct_mp_ctl_send(ep, ep->tx_lane, &probe);
+    probe.lane       = ep->lane.tx_lane;
+    ep->am.probe_dsn = ep->am.tx_dsn;
+    uct_mp_ctrl_send(ep, ep->lane.tx_lane, &probe);
 }
 
-ucs_status_t uct_mp_am_flush(uct_mp_ep_t *ep, unsigned flags,
-                             uct_completion_t *comp,
-                             ucs_status_t (*flush_lanes)(uct_mp_ep_t*, unsigned,
-                                                         uct_completion_t*))
+uint32_t uct_mp_am_next_dsn(uct_mp_ep_t *ep)
 {
-    uct_mp_am_flush_t *flush;
-    ucs_status_t status;
-    int unacked, waiting;
+    return ep->am.tx_dsn;
+}
 
-    if (flags & UCT_FLUSH_FLAG_CANCEL) {
-        return flush_lanes(ep, flags, comp);
+int uct_mp_am_acked_before(uct_mp_ep_t *ep, uint32_t dsn)
+{
+    uct_mp_am_msg_t *head;
+
+    if (ucs_queue_is_empty(&ep->am.ring)) {
+        return 1;
     }
 
-    /* AMs the peer has not acknowledged, or tracked RMA in flight */
-    unacked = uct_mp_am_unacked(ep);
-    waiting = unacked ||
-              !uct_mp_bounce_done_before(ep, uct_mp_bounce_mark(ep));
-    if (unacked) {
-        uct_mp_am_request_ack(ep);
-    }
-
-    if ((comp == NULL) || !waiting) {
-        status = flush_lanes(ep, flags, NULL);
-        if (status == UCS_ERR_NO_RESOURCE) {
-            return status;
-        } else if (waiting) {
-            return UCS_INPROGRESS; /* no completion to call: the user polls */
-        } else if ((status != UCS_INPROGRESS) || (comp == NULL)) {
-            return status;
-        }
-    }
-
-    flush = ucs_malloc(sizeof(*flush), "mp am flush");
-    if (flush == NULL) {
-        return UCS_ERR_NO_MEMORY;
-    }
-
-    flush->lanes_comp.func   = uct_mp_am_flush_lanes_done;
-    flush->lanes_comp.count  = 1;
-    flush->lanes_comp.status = UCS_OK;
-    flush->user_comp         = comp;
-    flush->ep                = ep;
-    flush->upto_dsn          = ep->am_tx_dsn;
-    flush->upto_bounce       = uct_mp_bounce_mark(ep);
-    flush->status            = UCS_OK;
-    flush->lanes_done        = 0;
-    flush->acks_done         = 0;
-    flush->orphan            = 0;
-
-    status = flush_lanes(ep, flags, &flush->lanes_comp);
-    if ((status == UCS_ERR_NO_RESOURCE) ||
-        ((status != UCS_INPROGRESS) && !waiting)) {
-        ucs_free(flush);
-        return status;
-    } else if (status != UCS_INPROGRESS) {
-        flush->lanes_done = 1;
-        flush->status     = status;
-    }
-
-    ucs_queue_push(&ep->am_flush_q, &flush->queue);
-    if (!waiting) {
-        /* only the lanes to wait for (their completion calls the user's) */
-        uct_mp_am_flush_progress(ep);
-    }
-    return UCS_INPROGRESS;
+    head = ucs_queue_head_elem_non_empty(&ep->am.ring, uct_mp_am_msg_t, queue);
+    return !UCT_MP_AM_DSN_BEFORE(head->dsn, dsn);
 }
 
 void uct_mp_am_handle_ack(uct_mp_ep_t *ep, uint32_t ack)
 {
     uct_mp_am_msg_t *msg;
 
-    while (!ucs_queue_is_empty(&ep->am_ring)) {
-        msg = ucs_queue_head_elem_non_empty(&ep->am_ring, uct_mp_am_msg_t,
+    while (!ucs_queue_is_empty(&ep->am.ring)) {
+        msg = ucs_queue_head_elem_non_empty(&ep->am.ring, uct_mp_am_msg_t,
                                             queue);
-        if (!uct_mp_am_dsn_before(msg->dsn, ack)) {
+        if (!UCT_MP_AM_DSN_BEFORE(msg->dsn, ack)) {
             break;
         }
 
-        ucs_queue_pull_non_empty(&ep->am_ring);
-        --ep->am_ring_len;
+        ucs_queue_pull_non_empty(&ep->am.ring);
+        --ep->am.ring_len;
         if (msg->is_zcopy) {
             msg->acked = 1;
             uct_mp_am_zcopy_maybe_done(msg);
@@ -322,7 +177,10 @@ void uct_mp_am_handle_ack(uct_mp_ep_t *ep, uint32_t ack)
         }
     }
 
-    uct_mp_am_flush_progress(ep);
+    if (!ucs_queue_is_empty(&ep->flush.q)) {
+        /* flushes may have nothing left to wait for */
+        uct_mp_work_schedule(&ep->work, UCT_MP_WORK_FLUSH);
+    }
 }
 
 void uct_mp_am_send_ack(uct_mp_ep_t *ep, int force)
@@ -330,11 +188,11 @@ void uct_mp_am_send_ack(uct_mp_ep_t *ep, int force)
     uct_mp_ctl_t ack;
     int lane;
 
-    if (!ep->am_seq || (!force && (ep->am_rx_acked == ep->am_rx_expected))) {
+    if (!ep->am.seq || (!force && (ep->am.rx_acked == ep->am.rx_expected))) {
         return;
     }
 
-    lane = (ep->tx_lane >= 0) ? ep->tx_lane : -1;
+    lane = (ep->lane.tx_lane >= 0) ? ep->lane.tx_lane : -1;
     if (lane < 0) {
         return;
     }
@@ -342,9 +200,9 @@ void uct_mp_am_send_ack(uct_mp_ep_t *ep, int force)
     memset(&ack, 0, sizeof(ack));
     ack.type        = UCT_MP_CTL_DATA_ACK;
     ack.lane        = lane;
-    ack.probe_seq   = ep->am_rx_expected;
-    ep->am_rx_acked = ep->am_rx_expected;
-    uct_mp_ctl_send(ep, lane, &ack);
+    ack.probe_seq   = ep->am.rx_expected;
+    ep->am.rx_acked = ep->am.rx_expected;
+    uct_mp_ctrl_send(ep, lane, &ack);
 }
 
 ucs_status_t uct_mp_am_rx(uct_mp_iface_t *iface, unsigned lane, uint8_t id,
@@ -366,38 +224,38 @@ ucs_status_t uct_mp_am_rx(uct_mp_iface_t *iface, unsigned lane, uint8_t id,
 
     memcpy(&hdr, data, sizeof(hdr));
     if (hdr.conn != 0) {
-        ep = uct_mp_iface_ep_by_token(iface, hdr.conn);
+        ep = uct_mp_peer_ep_by_token(iface, hdr.conn);
         if (ucs_unlikely(ep == NULL)) {
             ucs_debug("mp_rc: AM %u for unknown ep 0x%x dropped", id, hdr.conn);
             return UCS_OK;
         }
 
-        if (ucs_unlikely(ep->peer_failed)) {
+        if (ucs_unlikely(ep->lane.peer_failed)) {
             /* UCP was told the ep failed: a late message would make it
              * answer on a dead ep */
             ucs_debug("mp_rc: ep %p failed: AM %u dropped", ep, id);
             return UCS_OK;
         }
 
-        uct_mp_keepalive_lane_arrival(ep, lane);
+        uct_mp_lane_arrival(ep, lane);
         uct_mp_am_handle_ack(ep, hdr.ack);
         dsn = hdr.dsn & UCT_MP_AM_DSN_MASK;
-        if (ucs_unlikely(dsn != ep->am_rx_expected)) {
-            if (uct_mp_am_dsn_before(dsn, ep->am_rx_expected)) {
-                ++ep->am_dups; /* sent again after a lane failure */
+        if (ucs_unlikely(dsn != ep->am.rx_expected)) {
+            if (UCT_MP_AM_DSN_BEFORE(dsn, ep->am.rx_expected)) {
+                ++ep->am.dups; /* sent again after a lane failure */
                 if (hdr.dsn & UCT_MP_AM_ACK_NOW) {
                     uct_mp_am_send_ack(ep, 1);
                 }
                 return UCS_OK;
             }
             ucs_error("mp_rc: ep %p: AM %u with DSN %u, expected %u: dropped",
-                      ep, id, dsn, ep->am_rx_expected);
+                      ep, id, dsn, ep->am.rx_expected);
             return UCS_OK;
         }
 
-        ep->am_rx_expected = (ep->am_rx_expected + 1) & UCT_MP_AM_DSN_MASK;
+        ep->am.rx_expected = (ep->am.rx_expected + 1) & UCT_MP_AM_DSN_MASK;
         if ((hdr.dsn & UCT_MP_AM_ACK_NOW) ||
-            (((ep->am_rx_expected - ep->am_rx_acked) & UCT_MP_AM_DSN_MASK) >=
+            (((ep->am.rx_expected - ep->am.rx_acked) & UCT_MP_AM_DSN_MASK) >=
              UCT_MP_AM_ACK_EVERY)) {
             uct_mp_am_send_ack(ep, 0);
         }
@@ -431,15 +289,15 @@ static uct_mp_am_msg_t *uct_mp_am_msg_alloc(uct_mp_ep_t *ep, uint8_t id,
 
 static void uct_mp_am_ring_push(uct_mp_ep_t *ep, uct_mp_am_msg_t *msg)
 {
-    msg->dsn      = ep->am_tx_dsn;
-    ep->am_tx_dsn = (ep->am_tx_dsn + 1) & UCT_MP_AM_DSN_MASK;
-    ucs_queue_push(&ep->am_ring, &msg->queue);
-    ++ep->am_ring_len;
+    msg->dsn      = ep->am.tx_dsn;
+    ep->am.tx_dsn = (ep->am.tx_dsn + 1) & UCT_MP_AM_DSN_MASK;
+    ucs_queue_push(&ep->am.ring, &msg->queue);
+    ++ep->am.ring_len;
 }
 
 static UCS_F_ALWAYS_INLINE ucs_status_t uct_mp_am_check_room(uct_mp_ep_t *ep)
 {
-    if (ucs_unlikely(ep->am_seq && (ep->am_ring_len >= UCT_MP_AM_RING_MAX))) {
+    if (ucs_unlikely(ep->am.seq && (ep->am.ring_len >= UCT_MP_AM_RING_MAX))) {
         uct_mp_am_send_ack(ep, 1); /* may as well tell ours */
         return UCS_ERR_NO_RESOURCE;
     }
@@ -460,7 +318,7 @@ ucs_status_t uct_mp_am_short(uct_mp_ep_t *ep, int lane, uint8_t id,
         return status;
     }
 
-    uct_mp_am_fill_hdr(ep, &hdr, ep->am_tx_dsn, 0);
+    uct_mp_am_fill_hdr(ep, &hdr, ep->am.tx_dsn, 0);
     iov[0].buffer = &hdr;
     iov[0].length = sizeof(hdr);
     iov[1].buffer = &header;
@@ -471,9 +329,9 @@ ucs_status_t uct_mp_am_short(uct_mp_ep_t *ep, int lane, uint8_t id,
     iov[0].stride = iov[1].stride = iov[2].stride = 0;
     iov[0].count  = iov[1].count = iov[2].count = 1;
 
-    status = uct_ep_am_short_iov(ep->lane_eps[lane].ep, id, iov,
+    status = uct_ep_am_short_iov(ep->lane.slots[lane].ep, id, iov,
                                  (length > 0) ? 3 : 2);
-    if ((status != UCS_OK) || !ep->am_seq) {
+    if ((status != UCS_OK) || !ep->am.seq) {
         return status;
     }
 
@@ -483,7 +341,7 @@ ucs_status_t uct_mp_am_short(uct_mp_ep_t *ep, int lane, uint8_t id,
         memcpy(msg->data + sizeof(header), payload, length);
         uct_mp_am_ring_push(ep, msg);
     } else {
-        ep->am_tx_dsn = (ep->am_tx_dsn + 1) & UCT_MP_AM_DSN_MASK;
+        ep->am.tx_dsn = (ep->am.tx_dsn + 1) & UCT_MP_AM_DSN_MASK;
     }
     return UCS_OK;
 }
@@ -506,7 +364,7 @@ ucs_status_t uct_mp_am_short_iov(uct_mp_ep_t *ep, int lane, uint8_t id,
         return status;
     }
 
-    uct_mp_am_fill_hdr(ep, &hdr, ep->am_tx_dsn, 0);
+    uct_mp_am_fill_hdr(ep, &hdr, ep->am.tx_dsn, 0);
     lane_iov[0].buffer = &hdr;
     lane_iov[0].length = sizeof(hdr);
     lane_iov[0].memh   = UCT_MEM_HANDLE_NULL;
@@ -514,9 +372,9 @@ ucs_status_t uct_mp_am_short_iov(uct_mp_ep_t *ep, int lane, uint8_t id,
     lane_iov[0].count  = 1;
     memcpy(&lane_iov[1], iov, iovcnt * sizeof(*iov));
 
-    status = uct_ep_am_short_iov(ep->lane_eps[lane].ep, id, lane_iov,
+    status = uct_ep_am_short_iov(ep->lane.slots[lane].ep, id, lane_iov,
                                  iovcnt + 1);
-    if ((status != UCS_OK) || !ep->am_seq) {
+    if ((status != UCS_OK) || !ep->am.seq) {
         return status;
     }
 
@@ -528,7 +386,7 @@ ucs_status_t uct_mp_am_short_iov(uct_mp_ep_t *ep, int lane, uint8_t id,
         }
         uct_mp_am_ring_push(ep, msg);
     } else {
-        ep->am_tx_dsn = (ep->am_tx_dsn + 1) & UCT_MP_AM_DSN_MASK;
+        ep->am.tx_dsn = (ep->am.tx_dsn + 1) & UCT_MP_AM_DSN_MASK;
     }
     return UCS_OK;
 }
@@ -557,7 +415,7 @@ static size_t uct_mp_am_pack(void *dest, void *arg)
     }
 
     length = ctx->pack_cb(payload, ctx->arg);
-    if (ctx->ep->am_seq) {
+    if (ctx->ep->am.seq) {
         ctx->kept = uct_mp_am_msg_alloc(ctx->ep, ctx->id, length);
         if (ctx->kept != NULL) {
             memcpy(ctx->kept->data, payload, length);
@@ -584,20 +442,20 @@ ssize_t uct_mp_am_bcopy(uct_mp_ep_t *ep, int lane, uint8_t id,
     ctx.id      = id;
     ctx.msg     = NULL;
     ctx.kept    = NULL;
-    uct_mp_am_fill_hdr(ep, &ctx.hdr, ep->am_tx_dsn, 0);
+    uct_mp_am_fill_hdr(ep, &ctx.hdr, ep->am.tx_dsn, 0);
 
-    packed = uct_ep_am_bcopy(ep->lane_eps[lane].ep, id, uct_mp_am_pack, &ctx,
+    packed = uct_ep_am_bcopy(ep->lane.slots[lane].ep, id, uct_mp_am_pack, &ctx,
                              flags);
     if (packed < 0) {
         ucs_free(ctx.kept); /* not sent */
         return packed;
     }
 
-    if (ep->am_seq) {
+    if (ep->am.seq) {
         if (ctx.kept != NULL) {
             uct_mp_am_ring_push(ep, ctx.kept);
         } else {
-            ep->am_tx_dsn = (ep->am_tx_dsn + 1) & UCT_MP_AM_DSN_MASK;
+            ep->am.tx_dsn = (ep->am.tx_dsn + 1) & UCT_MP_AM_DSN_MASK;
         }
     }
     return packed - UCT_MP_AM_HDR_LEN;
@@ -613,7 +471,7 @@ static void uct_mp_am_zcopy_lane_done(uct_completion_t *self)
         return; /* its ep is gone */
     }
 
-    if (!msg->ep->am_seq) {
+    if (!msg->ep->am.seq) {
         /* no sequencing: done when the lane is */
         if (msg->user_comp != NULL) {
             uct_invoke_completion(msg->user_comp, self->status);
@@ -634,24 +492,22 @@ static ucs_status_t uct_mp_am_zcopy_post(uct_mp_ep_t *ep, int lane,
                                          uct_mp_am_msg_t *msg,
                                          const uct_mp_am_hdr_t *hdr)
 {
-    uct_mp_iface_t *iface = uct_mp_am_iface(ep);
     uint8_t lane_hdr[UCT_MP_AM_HDR_LEN + UINT8_MAX * 4];
     uct_iov_t lane_iov[UCT_MP_MAX_IOV];
-    unsigned md_index = iface->lanes[lane].md_index;
-    size_t i;
+    ucs_status_t status;
 
     memcpy(lane_hdr, hdr, sizeof(*hdr));
     memcpy(lane_hdr + UCT_MP_AM_HDR_LEN, msg->data, msg->length);
-    for (i = 0; i < msg->iovcnt; ++i) {
-        lane_iov[i]      = msg->iov[i];
-        lane_iov[i].memh = uct_mp_memh_lane(msg->iov[i].memh, md_index);
+    status = uct_mp_lane_iov(ep, lane, msg->iov, msg->iovcnt, lane_iov);
+    if (status != UCS_OK) {
+        return status;
     }
 
     msg->lane_done        = 0;
     msg->lane_comp.func   = uct_mp_am_zcopy_lane_done;
     msg->lane_comp.count  = 1;
     msg->lane_comp.status = UCS_OK;
-    return uct_ep_am_zcopy(ep->lane_eps[lane].ep, msg->id, lane_hdr,
+    return uct_ep_am_zcopy(ep->lane.slots[lane].ep, msg->id, lane_hdr,
                            UCT_MP_AM_HDR_LEN + msg->length, lane_iov,
                            msg->iovcnt, msg->flags, &msg->lane_comp);
 }
@@ -688,7 +544,7 @@ ucs_status_t uct_mp_am_zcopy(uct_mp_ep_t *ep, int lane, uint8_t id,
     msg->user_comp = comp;
 
     /* the user's completion waits for the peer's acknowledgement */
-    uct_mp_am_fill_hdr(ep, &hdr, ep->am_tx_dsn, 1);
+    uct_mp_am_fill_hdr(ep, &hdr, ep->am.tx_dsn, 1);
     status = uct_mp_am_zcopy_post(ep, lane, msg, &hdr);
     if (UCS_STATUS_IS_ERR(status)) {
         uct_mp_am_msg_free(msg);
@@ -697,11 +553,11 @@ ucs_status_t uct_mp_am_zcopy(uct_mp_ep_t *ep, int lane, uint8_t id,
 
     if (status == UCS_OK) {
         msg->lane_done = 1;
-        if (!ep->am_seq) {
+        if (!ep->am.seq) {
             uct_mp_am_msg_free(msg);
             return UCS_OK;
         }
-    } else if (!ep->am_seq) {
+    } else if (!ep->am.seq) {
         return UCS_INPROGRESS; /* freed by the lane completion */
     }
 
@@ -719,17 +575,17 @@ static int uct_mp_am_replay(uct_mp_ep_t *ep)
     uct_mp_am_hdr_t hdr;
     ucs_status_t status;
     ssize_t packed;
-    int lane = ep->tx_lane;
+    int lane = ep->lane.tx_lane;
 
     if (lane < 0) {
         return 0;
     }
 
-    for (iter = ucs_queue_iter_begin(&ep->am_ring);
-         !ucs_queue_iter_end(&ep->am_ring, iter);
+    for (iter = ucs_queue_iter_begin(&ep->am.ring);
+         !ucs_queue_iter_end(&ep->am.ring, iter);
          iter = ucs_queue_iter_next(iter)) {
         msg = ucs_container_of(*iter, uct_mp_am_msg_t, queue);
-        if (uct_mp_am_dsn_before(msg->dsn, ep->am_replay_dsn)) {
+        if (UCT_MP_AM_DSN_BEFORE(msg->dsn, ep->am.replay_dsn)) {
             continue; /* sent again already */
         }
 
@@ -749,83 +605,72 @@ static int uct_mp_am_replay(uct_mp_ep_t *ep)
             ctx.hdr  = hdr;
             ctx.msg  = msg;
             ctx.kept = NULL;
-            packed   = uct_ep_am_bcopy(ep->lane_eps[lane].ep, msg->id,
+            packed   = uct_ep_am_bcopy(ep->lane.slots[lane].ep, msg->id,
                                        uct_mp_am_pack, &ctx, 0);
             status   = (packed < 0) ? (ucs_status_t)packed : UCS_OK;
         }
 
         if (status == UCS_ERR_NO_RESOURCE) {
-            ep->busy_lane = lane;
+            uct_mp_lane_set_busy(ep, lane);
             return 0;
         } else if (UCS_STATUS_IS_ERR(status)) {
             /* this lane is failing too: the next lane change replays */
             return 0;
         }
 
-        ++ep->am_replayed;
-        ep->am_replay_dsn = (msg->dsn + 1) & UCT_MP_AM_DSN_MASK;
+        ++ep->am.replayed;
+        ep->am.replay_dsn = (msg->dsn + 1) & UCT_MP_AM_DSN_MASK;
     }
 
-    ep->am_replay      = 0;
-    ep->am_lane        = lane;
+    ep->am.replay      = 0;
+    ep->am.lane        = lane;
     return 1;
 }
 
-static unsigned uct_mp_am_progress(void *arg)
+void uct_mp_am_progress(uct_mp_ep_t *ep)
 {
-    uct_mp_ep_t *ep       = arg;
-    uct_mp_iface_t *iface = uct_mp_am_iface(ep);
-
-    ep->am_prog_id = UCS_CALLBACKQ_ID_NULL;
-    if (ep->am_replay && !uct_mp_am_replay(ep) && (ep->tx_lane >= 0)) {
-        uct_worker_progress_register_safe(&iface->super.worker->super,
-                                          uct_mp_am_progress, ep,
-                                          UCS_CALLBACKQ_FLAG_ONESHOT,
-                                          &ep->am_prog_id);
+    if (ep->am.replay && !uct_mp_am_replay(ep) && (ep->lane.tx_lane >= 0)) {
+        uct_mp_work_schedule(&ep->work, UCT_MP_WORK_AM_REPLAY);
     }
-    return 1;
 }
 
-void uct_mp_am_lane_changed(uct_mp_ep_t *ep)
+/* Listener: the AM lane may have changed */
+static void uct_mp_am_lane_changed(uct_mp_ep_t *ep, unsigned lane,
+                                   uct_mp_lane_state_t prev)
 {
-    uct_mp_iface_t *iface = uct_mp_am_iface(ep);
-
-    if (!ep->am_seq || (ep->tx_lane == ep->am_lane) || (ep->am_lane < 0) ||
-        (ep->tx_lane < 0)) {
+    if (!ep->am.seq || (ep->lane.tx_lane == ep->am.lane) ||
+        (ep->am.lane < 0) || (ep->lane.tx_lane < 0)) {
         /* no lane left: uct_mp_am_peer_failed() ends what waits */
-        ep->am_lane = ep->tx_lane;
+        ep->am.lane = ep->lane.tx_lane;
         return;
     }
 
     ucs_diag("mp_rc: ep %p: AM lane %d -> %d, sending %u unacknowledged "
-             "messages again", ep, ep->am_lane, ep->tx_lane, ep->am_ring_len);
-    ep->am_replay      = 1;
-    ep->am_replay_dsn  = ucs_queue_is_empty(&ep->am_ring) ? ep->am_tx_dsn :
-                         ucs_queue_head_elem_non_empty(&ep->am_ring,
-                                                       uct_mp_am_msg_t,
-                                                       queue)->dsn;
-    uct_worker_progress_register_safe(&iface->super.worker->super,
-                                      uct_mp_am_progress, ep,
-                                      UCS_CALLBACKQ_FLAG_ONESHOT,
-                                      &ep->am_prog_id);
+             "messages again", ep, ep->am.lane, ep->lane.tx_lane,
+             ep->am.ring_len);
+    ep->am.replay     = 1;
+    ep->am.replay_dsn = ucs_queue_is_empty(&ep->am.ring) ? ep->am.tx_dsn :
+                        ucs_queue_head_elem_non_empty(&ep->am.ring,
+                                                      uct_mp_am_msg_t,
+                                                      queue)->dsn;
+    uct_mp_work_schedule(&ep->work, UCT_MP_WORK_AM_REPLAY);
 }
 
 int uct_mp_am_blocked(uct_mp_ep_t *ep)
 {
-    if (ucs_likely(!ep->am_replay)) {
+    if (ucs_likely(!ep->am.replay)) {
         return 0;
     }
     return !uct_mp_am_replay(ep);
 }
 
-void uct_mp_am_peer_failed(uct_mp_ep_t *ep, ucs_status_t status)
+/* Listener: nothing will be acknowledged any more */
+static void uct_mp_am_peer_failed(uct_mp_ep_t *ep, ucs_status_t status)
 {
-    uct_mp_am_flush_t *flush;
     uct_mp_am_msg_t *msg;
 
-    /* nothing will be acknowledged any more */
-    ucs_queue_for_each_extract(msg, &ep->am_ring, queue, 1) {
-        --ep->am_ring_len;
+    ucs_queue_for_each_extract(msg, &ep->am.ring, queue, 1) {
+        --ep->am.ring_len;
         if (!msg->is_zcopy) {
             uct_mp_am_msg_free(msg);
             continue;
@@ -837,16 +682,16 @@ void uct_mp_am_peer_failed(uct_mp_ep_t *ep, ucs_status_t status)
         msg->acked = 1;
         uct_mp_am_zcopy_maybe_done(msg); /* or when its lane hands it back */
     }
-
-    ucs_queue_for_each_extract(flush, &ep->am_flush_q, queue, 1) {
-        flush->status    = status;
-        flush->acks_done = 1;
-        uct_mp_am_flush_maybe_done(flush);
-    }
-    ep->am_replay = 0;
+    ep->am.replay = 0;
 }
 
 int uct_mp_am_unacked(uct_mp_ep_t *ep)
 {
-    return ep->am_seq && !ucs_queue_is_empty(&ep->am_ring);
+    return ep->am.seq && !ucs_queue_is_empty(&ep->am.ring);
 }
+
+const uct_mp_lane_listener_t uct_mp_am_lane_listener = {
+    .lane_changed = uct_mp_am_lane_changed,
+    .lane_ep_gone = NULL,
+    .peer_failed  = uct_mp_am_peer_failed
+};

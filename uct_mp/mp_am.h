@@ -30,9 +30,11 @@
 
 #include <uct/api/uct.h>
 #include <ucs/datastruct/queue_types.h>
+#include <ucs/sys/math.h>
 
 struct uct_mp_ep;
 struct uct_mp_iface;
+struct uct_mp_lane_listener;
 
 #define UCT_MP_AM_HDR_LEN     12
 #define UCT_MP_AM_DSN_MASK    0x7fffffffu
@@ -46,14 +48,40 @@ typedef struct uct_mp_am_hdr {
     uint32_t                 ack;
 } UCS_S_PACKED uct_mp_am_hdr_t;
 
+
+/* The endpoint's slice owned by mp_am.c */
+typedef struct uct_mp_am_ep {
+    int                      seq;         /* sequence numbers in use */
+    uint32_t                 tx_dsn;      /* next DSN to send */
+    uint32_t                 rx_expected; /* next DSN to deliver */
+    uint32_t                 rx_acked;    /* last ack told to the peer */
+    uint32_t                 probe_dsn;   /* ack asked for up to here */
+    unsigned                 ring_len;
+    ucs_queue_head_t         ring;        /* unacknowledged messages */
+    uint32_t                 replay_dsn;  /* replay resumes at this DSN */
+    int                      lane;        /* lane AMs went on */
+    int                      replay;      /* replay in progress */
+    unsigned                 dups;        /* duplicates dropped */
+    unsigned                 replayed;    /* messages sent again */
+} uct_mp_am_ep_t;
+
+
+/* Serial-number comparison of 31-bit DSNs: is a before b? */
+#define UCT_MP_AM_DSN_BEFORE(_a, _b) \
+    UCS_CIRCULAR_COMPARE32((uint32_t)(_a) << 1, <, (uint32_t)(_b) << 1)
+
+/* Replays the AM lane's messages when it changes; ends what waits for
+ * acknowledgements when the peer fails */
+extern const struct uct_mp_lane_listener uct_mp_am_lane_listener;
+
 void uct_mp_am_ep_init(struct uct_mp_ep *ep);
 void uct_mp_am_ep_cleanup(struct uct_mp_ep *ep);
 
 /* Sequencing starts once the peer ep is known and both sides offer SEQ */
 void uct_mp_am_ep_connected(struct uct_mp_ep *ep, uint8_t peer_caps);
 
-/* The AM lane failed or changed: replay unacknowledged messages */
-void uct_mp_am_lane_changed(struct uct_mp_ep *ep);
+/* Work step: send unacknowledged messages again after a lane change */
+void uct_mp_am_progress(struct uct_mp_ep *ep);
 
 /* Messages wait for replay: nothing new may overtake them (tries first) */
 int uct_mp_am_blocked(struct uct_mp_ep *ep);
@@ -63,6 +91,19 @@ void uct_mp_am_handle_ack(struct uct_mp_ep *ep, uint32_t ack);
 
 /* Send a DATA_ACK if the peer is owed one (force: even if recently sent) */
 void uct_mp_am_send_ack(struct uct_mp_ep *ep, int force);
+
+/* Ask the peer to acknowledge everything sent so far (a KEEPALIVE, which it
+ * answers with a DATA_ACK), unless asked already */
+void uct_mp_am_request_ack(struct uct_mp_ep *ep);
+
+/* Messages the peer has not acknowledged yet? */
+int uct_mp_am_unacked(struct uct_mp_ep *ep);
+
+/* DSN the next message will get */
+uint32_t uct_mp_am_next_dsn(struct uct_mp_ep *ep);
+
+/* Has the peer acknowledged every message sent before dsn? */
+int uct_mp_am_acked_before(struct uct_mp_ep *ep, uint32_t dsn);
 
 /* Every AM of lane's iface, for UCP's handler of id */
 ucs_status_t uct_mp_am_rx(struct uct_mp_iface *iface, unsigned lane, uint8_t id,
@@ -80,23 +121,5 @@ ucs_status_t uct_mp_am_zcopy(struct uct_mp_ep *ep, int lane, uint8_t id,
                              const void *header, unsigned header_length,
                              const uct_iov_t *iov, size_t iovcnt,
                              unsigned flags, uct_completion_t *comp);
-
-/* No lane to the peer is left: complete what waits for acknowledgements */
-void uct_mp_am_peer_failed(struct uct_mp_ep *ep, ucs_status_t status);
-
-/* Messages the peer has not acknowledged yet? */
-int uct_mp_am_unacked(struct uct_mp_ep *ep);
-
-/* Complete the flushes that have nothing left to wait for (after an ACK, or
- * when tracked RMA completed) */
-void uct_mp_am_flush_progress(struct uct_mp_ep *ep);
-
-/* Flush: flush_lanes, and with unacknowledged messages also wait for the
- * peer's acknowledgement of everything sent so far */
-ucs_status_t uct_mp_am_flush(struct uct_mp_ep *ep, unsigned flags,
-                             uct_completion_t *comp,
-                             ucs_status_t (*flush_lanes)(struct uct_mp_ep*,
-                                                         unsigned,
-                                                         uct_completion_t*));
 
 #endif

@@ -24,7 +24,7 @@
 /* One tracked operation and its buffer (the data follows the header) */
 typedef struct uct_mp_bounce_desc {
     uct_completion_t         comp;        /* of the zcopy operation */
-    ucs_list_link_t          list;        /* in ep->bounce_ops, post order */
+    ucs_list_link_t          list;        /* in ep->bounce.ops, post order */
     struct uct_mp_ep         *ep;         /* NULL once the ep is gone */
     uct_mem_h                memh;        /* mp memh of this buffer */
     uint64_t                 seq;
@@ -119,39 +119,39 @@ void uct_mp_bounce_iface_cleanup(uct_mp_iface_t *iface)
 
 void uct_mp_bounce_ep_init(uct_mp_ep_t *ep)
 {
-    ucs_list_head_init(&ep->bounce_ops);
-    ep->bounce_seq  = 0;
-    ep->bounce_lost = 0;
+    ucs_list_head_init(&ep->bounce.ops);
+    ep->bounce.seq  = 0;
+    ep->bounce.lost = 0;
 }
 
 void uct_mp_bounce_ep_cleanup(uct_mp_ep_t *ep)
 {
     uct_mp_bounce_desc_t *desc, *tmp;
 
-    ucs_list_for_each_safe(desc, tmp, &ep->bounce_ops, list) {
+    ucs_list_for_each_safe(desc, tmp, &ep->bounce.ops, list) {
         ucs_list_del(&desc->list);
         desc->ep = NULL; /* its completion only frees it */
     }
-    if (ep->bounce_lost > 0) {
+    if (ep->bounce.lost > 0) {
         ucs_error("mp_rc: ep %p: %" PRIu64 " short/bcopy RMA operations "
-                  "failed on every lane", ep, ep->bounce_lost);
+                  "failed on every lane", ep, ep->bounce.lost);
     }
 }
 
 uint64_t uct_mp_bounce_mark(uct_mp_ep_t *ep)
 {
-    return ep->bounce_seq;
+    return ep->bounce.seq;
 }
 
 int uct_mp_bounce_done_before(uct_mp_ep_t *ep, uint64_t mark)
 {
     uct_mp_bounce_desc_t *oldest;
 
-    if (ucs_list_is_empty(&ep->bounce_ops)) {
+    if (ucs_list_is_empty(&ep->bounce.ops)) {
         return 1;
     }
 
-    oldest = ucs_list_head(&ep->bounce_ops, uct_mp_bounce_desc_t, list);
+    oldest = ucs_list_head(&ep->bounce.ops, uct_mp_bounce_desc_t, list);
     return oldest->seq >= mark;
 }
 
@@ -179,10 +179,13 @@ static void uct_mp_bounce_completed(uct_completion_t *self)
             ucs_diag("mp_rc: ep %p: %s of %zu bytes failed on every lane: %s",
                      ep, desc->is_put ? "put" : "get", desc->length,
                      ucs_status_string(self->status));
-            ++ep->bounce_lost;
+            ++ep->bounce.lost;
         }
         ucs_list_del(&desc->list);
-        uct_mp_am_flush_progress(ep);
+        if (!ucs_queue_is_empty(&ep->flush.q)) {
+            /* flushes may have nothing left to wait for */
+            uct_mp_work_schedule(&ep->work, UCT_MP_WORK_FLUSH);
+        }
     }
     ucs_mpool_put_inline(desc);
 }
@@ -206,17 +209,13 @@ static ucs_status_t uct_mp_bounce_post(uct_mp_ep_t *ep,
     desc->comp.func   = uct_mp_bounce_completed;
     desc->comp.count  = 1;
     desc->comp.status = UCS_OK;
-    if (desc->is_put) {
-        status = uct_mp_ep_put_zcopy(&ep->super.super, &iov, 1, remote_addr,
-                                     rkey, &desc->comp);
-    } else {
-        status = uct_mp_ep_get_bcopy_tracked(ep, iov.buffer, iov.length,
-                                             remote_addr, rkey, &desc->comp);
-    }
+    status = uct_mp_rma_zcopy(ep, desc->is_put ? UCT_MP_RMA_PUT_ZCOPY :
+                                                 UCT_MP_RMA_GET_BCOPY,
+                              &iov, 1, remote_addr, rkey, &desc->comp);
 
     if (status == UCS_INPROGRESS) {
-        desc->seq = ep->bounce_seq++;
-        ucs_list_add_tail(&ep->bounce_ops, &desc->list);
+        desc->seq = ep->bounce.seq++;
+        ucs_list_add_tail(&ep->bounce.ops, &desc->list);
         return UCS_INPROGRESS;
     }
 

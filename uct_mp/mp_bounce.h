@@ -8,7 +8,7 @@
  * completion is its only trace, and would carry the lane's error. So:
  * - a put's data is copied into a buffer of mp's own, registered with every
  *   lane md (the iface's bounce pool), and posted as a put_zcopy through the
- *   striping path (mp_stripe.h), which posts it again on another lane when
+ *   striping path (mp_rma.h), which posts it again on another lane when
  *   its lane fails; the buffer lives until the put completes;
  * - a get goes through the same path as lane get_bcopy into such a buffer
  *   (rc's get_zcopy has a minimum length), and is handed to the user's
@@ -27,6 +27,15 @@
 struct uct_mp_iface;
 struct uct_mp_iface_config;
 struct uct_mp_ep;
+
+
+/* The endpoint's slice owned by mp_bounce.c */
+typedef struct uct_mp_bounce_ep {
+    ucs_list_link_t          ops;         /* tracked operations in flight,
+                                             post order */
+    uint64_t                 seq;         /* next one's sequence number */
+    uint64_t                 lost;        /* failed on every lane */
+} uct_mp_bounce_ep_t;
 
 
 /* Open the bounce pool when the lanes allow it (zcopy put and get on every

@@ -25,8 +25,6 @@ typedef struct uct_mp_fence {
 } uct_mp_fence_t;
 
 
-static unsigned uct_mp_fence_progress(void *arg);
-
 static UCS_F_ALWAYS_INLINE uct_mp_iface_t *uct_mp_fence_iface(uct_mp_ep_t *ep)
 {
     return ucs_derived_of(ep->super.super.iface, uct_mp_iface_t);
@@ -34,35 +32,35 @@ static UCS_F_ALWAYS_INLINE uct_mp_iface_t *uct_mp_fence_iface(uct_mp_ep_t *ep)
 
 void uct_mp_fence_ep_init(uct_mp_ep_t *ep)
 {
-    ep->fence         = NULL;
-    ep->fence_prog_id = UCS_CALLBACKQ_ID_NULL;
+    ep->fence.active = NULL;
 }
 
 void uct_mp_fence_ep_cleanup(uct_mp_ep_t *ep)
 {
-    uct_worker_progress_unregister_safe(&uct_mp_fence_iface(ep)->super.worker->super,
-                                        &ep->fence_prog_id);
-    if (ep->fence != NULL) {
-        if (ep->fence->comp.count > 0) {
-            ep->fence->ep = NULL; /* its flush still runs: it frees it */
+    if (ep->fence.active != NULL) {
+        if (ep->fence.active->comp.count > 0) {
+            ep->fence.active->ep = NULL; /* its flush still runs: it frees it */
         } else {
-            ucs_free(ep->fence);
+            ucs_free(ep->fence.active);
         }
-        ep->fence = NULL;
+        ep->fence.active = NULL;
     }
 }
 
 int uct_mp_fence_waiting(uct_mp_ep_t *ep)
 {
-    return ep->fence != NULL;
+    return ep->fence.active != NULL;
 }
 
 /* Everything issued before the fence completed: let the rest go */
 static void uct_mp_fence_done(uct_mp_ep_t *ep)
 {
-    ucs_free(ep->fence);
-    ep->fence = NULL;
-    uct_mp_pending_resume(ep);
+    ucs_free(ep->fence.active);
+    ep->fence.active = NULL;
+    if (!ucs_queue_is_empty(&ep->pending.q)) {
+        /* the requests that waited for it run from progress */
+        uct_mp_work_schedule(&ep->work, UCT_MP_WORK_PENDING);
+    }
 }
 
 static void uct_mp_fence_flushed(uct_completion_t *self)
@@ -86,33 +84,26 @@ static ucs_status_t uct_mp_fence_flush(uct_mp_ep_t *ep)
 {
     ucs_status_t status;
 
-    ep->fence->comp.func   = uct_mp_fence_flushed;
-    ep->fence->comp.count  = 1;
-    ep->fence->comp.status = UCS_OK;
-    status = uct_mp_ep_flush(&ep->super.super, 0, &ep->fence->comp);
+    ep->fence.active->comp.func   = uct_mp_fence_flushed;
+    ep->fence.active->comp.count  = 1;
+    ep->fence.active->comp.status = UCS_OK;
+    status = uct_mp_flush_ep(ep, 0, &ep->fence.active->comp);
     if (status == UCS_ERR_NO_RESOURCE) {
-        ep->fence->comp.count = 0; /* not in flight */
-        uct_worker_progress_register_safe(
-                &uct_mp_fence_iface(ep)->super.worker->super,
-                uct_mp_fence_progress, ep, UCS_CALLBACKQ_FLAG_ONESHOT,
-                &ep->fence_prog_id);
+        ep->fence.active->comp.count = 0; /* not in flight */
+        uct_mp_work_schedule(&ep->work, UCT_MP_WORK_FENCE);
     } else if (status != UCS_INPROGRESS) {
         /* done at once (or the ep failed: nothing is left to order) */
-        ep->fence->comp.count = 0;
+        ep->fence.active->comp.count = 0;
         uct_mp_fence_done(ep);
     }
     return status;
 }
 
-static unsigned uct_mp_fence_progress(void *arg)
+void uct_mp_fence_progress(uct_mp_ep_t *ep)
 {
-    uct_mp_ep_t *ep = arg;
-
-    ep->fence_prog_id = UCS_CALLBACKQ_ID_NULL;
-    if (ep->fence != NULL) {
+    if (ep->fence.active != NULL) {
         uct_mp_fence_flush(ep);
     }
-    return 1;
 }
 
 ucs_status_t uct_mp_ep_fence(uct_ep_h tl_ep, unsigned flags)
@@ -121,25 +112,25 @@ ucs_status_t uct_mp_ep_fence(uct_ep_h tl_ep, unsigned flags)
     uct_mp_iface_t *iface = uct_mp_fence_iface(ep);
     ucs_status_t status;
 
-    if (ep->fence != NULL) {
+    if (ep->fence.active != NULL) {
         return UCS_OK; /* what follows waits already */
     }
 
-    if (ep->tx_lane < 0) {
+    if (ep->lane.tx_lane < 0) {
         return UCS_OK; /* no lane: nothing was issued that could be passed */
     }
 
     if (iface->policy == UCT_MP_POLICY_ACTIVE_BACKUP) {
         /* every operation goes to the active lane, in order */
-        return uct_ep_fence(ep->lane_eps[ep->tx_lane].ep, flags);
+        return uct_ep_fence(ep->lane.slots[ep->lane.tx_lane].ep, flags);
     }
 
-    ep->fence = ucs_malloc(sizeof(*ep->fence), "mp fence");
-    if (ep->fence == NULL) {
+    ep->fence.active = ucs_malloc(sizeof(*ep->fence.active), "mp fence");
+    if (ep->fence.active == NULL) {
         ucs_error("mp_rc: ep %p: failed to allocate a fence", ep);
         return UCS_ERR_NO_MEMORY;
     }
-    ep->fence->ep = ep;
+    ep->fence.active->ep = ep;
 
     status = uct_mp_fence_flush(ep);
     if ((status == UCS_OK) || (status == UCS_INPROGRESS) ||

@@ -19,12 +19,24 @@
 #include <uct/api/uct.h>
 
 struct uct_mp_ep;
+struct uct_mp_fence;
+
+
+/* The endpoint's slice owned by mp_fence.c */
+typedef struct uct_mp_fence_ep {
+    struct uct_mp_fence      *active;     /* fence in force: new operations
+                                             wait */
+} uct_mp_fence_ep_t;
+
 
 void uct_mp_fence_ep_init(struct uct_mp_ep *ep);
 void uct_mp_fence_ep_cleanup(struct uct_mp_ep *ep);
 
 /* Does ep hold back new operations for a fence? */
 int uct_mp_fence_waiting(struct uct_mp_ep *ep);
+
+/* Work step: start the fence's flush */
+void uct_mp_fence_progress(struct uct_mp_ep *ep);
 
 ucs_status_t uct_mp_ep_fence(uct_ep_h tl_ep, unsigned flags);
 

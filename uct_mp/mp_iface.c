@@ -14,12 +14,7 @@
 
 #include "mp_iface.h"
 #include "mp_ep.h"
-#include "mp_flush.h"
-#include "mp_join.h"
-#include "mp_ctl.h"
-#include "mp_keepalive.h"
 #include "mp_link.h"
-#include "mp_bounce.h"
 #include "mp_lane_quirk.h"
 
 #include <uct/api/v2/uct_v2.h>
@@ -44,11 +39,6 @@
      UCT_IFACE_FLAG_CONNECT_TO_EP | UCT_IFACE_FLAG_ERRHANDLE_PEER_FAILURE | \
      UCT_IFACE_FLAG_EP_CHECK)
 
-
-/* UCP 1.13 (address format v1) packs device addresses of at most 31 bytes
- * and iface addresses of at most 63 bytes */
-#define UCT_MP_UCP_MAX_DEV_ADDR_LEN    31
-#define UCT_MP_UCP_MAX_IFACE_ADDR_LEN  63
 
 /* RC retry count 7 means "retry forever" on rxe: a dead path never reports */
 #define UCT_MP_MAX_LANE_RETRY_COUNT  6
@@ -167,155 +157,65 @@ ucs_config_field_t uct_mp_iface_config_table[] = {
 };
 
 
-void uct_mp_iface_log_bad_addr(uct_mp_iface_t *iface, const char *what,
-                               const char *errmsg)
+/* Take into iface_attr what lane can do too */
+static void uct_mp_iface_query_lane(uct_iface_attr_t *iface_attr,
+                                    const uct_iface_attr_t *lane,
+                                    uct_mp_policy_t policy)
 {
-    if (!iface->bad_addr_logged) {
-        iface->bad_addr_logged = 1;
-        ucs_error("mp_rc: rejecting peer %s: %s", what, errmsg);
-    } else {
-        ucs_debug("mp_rc: rejecting peer %s: %s", what, errmsg);
+#define UCT_MP_CAP_MIN(_field) \
+    iface_attr->cap._field = ucs_min(iface_attr->cap._field, lane->cap._field)
+    UCT_MP_CAP_MIN(put.max_short);
+    UCT_MP_CAP_MIN(put.max_bcopy);
+    UCT_MP_CAP_MIN(put.max_zcopy);
+    UCT_MP_CAP_MIN(put.max_iov);
+    UCT_MP_CAP_MIN(get.max_short);
+    UCT_MP_CAP_MIN(get.max_bcopy);
+    UCT_MP_CAP_MIN(get.max_zcopy);
+    UCT_MP_CAP_MIN(get.max_iov);
+    UCT_MP_CAP_MIN(am.max_short);
+    UCT_MP_CAP_MIN(am.max_bcopy);
+    UCT_MP_CAP_MIN(am.max_zcopy);
+    UCT_MP_CAP_MIN(am.max_hdr);
+    UCT_MP_CAP_MIN(am.max_iov);
+#undef UCT_MP_CAP_MIN
+    iface_attr->cap.put.min_zcopy = ucs_max(iface_attr->cap.put.min_zcopy,
+                                            lane->cap.put.min_zcopy);
+    iface_attr->cap.get.min_zcopy = ucs_max(iface_attr->cap.get.min_zcopy,
+                                            lane->cap.get.min_zcopy);
+    iface_attr->cap.am.min_zcopy  = ucs_max(iface_attr->cap.am.min_zcopy,
+                                            lane->cap.am.min_zcopy);
+    iface_attr->cap.atomic32.op_flags  &= lane->cap.atomic32.op_flags;
+    iface_attr->cap.atomic32.fop_flags &= lane->cap.atomic32.fop_flags;
+    iface_attr->cap.atomic64.op_flags  &= lane->cap.atomic64.op_flags;
+    iface_attr->cap.atomic64.fop_flags &= lane->cap.atomic64.fop_flags;
+    iface_attr->max_num_eps = ucs_min(iface_attr->max_num_eps,
+                                      lane->max_num_eps);
+
+    if (policy != UCT_MP_POLICY_ACTIVE_BACKUP) {
+        /* Striped traffic uses the sum of the lanes' bandwidth */
+        iface_attr->bandwidth.dedicated += lane->bandwidth.dedicated;
+        iface_attr->bandwidth.shared    += lane->bandwidth.shared;
     }
 }
 
-ucs_status_t uct_mp_iface_check_lanes(uct_mp_iface_t *iface,
-                                      const uct_mp_wire_t *msg,
-                                      const char *what)
+/* Every AM carries the mp data header */
+static void uct_mp_iface_query_am_hdr(uct_iface_attr_t *iface_attr)
 {
-    uct_mp_md_t *md = ucs_derived_of(iface->super.md, uct_mp_md_t);
-    char errmsg[UCT_MP_WIRE_ERRMSG_MAX];
-    unsigned i;
-
-    if (msg->lane_tl != md->lane_tl) {
-        ucs_snprintf_safe(errmsg, sizeof(errmsg),
-                          "peer lanes use %s, local lanes use %s",
-                          uct_mp_lane_tl_name(msg->lane_tl) ?: "an unknown transport",
-                          md->lane_tl_name);
-        uct_mp_iface_log_bad_addr(iface, what, errmsg);
-        return UCS_ERR_UNREACHABLE;
+    iface_attr->cap.am.max_short = (iface_attr->cap.am.max_short >
+                                    UCT_MP_AM_HDR_LEN) ?
+                                   (iface_attr->cap.am.max_short -
+                                    UCT_MP_AM_HDR_LEN) : 0;
+    iface_attr->cap.am.max_bcopy -= UCT_MP_AM_HDR_LEN;
+    iface_attr->cap.am.max_zcopy -= UCT_MP_AM_HDR_LEN; /* header is counted */
+    iface_attr->cap.am.max_hdr    = (iface_attr->cap.am.max_hdr >
+                                     UCT_MP_AM_HDR_LEN) ?
+                                    ucs_min(iface_attr->cap.am.max_hdr -
+                                            UCT_MP_AM_HDR_LEN, UINT8_MAX * 4) :
+                                    0;
+    iface_attr->cap.am.max_iov    = ucs_max(iface_attr->cap.am.max_iov, 2) - 1;
+    if (iface_attr->cap.am.max_short == 0) {
+        iface_attr->cap.flags &= ~UCT_IFACE_FLAG_AM_SHORT;
     }
-
-    for (i = 0; i < msg->lane_count; ++i) {
-        if ((msg->kind == UCT_MP_WIRE_LANE_DEVS) &&
-            (msg->lanes[i].md_index >= UCT_MP_MAX_LANES)) {
-            ucs_snprintf_safe(errmsg, sizeof(errmsg),
-                              "lane %u has md index %u (maximum %d)", i,
-                              msg->lanes[i].md_index, UCT_MP_MAX_LANES - 1);
-            uct_mp_iface_log_bad_addr(iface, what, errmsg);
-            return UCS_ERR_UNREACHABLE;
-        }
-
-        if ((msg->kind != UCT_MP_WIRE_IFACE_ADDR) && (msg->lanes[i].len == 0)) {
-            ucs_snprintf_safe(errmsg, sizeof(errmsg), "lane %u has an empty "
-                              "address", i);
-            uct_mp_iface_log_bad_addr(iface, what, errmsg);
-            return UCS_ERR_UNREACHABLE;
-        }
-    }
-    return UCS_OK;
-}
-
-ucs_status_t uct_mp_iface_unpack_device(uct_mp_iface_t *iface,
-                                        const uct_device_addr_t *dev_addr,
-                                        uct_mp_wire_t *dev)
-{
-    char errmsg[UCT_MP_WIRE_ERRMSG_MAX];
-
-    if (uct_mp_wire_unpack(dev_addr, UCT_MP_WIRE_MAX_LEN,
-                           UCT_MP_WIRE_DEVICE_ADDR, dev, errmsg,
-                           sizeof(errmsg)) != 0) {
-        uct_mp_iface_log_bad_addr(iface, "device address", errmsg);
-        return UCS_ERR_UNREACHABLE;
-    }
-    return uct_mp_iface_check_lanes(iface, dev, "device address");
-}
-
-ucs_status_t uct_mp_iface_unpack_lanes(uct_mp_iface_t *iface, const void *buf,
-                                       uct_mp_wire_kind_t kind,
-                                       uct_mp_wire_t *lanes, uct_mp_wire_t *msg)
-{
-    const char *what = (kind == UCT_MP_WIRE_EP_ADDR) ? "ep address" :
-                                                       "iface address";
-    char errmsg[UCT_MP_WIRE_ERRMSG_MAX];
-    ucs_status_t status;
-
-    if (uct_mp_wire_unpack(buf, UCT_MP_WIRE_MAX_LEN, UCT_MP_WIRE_LANE_DEVS,
-                           lanes, errmsg, sizeof(errmsg)) != 0) {
-        uct_mp_iface_log_bad_addr(iface, what, errmsg);
-        return UCS_ERR_UNREACHABLE;
-    }
-
-    status = uct_mp_iface_check_lanes(iface, lanes, what);
-    if (status != UCS_OK) {
-        return status;
-    }
-
-    if (uct_mp_wire_unpack(UCS_PTR_BYTE_OFFSET(buf, lanes->total_len),
-                           UCT_MP_WIRE_MAX_LEN, kind, msg, errmsg,
-                           sizeof(errmsg)) != 0) {
-        uct_mp_iface_log_bad_addr(iface, what, errmsg);
-        return UCS_ERR_UNREACHABLE;
-    }
-
-    if (msg->lane_count != lanes->lane_count) {
-        ucs_snprintf_safe(errmsg, sizeof(errmsg),
-                          "%u lane addresses for %u lane devices",
-                          msg->lane_count, lanes->lane_count);
-        uct_mp_iface_log_bad_addr(iface, what, errmsg);
-        return UCS_ERR_UNREACHABLE;
-    }
-    return UCS_OK;
-}
-
-ucs_status_t uct_mp_iface_add_ep(uct_mp_iface_t *iface, struct uct_mp_ep *ep)
-{
-    unsigned attempt;
-    khiter_t iter;
-    uint32_t token;
-    int ret;
-
-    /* A random non-zero token, unique among this iface's eps */
-    for (attempt = 0; attempt < 64; ++attempt) {
-        token = (uint32_t)ucs_generate_uuid((uintptr_t)ep + attempt);
-        if (token == 0) {
-            continue;
-        }
-
-        iter = kh_put(uct_mp_eps, &iface->eps_by_token, token, &ret);
-        if (ret == UCS_KH_PUT_FAILED) {
-            return UCS_ERR_NO_MEMORY;
-        } else if (ret == UCS_KH_PUT_KEY_PRESENT) {
-            continue;
-        }
-
-        kh_value(&iface->eps_by_token, iter) = ep;
-        ep->token = token;
-        ucs_list_add_tail(&iface->eps, &ep->list);
-        return UCS_OK;
-    }
-
-    ucs_error("mp_rc: iface %p: no free ep token after %u attempts", iface,
-              attempt);
-    return UCS_ERR_NO_RESOURCE;
-}
-
-void uct_mp_iface_remove_ep(uct_mp_iface_t *iface, struct uct_mp_ep *ep)
-{
-    khiter_t iter = kh_get(uct_mp_eps, &iface->eps_by_token, ep->token);
-
-    if (iter != kh_end(&iface->eps_by_token)) {
-        kh_del(uct_mp_eps, &iface->eps_by_token, iter);
-    }
-    ucs_list_del(&ep->list);
-}
-
-struct uct_mp_ep *uct_mp_iface_ep_by_token(uct_mp_iface_t *iface,
-                                           uint32_t token)
-{
-    khiter_t iter = kh_get(uct_mp_eps, &iface->eps_by_token, token);
-
-    return (iter == kh_end(&iface->eps_by_token)) ? NULL :
-           kh_value(&iface->eps_by_token, iter);
 }
 
 static ucs_status_t uct_mp_iface_query(uct_iface_h tl_iface,
@@ -323,7 +223,6 @@ static ucs_status_t uct_mp_iface_query(uct_iface_h tl_iface,
 {
     uct_mp_iface_t *iface = ucs_derived_of(tl_iface, uct_mp_iface_t);
     const uct_iface_attr_t *primary = &iface->lanes[0].attr;
-    const uct_iface_attr_t *lane;
     unsigned i;
 
     uct_base_iface_query(&iface->super, iface_attr);
@@ -342,44 +241,9 @@ static ucs_status_t uct_mp_iface_query(uct_iface_h tl_iface,
     iface_attr->priority           = primary->priority;
     iface_attr->max_num_eps        = primary->max_num_eps;
     iface_attr->dev_num_paths      = 1;
-
     for (i = 1; i < iface->num_lanes; ++i) {
-        lane = &iface->lanes[i].attr;
-
-#define UCT_MP_CAP_MIN(_field) \
-        iface_attr->cap._field = ucs_min(iface_attr->cap._field, lane->cap._field)
-        UCT_MP_CAP_MIN(put.max_short);
-        UCT_MP_CAP_MIN(put.max_bcopy);
-        UCT_MP_CAP_MIN(put.max_zcopy);
-        UCT_MP_CAP_MIN(put.max_iov);
-        UCT_MP_CAP_MIN(get.max_short);
-        UCT_MP_CAP_MIN(get.max_bcopy);
-        UCT_MP_CAP_MIN(get.max_zcopy);
-        UCT_MP_CAP_MIN(get.max_iov);
-        UCT_MP_CAP_MIN(am.max_short);
-        UCT_MP_CAP_MIN(am.max_bcopy);
-        UCT_MP_CAP_MIN(am.max_zcopy);
-        UCT_MP_CAP_MIN(am.max_hdr);
-        UCT_MP_CAP_MIN(am.max_iov);
-#undef UCT_MP_CAP_MIN
-        iface_attr->cap.put.min_zcopy = ucs_max(iface_attr->cap.put.min_zcopy,
-                                                lane->cap.put.min_zcopy);
-        iface_attr->cap.get.min_zcopy = ucs_max(iface_attr->cap.get.min_zcopy,
-                                                lane->cap.get.min_zcopy);
-        iface_attr->cap.am.min_zcopy  = ucs_max(iface_attr->cap.am.min_zcopy,
-                                                lane->cap.am.min_zcopy);
-        iface_attr->cap.atomic32.op_flags  &= lane->cap.atomic32.op_flags;
-        iface_attr->cap.atomic32.fop_flags &= lane->cap.atomic32.fop_flags;
-        iface_attr->cap.atomic64.op_flags  &= lane->cap.atomic64.op_flags;
-        iface_attr->cap.atomic64.fop_flags &= lane->cap.atomic64.fop_flags;
-        iface_attr->max_num_eps = ucs_min(iface_attr->max_num_eps,
-                                          lane->max_num_eps);
-
-        if (iface->policy != UCT_MP_POLICY_ACTIVE_BACKUP) {
-            /* Striped traffic uses the sum of the lanes' bandwidth */
-            iface_attr->bandwidth.dedicated += lane->bandwidth.dedicated;
-            iface_attr->bandwidth.shared    += lane->bandwidth.shared;
-        }
+        uct_mp_iface_query_lane(iface_attr, &iface->lanes[i].attr,
+                                iface->policy);
     }
 
     if (!iface->device_atomics) {
@@ -387,23 +251,7 @@ static ucs_status_t uct_mp_iface_query(uct_iface_h tl_iface,
         memset(&iface_attr->cap.atomic64, 0, sizeof(iface_attr->cap.atomic64));
     }
 
-    /* every AM carries the mp data header */
-    iface_attr->cap.am.max_short = (iface_attr->cap.am.max_short >
-                                    UCT_MP_AM_HDR_LEN) ?
-                                   (iface_attr->cap.am.max_short -
-                                    UCT_MP_AM_HDR_LEN) : 0;
-    iface_attr->cap.am.max_bcopy -= UCT_MP_AM_HDR_LEN;
-    iface_attr->cap.am.max_zcopy -= UCT_MP_AM_HDR_LEN; /* header is counted */
-    iface_attr->cap.am.max_hdr    = (iface_attr->cap.am.max_hdr >
-                                     UCT_MP_AM_HDR_LEN) ?
-                                    ucs_min(iface_attr->cap.am.max_hdr -
-                                            UCT_MP_AM_HDR_LEN, UINT8_MAX * 4) :
-                                    0;
-    iface_attr->cap.am.max_iov    = ucs_max(iface_attr->cap.am.max_iov, 2) - 1;
-    if (iface_attr->cap.am.max_short == 0) {
-        iface_attr->cap.flags &= ~UCT_IFACE_FLAG_AM_SHORT;
-    }
-
+    uct_mp_iface_query_am_hdr(iface_attr);
     return UCS_OK;
 }
 
@@ -439,7 +287,7 @@ static int uct_mp_iface_is_reachable(const uct_iface_h tl_iface,
         return uct_iface_is_reachable(iface->lanes[0].iface, dev_addr, NULL);
     }
 
-    if (uct_mp_iface_unpack_device(iface, dev_addr, &dev) != UCS_OK) {
+    if (uct_mp_peer_unpack_device(iface, dev_addr, &dev) != UCS_OK) {
         return 0;
     }
 
@@ -450,7 +298,7 @@ static int uct_mp_iface_is_reachable(const uct_iface_h tl_iface,
                                       dev.lanes[0].data, NULL);
     }
 
-    if (uct_mp_iface_unpack_lanes(iface, iface_addr, UCT_MP_WIRE_IFACE_ADDR,
+    if (uct_mp_peer_unpack_lanes(iface, iface_addr, UCT_MP_WIRE_IFACE_ADDR,
                                   &lanes, &ifc) != UCS_OK) {
         return 0;
     }
@@ -536,43 +384,6 @@ static ucs_status_t uct_mp_iface_fence(uct_iface_h tl_iface, unsigned flags)
         }
     }
     return UCS_OK;
-}
-
-/* AM from a lane: deliver to the handler UCP set on the mp iface. */
-static ucs_status_t uct_mp_iface_lane_am_handler(void *arg, void *data,
-                                                 size_t length, unsigned flags)
-{
-    uct_mp_am_trampoline_t *trampoline = arg;
-
-    return uct_mp_am_rx(trampoline->iface, trampoline->lane, trampoline->id,
-                        data, length, flags);
-}
-
-/* Error on a lane ep: the owning mp ep decides between failover and error. */
-static ucs_status_t uct_mp_iface_lane_err_handler(void *arg, uct_ep_h lane_ep,
-                                                  ucs_status_t status)
-{
-    uct_mp_iface_t *iface = arg;
-    unsigned lane;
-    uct_mp_ep_t *ep;
-
-    uct_mp_lane_quirk_ep_failed(
-            ucs_derived_of(iface->super.md, uct_mp_md_t)->lane_tl_name,
-            lane_ep);
-
-    ep = uct_mp_ep_find_lane(iface, lane_ep, &lane);
-    if ((ep != NULL) &&
-        (uct_mp_lanes_state(ep->lanes, lane) == UCT_MP_LANE_FAILED)) {
-        return UCS_OK; /* failed already (an operation found it broken) */
-    }
-    if (ep == NULL) {
-        /* A lane ep created by the lane transport itself (passive side) */
-        ucs_debug("mp_rc: iface %p lane ep %p error %s not owned by an mp ep",
-                  iface, lane_ep, ucs_status_string(status));
-        return UCS_OK;
-    }
-
-    return uct_mp_ep_lane_failed(ep, lane, status);
 }
 
 static ucs_status_t uct_mp_iface_estimate_perf(uct_iface_h tl_iface,
@@ -670,293 +481,124 @@ static uct_iface_ops_t uct_mp_iface_ops = {
     .iface_is_reachable       = uct_mp_iface_is_reachable
 };
 
-static void uct_mp_iface_close_lanes(uct_mp_iface_t *iface)
+/*
+ * The keepalive tick, persistent on the worker while keepalive is on: cheap
+ * until a check is due, then every endpoint's tick (mp_ep.c). It checks 8
+ * times per interval, so a silent lane fails within interval x misses of the
+ * last thing heard from it, plus an eighth of an interval.
+ */
+static unsigned uct_mp_iface_tick(void *arg)
 {
-    while (iface->num_lanes > 0) {
-        uct_iface_close(iface->lanes[--iface->num_lanes].iface);
+    uct_mp_iface_t *iface = arg;
+    ucs_time_t now        = ucs_get_time();
+    uct_mp_ep_t *ep, *tmp;
+
+    if ((int64_t)(now - iface->ka_next_check) < 0) {
+        return 0;
     }
+
+    iface->ka_next_check = now + (iface->ka_interval / 8);
+    ucs_list_for_each_safe(ep, tmp, &iface->eps, list) {
+        if (!uct_mp_ep_tick(ep, now)) {
+            break; /* the list may have changed under us */
+        }
+    }
+    return 0;
 }
 
-/* Open the lane iface on lane device rsc; on success it becomes the next lane. */
-static ucs_status_t uct_mp_iface_open_lane(uct_mp_iface_t *iface,
-                                           uct_mp_md_t *md,
-                                           const uct_mp_lane_rsc_t *rsc,
-                                           uct_worker_h worker,
-                                           const uct_iface_params_t *params)
+/* Check the iface config; the errors name the variables */
+static ucs_status_t
+uct_mp_iface_check_config(const uct_mp_iface_config_t *config,
+                          uct_mp_stripe_table_t *stripe_table)
 {
-    uct_mp_lane_iface_t *lane = &iface->lanes[iface->num_lanes];
-    uct_md_h lane_md          = md->lane_mds[rsc->md_index].md;
-    uct_iface_params_t lane_params;
-    uct_iface_config_t *lane_config;
-    char value[16];
-    ucs_status_t status;
-    unsigned id;
+    char errmsg[UCT_MP_STRIPE_ERRMSG_MAX];
 
-    status = uct_md_iface_config_read(lane_md, md->lane_tl_name, NULL, NULL,
-                                      &lane_config);
-    if (status != UCS_OK) {
-        return status;
+    if ((config->keepalive_interval < 0) ||
+        (config->keepalive_misses == 0)) {
+        ucs_error("mp_rc: UCX_MP_RC_KEEPALIVE_INTERVAL=%.3fs "
+                  "UCX_MP_RC_KEEPALIVE_MISSES=%u: the interval must not be "
+                  "negative and the miss count at least 1",
+                  config->keepalive_interval, config->keepalive_misses);
+        return UCS_ERR_INVALID_PARAM;
     }
 
-    if (md->lane_tl != UCT_MP_LANE_TL_TCP) {
-        ucs_snprintf_safe(value, sizeof(value), "%u", iface->lane_retry_count);
-        status = uct_config_modify(lane_config, "RC_RETRY_COUNT", value);
-        if (status != UCS_OK) {
-            ucs_error("mp_rc: setting RC_RETRY_COUNT=%s on lane %s/%s failed: %s",
-                      value, md->lane_tl_name, rsc->dev_name,
-                      ucs_status_string(status));
-            uct_config_release(lane_config);
-            return status;
-        }
-    } else {
-        /* a lane re-established while its path is still down (fail-back)
-         * must not hold the worker in a blocking connect() */
-        status = uct_config_modify(lane_config, "CONN_NB", "y");
-        if (status != UCS_OK) {
-            ucs_error("mp_rc: setting CONN_NB=y on lane %s/%s failed: %s",
-                      md->lane_tl_name, rsc->dev_name,
-                      ucs_status_string(status));
-            uct_config_release(lane_config);
-            return status;
-        }
+    if (config->mp.lane_retry_count > UCT_MP_MAX_LANE_RETRY_COUNT) {
+        ucs_error("mp_rc: UCX_MP_RC_LANE_RETRY_COUNT=%u: at most %d (7 means "
+                  "retry forever on Soft-RoCE)", config->mp.lane_retry_count,
+                  UCT_MP_MAX_LANE_RETRY_COUNT);
+        return UCS_ERR_INVALID_PARAM;
     }
 
-    memset(&lane_params, 0, sizeof(lane_params));
-    lane_params.field_mask           = UCT_IFACE_PARAM_FIELD_OPEN_MODE |
-                                       UCT_IFACE_PARAM_FIELD_DEVICE |
-                                       UCT_IFACE_PARAM_FIELD_RX_HEADROOM |
-                                       UCT_IFACE_PARAM_FIELD_ERR_HANDLER |
-                                       UCT_IFACE_PARAM_FIELD_ERR_HANDLER_ARG |
-                                       UCT_IFACE_PARAM_FIELD_ERR_HANDLER_FLAGS;
-    lane_params.open_mode            = UCT_IFACE_OPEN_MODE_DEVICE;
-    lane_params.mode.device.tl_name  = md->lane_tl_name;
-    lane_params.mode.device.dev_name = rsc->dev_name;
-    /* the mp data header in front of UCP's bytes stands in for 12 bytes of
-     * UCP's headroom (mp_am.h) */
-    lane_params.rx_headroom          = UCT_IFACE_PARAM_VALUE(params, rx_headroom,
-                                                             RX_HEADROOM, 0);
-    lane_params.rx_headroom          = (lane_params.rx_headroom >=
-                                        UCT_MP_AM_HDR_LEN) ?
-                                       (lane_params.rx_headroom -
-                                        UCT_MP_AM_HDR_LEN) : 0;
-    lane_params.err_handler          = uct_mp_iface_lane_err_handler;
-    lane_params.err_handler_arg      = iface;
-    lane_params.err_handler_flags    = 0;
-    if (params->field_mask & UCT_IFACE_PARAM_FIELD_CPU_MASK) {
-        lane_params.field_mask |= UCT_IFACE_PARAM_FIELD_CPU_MASK;
-        lane_params.cpu_mask    = params->cpu_mask;
-    }
-    if (params->field_mask & UCT_IFACE_PARAM_FIELD_FEATURES) {
-        lane_params.field_mask |= UCT_IFACE_PARAM_FIELD_FEATURES;
-        lane_params.features    = params->features;
-    }
-
-    status = uct_iface_open(lane_md, worker, &lane_params, lane_config,
-                            &lane->iface);
-    uct_config_release(lane_config);
-    if (status != UCS_OK) {
-        ucs_diag("mp_rc: lane %s/%s failed to open: %s", md->lane_tl_name,
-                 rsc->dev_name, ucs_status_string(status));
-        return status;
-    }
-
-    status = uct_iface_query(lane->iface, &lane->attr);
-    if (status != UCS_OK) {
-        goto err_close;
-    }
-
-    if ((lane->attr.device_addr_len > UINT8_MAX) ||
-        (lane->attr.iface_addr_len > UINT8_MAX) ||
-        (lane->attr.ep_addr_len > UINT8_MAX)) {
-        ucs_diag("mp_rc: lane %s/%s addresses (%zu/%zu/%zu bytes) too long",
-                 md->lane_tl_name, rsc->dev_name, lane->attr.device_addr_len,
-                 lane->attr.iface_addr_len, lane->attr.ep_addr_len);
-        status = UCS_ERR_UNSUPPORTED;
-        goto err_close;
-    }
-
-    status = uct_iface_get_device_address(lane->iface,
-                                          (uct_device_addr_t*)lane->dev_addr);
-    if (status != UCS_OK) {
-        goto err_close;
-    }
-
-    if (lane->attr.cap.flags & UCT_IFACE_FLAG_CONNECT_TO_IFACE) {
-        status = uct_iface_get_address(lane->iface,
-                                       (uct_iface_addr_t*)lane->iface_addr);
-        if (status != UCS_OK) {
-            goto err_close;
-        }
-    }
-
-    /* UCP's AM ids go to UCP's handlers; mp's own id to the control
-     * handler, which needs to know the lane a message arrived on */
-    iface->ctl_trampolines[iface->num_lanes].iface = iface;
-    iface->ctl_trampolines[iface->num_lanes].lane  = iface->num_lanes;
-    for (id = 0; id < UCT_AM_ID_MAX; ++id) {
-        if (id == UCT_MP_CTL_AM_ID) {
-            status = uct_iface_set_am_handler(lane->iface, id,
-                                              uct_mp_join_ctl_handler,
-                                              &iface->ctl_trampolines[iface->num_lanes],
-                                              0);
-        } else {
-            status = uct_iface_set_am_handler(lane->iface, id,
-                                              uct_mp_iface_lane_am_handler,
-                                              &iface->am_trampolines[iface->num_lanes][id],
-                                              0);
-        }
-        if (status != UCS_OK) {
-            goto err_close;
-        }
-    }
-
-    lane->md_index = rsc->md_index;
-    ucs_strncpy_zero(lane->dev_name, rsc->dev_name, sizeof(lane->dev_name));
-    ++iface->num_lanes;
-    ucs_debug("mp_rc: iface %p lane %u: %s/%s md %s", iface,
-              iface->num_lanes - 1, md->lane_tl_name, rsc->dev_name,
-              md->lane_mds[rsc->md_index].name);
-    return UCS_OK;
-
-err_close:
-    uct_iface_close(lane->iface);
-    return status;
-}
-
-/* UCX_MP_RC_WEIGHTS: "dev:MBps" or positional "MBps" entries */
-static ucs_status_t uct_mp_iface_parse_weights(uct_mp_iface_t *iface,
-                                               const ucs_config_names_array_t *w)
-{
-    const char *entry, *colon, *value;
-    unsigned i, lane, matched;
-    char *end;
-    double mbps;
-
-    for (i = 0; i < w->count; ++i) {
-        entry = w->names[i];
-        colon = strrchr(entry, ':');
-        value = (colon != NULL) ? colon + 1 : entry;
-        mbps  = strtod(value, &end);
-        if ((end == value) || (*end != '\0') || !(mbps > 0) || (mbps > 1e9)) {
-            ucs_error("mp_rc: UCX_MP_RC_WEIGHTS entry '%s': the bandwidth must "
-                      "be a positive number of MB/s", entry);
-            return UCS_ERR_INVALID_PARAM;
-        }
-
-        if (colon == NULL) {
-            if (i >= iface->num_lanes) {
-                ucs_error("mp_rc: UCX_MP_RC_WEIGHTS entry %u ('%s') but only %u "
-                          "lanes", i + 1, entry, iface->num_lanes);
-                return UCS_ERR_INVALID_PARAM;
-            }
-            iface->lane_weight[i] = mbps * 1e6;
-            continue;
-        }
-
-        matched = 0;
-        for (lane = 0; lane < iface->num_lanes; ++lane) {
-            if ((strlen(iface->lanes[lane].dev_name) == (size_t)(colon - entry)) &&
-                !strncmp(iface->lanes[lane].dev_name, entry, colon - entry)) {
-                iface->lane_weight[lane] = mbps * 1e6;
-                ++matched;
-            }
-        }
-        if (matched == 0) {
-            ucs_error("mp_rc: UCX_MP_RC_WEIGHTS entry '%s' names no lane device",
-                      entry);
-            return UCS_ERR_INVALID_PARAM;
-        }
+    if (!strcmp(config->stripe_table, "auto")) {
+        uct_mp_stripe_table_default(config->mp.policy, stripe_table);
+    } else if (uct_mp_stripe_table_parse(config->stripe_table, stripe_table,
+                                         errmsg, sizeof(errmsg)) != 0) {
+        ucs_error("mp_rc: UCX_MP_RC_STRIPE_TABLE=%s: %s", config->stripe_table,
+                  errmsg);
+        return UCS_ERR_INVALID_PARAM;
     }
     return UCS_OK;
 }
 
-static ucs_status_t uct_mp_iface_pack_addresses(uct_mp_iface_t *iface,
-                                                uct_mp_md_t *md)
+/* Everything of the config and the md the iface keeps */
+static void uct_mp_iface_copy_config(uct_mp_iface_t *iface, uct_mp_md_t *md,
+                                     const uct_mp_iface_config_t *config)
 {
-    char errmsg[UCT_MP_WIRE_ERRMSG_MAX];
-    uct_mp_wire_t dev = {0}, lanes = {0}, ifc = {0}, ep = {0};
-    const uct_mp_lane_iface_t *lane;
-    size_t ifc_len;
+    unsigned i, id;
+
+    iface->policy            = config->mp.policy;
+    iface->lane_retry_count  = config->mp.lane_retry_count;
+    iface->stripe_min_chunk  = (config->stripe_min_chunk ==
+                                UCS_MEMUNITS_AUTO) ? 8192 :
+                               config->stripe_min_chunk;
+    iface->ka_interval       = ucs_time_from_sec(config->keepalive_interval);
+    iface->ka_misses         = config->keepalive_misses;
+    iface->failback_interval = ucs_time_from_sec(
+                                   ucs_max(config->failback_interval, 0.0));
+    iface->link_events       = config->link_events;
+    iface->device_atomics    = config->device_atomics;
+    iface->caps              = UCT_MP_CAP_JOIN | UCT_MP_CAP_SEQ;
+    iface->num_lanes         = 0;
+    iface->bad_addr_logged   = 0;
+    iface->bad_ctl_logged    = 0;
+    iface->ctl_dispatch      = uct_mp_ep_ctl_dispatch;
+    iface->ka_prog_id        = UCS_CALLBACKQ_ID_NULL;
+    iface->ka_next_check     = ucs_get_time();
+    memset(iface->lane_weight, 0, sizeof(iface->lane_weight));
+    for (i = 0; i < UCT_MP_MAX_LANES; ++i) {
+        for (id = 0; id < UCT_AM_ID_MAX; ++id) {
+            iface->am_trampolines[i][id] = (uct_mp_am_trampoline_t){iface, i,
+                                                                    id};
+        }
+    }
+
+    if (iface->policy != md->policy) {
+        ucs_warn("mp_rc: UCX_MP_RC_POLICY changed between md and iface open "
+                 "(%s, %s): using %s", uct_mp_policy_str(md->policy),
+                 uct_mp_policy_str(iface->policy),
+                 uct_mp_policy_str(iface->policy));
+    }
+}
+
+/* Capabilities every lane has, as the config allows them */
+static void uct_mp_iface_init_caps(uct_mp_iface_t *iface,
+                                   const uct_mp_iface_config_t *config)
+{
     unsigned i;
 
-    /* device address: the primary lane's device */
-    dev.kind             = UCT_MP_WIRE_DEVICE_ADDR;
-    dev.caps             = iface->caps;
-    dev.lane_tl          = md->lane_tl;
-    dev.lane_count       = 1;
-    dev.lanes[0].len     = iface->lanes[0].attr.device_addr_len;
-    dev.lanes[0].data    = iface->lanes[0].dev_addr;
-
-    /* [lane devices]: every lane's md index, bandwidth class and device */
-    lanes.kind           = UCT_MP_WIRE_LANE_DEVS;
-    lanes.lane_tl        = md->lane_tl;
-    lanes.lane_count     = iface->num_lanes;
-    ifc.kind             = UCT_MP_WIRE_IFACE_ADDR;
-    ifc.lane_count       = iface->num_lanes;
+    iface->cap_flags = UCT_MP_IFACE_PASSTHROUGH_FLAGS;
     for (i = 0; i < iface->num_lanes; ++i) {
-        lane                    = &iface->lanes[i];
-        lanes.lanes[i].md_index = lane->md_index;
-        lanes.lanes[i].bw_class = uct_mp_wire_bw_class(
-                                      ucs_max(lane->attr.bandwidth.dedicated,
-                                              lane->attr.bandwidth.shared));
-        lanes.lanes[i].len      = lane->attr.device_addr_len;
-        lanes.lanes[i].data     = lane->dev_addr;
-        ifc.lanes[i].len        = lane->attr.iface_addr_len;
-        ifc.lanes[i].data       = lane->iface_addr;
+        iface->cap_flags &= iface->lanes[i].attr.cap.flags;
     }
-
-    /* ep address: the primary lane's ep, sized for any lane count */
-    ep.kind              = UCT_MP_WIRE_EP_ADDR;
-    ep.lane_count        = 1;
-    ep.lanes[0].len      = iface->lanes[0].attr.ep_addr_len;
-
-    iface->dev_addr_len = uct_mp_wire_pack(&dev, iface->dev_addr,
-                                           UCT_MP_UCP_MAX_DEV_ADDR_LEN, errmsg,
-                                           sizeof(errmsg));
-    if (iface->dev_addr_len == 0) {
-        goto err;
+    if (!config->connect_to_iface &&
+        (iface->cap_flags & UCT_IFACE_FLAG_CONNECT_TO_EP)) {
+        iface->cap_flags &= ~UCT_IFACE_FLAG_CONNECT_TO_IFACE;
     }
-
-    iface->lanes_addr_len = uct_mp_wire_pack(&lanes, iface->lanes_addr,
-                                             sizeof(iface->lanes_addr), errmsg,
-                                             sizeof(errmsg));
-    if (iface->lanes_addr_len == 0) {
-        goto err;
+    if (!iface->device_atomics) {
+        /* UCP then uses its software atomics over the AM channel */
+        iface->cap_flags &= ~(UCT_IFACE_FLAG_ATOMIC_CPU |
+                              UCT_IFACE_FLAG_ATOMIC_DEVICE);
     }
-
-    /* Connect-to-iface needs [lane devices][lane ifaces] in what UCP allows
-     * for an iface address; else the lanes connect ep to ep */
-    ifc_len = uct_mp_wire_packed_size(&ifc);
-    iface->iface_addr_len = 0;
-    if (iface->cap_flags & UCT_IFACE_FLAG_CONNECT_TO_IFACE) {
-        if (iface->lanes_addr_len + ifc_len > UCT_MP_UCP_MAX_IFACE_ADDR_LEN) {
-            ucs_diag("mp_rc: %u lanes need a %zu-byte iface address, UCP allows "
-                     "%d: lanes connect ep to ep", iface->num_lanes,
-                     iface->lanes_addr_len + ifc_len,
-                     UCT_MP_UCP_MAX_IFACE_ADDR_LEN);
-            iface->cap_flags &= ~UCT_IFACE_FLAG_CONNECT_TO_IFACE;
-        } else {
-            memcpy(iface->iface_addr, iface->lanes_addr, iface->lanes_addr_len);
-            uct_mp_wire_pack(&ifc, iface->iface_addr + iface->lanes_addr_len,
-                             ifc_len, NULL, 0);
-            iface->iface_addr_len = iface->lanes_addr_len + ifc_len;
-        }
-    }
-
-    if (!(iface->cap_flags & (UCT_IFACE_FLAG_CONNECT_TO_IFACE |
-                              UCT_IFACE_FLAG_CONNECT_TO_EP))) {
-        ucs_snprintf_safe(errmsg, sizeof(errmsg),
-                          "%s lanes share no connection mode UCP can use",
-                          md->lane_tl_name);
-        goto err;
-    }
-
-    iface->ep_addr_len = uct_mp_wire_packed_size(&ep);
-    return UCS_OK;
-
-err:
-    ucs_error("mp_rc: %s", errmsg);
-    return UCS_ERR_UNSUPPORTED;
 }
 
 static UCS_CLASS_INIT_FUNC(uct_mp_iface_t, uct_md_h tl_md, uct_worker_h worker,
@@ -966,9 +608,7 @@ static UCS_CLASS_INIT_FUNC(uct_mp_iface_t, uct_md_h tl_md, uct_worker_h worker,
     uct_mp_md_t *md = ucs_derived_of(tl_md, uct_mp_md_t);
     const uct_mp_iface_config_t *config = ucs_derived_of(tl_config,
                                                          uct_mp_iface_config_t);
-    char errmsg[UCT_MP_STRIPE_ERRMSG_MAX];
     ucs_status_t status;
-    unsigned i, id;
 
     UCT_CHECK_PARAM(params->field_mask & UCT_IFACE_PARAM_FIELD_OPEN_MODE,
                     "UCT_IFACE_PARAM_FIELD_OPEN_MODE is not defined");
@@ -994,95 +634,28 @@ static UCS_CLASS_INIT_FUNC(uct_mp_iface_t, uct_md_h tl_md, uct_worker_h worker,
                                   params->stats_root : NULL)
                               UCS_STATS_ARG(params->mode.device.dev_name));
 
-    if ((config->keepalive_interval < 0) ||
-        (config->keepalive_misses == 0)) {
-        ucs_error("mp_rc: UCX_MP_RC_KEEPALIVE_INTERVAL=%.3fs "
-                  "UCX_MP_RC_KEEPALIVE_MISSES=%u: the interval must not be "
-                  "negative and the miss count at least 1",
-                  config->keepalive_interval, config->keepalive_misses);
-        return UCS_ERR_INVALID_PARAM;
+    status = uct_mp_iface_check_config(config, &self->stripe_table);
+    if (status != UCS_OK) {
+        return status;
     }
 
-    if (config->mp.lane_retry_count > UCT_MP_MAX_LANE_RETRY_COUNT) {
-        ucs_error("mp_rc: UCX_MP_RC_LANE_RETRY_COUNT=%u: at most %d (7 means "
-                  "retry forever on Soft-RoCE)", config->mp.lane_retry_count,
-                  UCT_MP_MAX_LANE_RETRY_COUNT);
-        return UCS_ERR_INVALID_PARAM;
-    }
-
-    if (!strcmp(config->stripe_table, "auto")) {
-        uct_mp_stripe_table_default(config->mp.policy, &self->stripe_table);
-    } else if (uct_mp_stripe_table_parse(config->stripe_table,
-                                         &self->stripe_table, errmsg,
-                                         sizeof(errmsg)) != 0) {
-        ucs_error("mp_rc: UCX_MP_RC_STRIPE_TABLE=%s: %s", config->stripe_table,
-                  errmsg);
-        return UCS_ERR_INVALID_PARAM;
-    }
-
-    self->policy           = config->mp.policy;
-    self->lane_retry_count = config->mp.lane_retry_count;
-    self->stripe_min_chunk = (config->stripe_min_chunk == UCS_MEMUNITS_AUTO) ?
-                             8192 : config->stripe_min_chunk;
-    self->ka_interval      = ucs_time_from_sec(config->keepalive_interval);
-    self->ka_misses        = config->keepalive_misses;
-    self->failback_interval = ucs_time_from_sec(ucs_max(config->failback_interval,
-                                                        0.0));
-    self->link_events      = config->link_events;
-    self->caps            = UCT_MP_CAP_JOIN | UCT_MP_CAP_SEQ;
-    self->num_lanes       = 0;
-    self->bad_addr_logged = 0;
-    self->bad_ctl_logged  = 0;
+    uct_mp_iface_copy_config(self, md, config);
     ucs_list_head_init(&self->eps);
     ucs_list_add_tail(&uct_mp_all_ifaces, &self->all_list);
     kh_init_inplace(uct_mp_eps, &self->eps_by_token);
-    for (i = 0; i < UCT_MP_MAX_LANES; ++i) {
-        for (id = 0; id < UCT_AM_ID_MAX; ++id) {
-            self->am_trampolines[i][id] = (uct_mp_am_trampoline_t){self, i, id};
-        }
-    }
 
-    if (self->policy != md->policy) {
-        ucs_warn("mp_rc: UCX_MP_RC_POLICY changed between md and iface open "
-                 "(%s, %s): using %s", uct_mp_policy_str(md->policy),
-                 uct_mp_policy_str(self->policy),
-                 uct_mp_policy_str(self->policy));
-    }
-
-    for (i = 0; i < md->num_lane_rscs; ++i) {
-        uct_mp_iface_open_lane(self, md, &md->lane_rscs[i], worker, params);
-    }
-
-    if (self->num_lanes == 0) {
-        ucs_error("mp_rc: none of the %u %s lane devices could be opened",
-                  md->num_lane_rscs, md->lane_tl_name);
-        status = UCS_ERR_NO_DEVICE;
+    status = uct_mp_iface_open_lanes(self, md, worker, params);
+    if (status != UCS_OK) {
         goto err_destroy_eps_hash;
     }
 
-    /* Capabilities every lane has */
-    self->cap_flags = UCT_MP_IFACE_PASSTHROUGH_FLAGS;
-    for (i = 0; i < self->num_lanes; ++i) {
-        self->cap_flags &= self->lanes[i].attr.cap.flags;
-    }
-    if (!config->connect_to_iface &&
-        (self->cap_flags & UCT_IFACE_FLAG_CONNECT_TO_EP)) {
-        self->cap_flags &= ~UCT_IFACE_FLAG_CONNECT_TO_IFACE;
-    }
-    self->device_atomics = config->device_atomics;
-    if (!self->device_atomics) {
-        /* UCP then uses its software atomics over the AM channel */
-        self->cap_flags &= ~(UCT_IFACE_FLAG_ATOMIC_CPU |
-                             UCT_IFACE_FLAG_ATOMIC_DEVICE);
-    }
-
-    memset(self->lane_weight, 0, sizeof(self->lane_weight));
+    uct_mp_iface_init_caps(self, config);
     status = uct_mp_iface_parse_weights(self, &config->weights);
     if (status != UCS_OK) {
         goto err_close_lanes;
     }
 
-    status = uct_mp_iface_pack_addresses(self, md);
+    status = uct_mp_peer_pack_addresses(self, md);
     if (status != UCS_OK) {
         goto err_close_lanes;
     }
@@ -1097,7 +670,11 @@ static UCS_CLASS_INIT_FUNC(uct_mp_iface_t, uct_md_h tl_md, uct_worker_h worker,
         goto err_cleanup_bounce;
     }
 
-    uct_mp_keepalive_iface_init(self);
+    if (self->ka_interval > 0) {
+        uct_worker_progress_register_safe(&self->super.worker->super,
+                                          uct_mp_iface_tick, self, 0,
+                                          &self->ka_prog_id);
+    }
     ucs_debug("mp_rc: iface %p opened %u of %u %s lanes, policy %s", self,
               self->num_lanes, md->num_lane_rscs, md->lane_tl_name,
               uct_mp_policy_str(self->policy));
@@ -1120,7 +697,8 @@ static UCS_CLASS_CLEANUP_FUNC(uct_mp_iface_t)
         ucs_warn("mp_rc: iface %p closed with %zu endpoints still open", self,
                  ucs_list_length(&self->eps));
     }
-    uct_mp_keepalive_iface_cleanup(self);
+    uct_worker_progress_unregister_safe(&self->super.worker->super,
+                                        &self->ka_prog_id);
     uct_mp_link_iface_cleanup(self);
     uct_mp_bounce_iface_cleanup(self);
     uct_mp_iface_close_lanes(self);

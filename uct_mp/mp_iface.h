@@ -8,6 +8,7 @@
 
 #include "mp_md.h"
 #include "mp_sched.h"
+#include "mp_ctl.h"
 
 #include <uct/base/uct_iface.h>
 #include <net/if.h>
@@ -90,6 +91,8 @@ typedef struct uct_mp_iface {
     /* what the progress applied to the endpoints (main thread only) */
     uint32_t                 link_applied_gen;
     uint8_t                  link_down[UCT_MP_MAX_LANES];
+    ucs_time_t               link_up_time[UCT_MP_MAX_LANES]; /* last came
+                                                 up, 0: not seen */
     char                     link_netdev[UCT_MP_MAX_LANES][IFNAMSIZ]; /* "":
                                                  no netdev to watch */
     /* verbs async events (mp_verbs_events.c): a context per lane HCA */
@@ -118,44 +121,27 @@ typedef struct uct_mp_iface {
     ucs_list_link_t          all_list;    /* in the process's list of mp
                                              ifaces (uct_mp_debug_dump) */
     khash_t(uct_mp_eps)      eps_by_token; /* control messages find their ep */
+    void                     (*ctl_dispatch)(struct uct_mp_ep *ep,
+                                             unsigned lane,
+                                             const uct_mp_ctl_t *msg,
+                                             const void *data, size_t length);
     int                      bad_addr_logged;
     int                      bad_ctl_logged;
 } uct_mp_iface_t;
 
 
-/*
- * Addresses, MP protocol version 2 (UCP 1.13's v1 address format allows
- * 31-byte device and 63-byte iface addresses, and RDMA-CM private data leaves
- * mp 19 bytes in the client-server flow):
- *   device address  caps, lane transport, the primary lane's device address
- *   iface address   [lane devices][lane iface addresses], connect-to-iface
- *                   lanes only (all lanes connect at once)
- *   ep address      caps, lane transport, the ep's token, the primary lane's
- *                   ep address; the other lanes JOIN over the primary lane
- * Each decode logs the first malformed address at error level and returns
- * UCS_ERR_UNREACHABLE.
- */
-ucs_status_t uct_mp_iface_unpack_device(uct_mp_iface_t *iface,
-                                        const uct_device_addr_t *dev_addr,
-                                        uct_mp_wire_t *dev);
+/* Open a lane iface on every lane device of md (at least one must open) /
+ * close them */
+ucs_status_t uct_mp_iface_open_lanes(uct_mp_iface_t *iface, uct_mp_md_t *md,
+                                     uct_worker_h worker,
+                                     const uct_iface_params_t *params);
+void uct_mp_iface_close_lanes(uct_mp_iface_t *iface);
 
-/* [lane devices] at buf, then a message of kind after it */
-ucs_status_t uct_mp_iface_unpack_lanes(uct_mp_iface_t *iface, const void *buf,
-                                       uct_mp_wire_kind_t kind,
-                                       uct_mp_wire_t *lanes, uct_mp_wire_t *msg);
+/* UCX_MP_RC_WEIGHTS: "dev:MBps" or positional "MBps" entries */
+ucs_status_t uct_mp_iface_parse_weights(uct_mp_iface_t *iface,
+                                        const ucs_config_names_array_t *w);
 
-/* Check the lane transport (and md indexes) of a decoded peer message */
-ucs_status_t uct_mp_iface_check_lanes(uct_mp_iface_t *iface,
-                                      const uct_mp_wire_t *msg,
-                                      const char *what);
-
-void uct_mp_iface_log_bad_addr(uct_mp_iface_t *iface, const char *what,
-                               const char *errmsg);
-
-/* Register / unregister an ep under its token (allocates the token) */
-ucs_status_t uct_mp_iface_add_ep(uct_mp_iface_t *iface, struct uct_mp_ep *ep);
-void uct_mp_iface_remove_ep(uct_mp_iface_t *iface, struct uct_mp_ep *ep);
-struct uct_mp_ep *uct_mp_iface_ep_by_token(uct_mp_iface_t *iface,
-                                           uint32_t token);
+/* Every mp ep of the process, to stderr (call it from a debugger) */
+void uct_mp_debug_dump(void);
 
 #endif

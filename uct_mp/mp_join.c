@@ -2,8 +2,8 @@
  * Copyright (C) uct_mp contributors 2026. ALL RIGHTS RESERVED.
  * See file LICENSE for terms.
  *
- * JOIN of the non-primary lanes over the primary lane, and the control
- * message channel it uses (see mp_join.h and docs/DESIGN.md section 10).
+ * JOIN of the non-primary lanes over the primary lane, and fail-back (see
+ * mp_join.h and docs/DESIGN.md section 10).
  */
 
 #ifdef HAVE_CONFIG_H
@@ -12,8 +12,6 @@
 
 #include "mp_join.h"
 #include "mp_ep.h"
-#include "mp_ctl.h"
-#include "mp_keepalive.h"
 #include "mp_link.h"
 
 #include <uct/base/uct_iface.h>
@@ -25,16 +23,6 @@
 #include <string.h>
 
 
-/* A control message waiting for its lane to have resources */
-typedef struct uct_mp_ctl_out {
-    ucs_queue_elem_t         queue;
-    uint8_t                  lane;
-    uint8_t                  type;
-    size_t                   length;
-    uint8_t                  data[UCT_MP_CTL_MAX_LEN];
-} uct_mp_ctl_out_t;
-
-
 static UCS_F_ALWAYS_INLINE uct_mp_iface_t *uct_mp_join_iface(uct_mp_ep_t *ep)
 {
     return ucs_derived_of(ep->super.super.iface, uct_mp_iface_t);
@@ -43,146 +31,27 @@ static UCS_F_ALWAYS_INLINE uct_mp_iface_t *uct_mp_join_iface(uct_mp_ep_t *ep)
 /* Join messages travel on the AM lane (the primary unless it failed) */
 static UCS_F_ALWAYS_INLINE unsigned uct_mp_join_ctl_lane(uct_mp_ep_t *ep)
 {
-    return (ep->tx_lane >= 0) ? ep->tx_lane : 0;
+    return (ep->lane.tx_lane >= 0) ? ep->lane.tx_lane : 0;
 }
-
-static unsigned uct_mp_join_rejoin_progress(void *arg);
 
 void uct_mp_join_init(uct_mp_ep_t *ep)
 {
-    ep->rejoin_lane    = -1;
-    ep->rejoin_req     = NULL;
-    ep->rejoin_req_len = 0;
-    ep->rejoin_prog_id = UCS_CALLBACKQ_ID_NULL;
-    ep->remote_token = 0;
-    ep->join_state   = UCT_MP_JOIN_NONE;
-    ep->join_id      = 0;
-    ep->ctl_prog_id  = UCS_CALLBACKQ_ID_NULL;
-    ucs_queue_head_init(&ep->ctl_q);
+    uct_mp_iface_t *iface = uct_mp_join_iface(ep);
+    unsigned lane;
+
+    memset(&ep->join, 0, sizeof(ep->join));
+    ep->join.state       = UCT_MP_JOIN_NONE;
+    ep->join.rejoin_lane = -1;
+    for (lane = 0; lane < iface->num_lanes; ++lane) {
+        /* only links that come up from now on move a rejoin forward */
+        ep->join.lanes[lane].link_up_seen = uct_mp_link_up_time(iface, lane);
+    }
 }
 
 void uct_mp_join_cleanup(uct_mp_ep_t *ep)
 {
-    uct_mp_iface_t *iface = uct_mp_join_iface(ep);
-    uct_mp_ctl_out_t *out;
-
-    uct_worker_progress_unregister_safe(&iface->super.worker->super,
-                                        &ep->ctl_prog_id);
-    uct_worker_progress_unregister_safe(&iface->super.worker->super,
-                                        &ep->rejoin_prog_id);
-    ucs_free(ep->rejoin_req);
-    ep->rejoin_req = NULL;
-    ucs_queue_for_each_extract(out, &ep->ctl_q, queue, 1) {
-        ucs_free(out);
-    }
-}
-
-static size_t uct_mp_join_pack_cb(void *dest, void *arg)
-{
-    uct_mp_ctl_out_t *out = arg;
-
-    memcpy(dest, out->data, out->length);
-    return out->length;
-}
-
-/*
- * Send queued control messages, in order per lane. A lane without resources
- * (a tcp lane still connecting, a full send queue) holds back only its own
- * messages: the keepalive of the other lanes must not wait behind it.
- */
-static unsigned uct_mp_join_progress(void *arg)
-{
-    uct_mp_ep_t *ep = arg;
-
-    ep->ctl_prog_id = UCS_CALLBACKQ_ID_NULL;
-    return uct_mp_ctl_send_queued(ep);
-}
-
-unsigned uct_mp_ctl_send_queued(uct_mp_ep_t *ep)
-{
-    uct_mp_iface_t *iface = uct_mp_join_iface(ep);
-    uint32_t blocked      = 0; /* lanes that returned NO_RESOURCE */
-    ucs_queue_iter_t iter;
-    uct_mp_ctl_out_t *out;
-    unsigned count = 0;
-    ssize_t packed;
-
-    ucs_queue_for_each_safe(out, iter, &ep->ctl_q, queue) {
-        if (blocked & UCS_BIT(out->lane)) {
-            continue;
-        }
-
-        if (ep->lane_eps[out->lane].ep == NULL) {
-            packed = UCS_ERR_NOT_CONNECTED;
-        } else {
-            packed = uct_ep_am_bcopy(ep->lane_eps[out->lane].ep,
-                                     UCT_MP_CTL_AM_ID, uct_mp_join_pack_cb,
-                                     out, 0);
-        }
-
-        if (packed == UCS_ERR_NO_RESOURCE) {
-            blocked |= UCS_BIT(out->lane);
-            continue;
-        }
-
-        if ((packed < 0) &&
-            (uct_mp_lanes_state(ep->lanes, out->lane) != UCT_MP_LANE_FAILED)) {
-            ucs_diag("mp_rc: ep %p lane %u: sending %s failed: %s", ep,
-                     out->lane, uct_mp_ctl_type_str(out->type),
-                     ucs_status_string((ucs_status_t)packed));
-        } else if (packed < 0) {
-            ucs_debug("mp_rc: ep %p lane %u failed: %s dropped", ep, out->lane,
-                      uct_mp_ctl_type_str(out->type));
-        } else {
-            ucs_trace("mp_rc: ep %p lane %u: sent %s (%zd bytes)", ep,
-                      out->lane, uct_mp_ctl_type_str(out->type), packed);
-        }
-
-        ucs_queue_del_iter(&ep->ctl_q, iter);
-        ucs_free(out);
-        ++count;
-    }
-
-    if (!ucs_queue_is_empty(&ep->ctl_q)) {
-        uct_worker_progress_register_safe(&iface->super.worker->super,
-                                          uct_mp_join_progress, ep,
-                                          UCS_CALLBACKQ_FLAG_ONESHOT,
-                                          &ep->ctl_prog_id);
-    }
-    return count;
-}
-
-ucs_status_t uct_mp_ctl_send(uct_mp_ep_t *ep, unsigned lane, void *arg)
-{
-    uct_mp_ctl_t *msg     = arg;
-    uct_mp_iface_t *iface = uct_mp_join_iface(ep);
-    char errmsg[UCT_MP_WIRE_ERRMSG_MAX];
-    uct_mp_ctl_out_t *out;
-
-    out = ucs_malloc(sizeof(*out), "mp control message");
-    if (out == NULL) {
-        ucs_error("mp_rc: ep %p: failed to allocate a control message", ep);
-        return UCS_ERR_NO_MEMORY;
-    }
-
-    msg->dst_token = ep->remote_token;
-    msg->src_token = ep->token;
-    out->lane      = lane;
-    out->type      = msg->type;
-    out->length    = uct_mp_ctl_pack(msg, out->data, sizeof(out->data),
-                                     errmsg, sizeof(errmsg));
-    if (out->length == 0) {
-        ucs_error("mp_rc: ep %p: %s", ep, errmsg);
-        ucs_free(out);
-        return UCS_ERR_INVALID_PARAM;
-    }
-
-    ucs_queue_push(&ep->ctl_q, &out->queue);
-    uct_worker_progress_register_safe(&iface->super.worker->super,
-                                      uct_mp_join_progress, ep,
-                                      UCS_CALLBACKQ_FLAG_ONESHOT,
-                                      &ep->ctl_prog_id);
-    return UCS_OK;
+    ucs_free(ep->join.rejoin_req);
+    ep->join.rejoin_req = NULL;
 }
 
 /*
@@ -212,11 +81,11 @@ static ucs_status_t uct_mp_join_fill_lanes(uct_mp_ep_t *ep, uct_mp_ctl_t *msg,
     msg->addrs.token      = ep->token;
     msg->addrs.lane_count = iface->num_lanes;
     for (lane = 0; lane < iface->num_lanes; ++lane) {
-        if (ep->lane_eps[lane].ep == NULL) {
+        if (ep->lane.slots[lane].ep == NULL) {
             continue; /* len 0: not offered */
         }
 
-        status = uct_ep_get_address(ep->lane_eps[lane].ep,
+        status = uct_ep_get_address(ep->lane.slots[lane].ep,
                                     (uct_ep_addr_t*)ep_addrs[lane]);
         if (status != UCS_OK) {
             ucs_error("mp_rc: ep %p lane %u: get address failed: %s", ep,
@@ -236,10 +105,10 @@ static void uct_mp_join_close_unjoined(uct_mp_ep_t *ep)
     unsigned lane;
 
     for (lane = 1; lane < iface->num_lanes; ++lane) {
-        if ((ep->lane_eps[lane].ep != NULL) &&
-            (uct_mp_lanes_state(ep->lanes, lane) == UCT_MP_LANE_CONNECTING) &&
-            (ep->lane_eps[lane].remote_lane == UCT_MP_CTL_NO_PAIR)) {
-            uct_mp_ep_destroy_lane(ep, lane);
+        if ((ep->lane.slots[lane].ep != NULL) &&
+            (uct_mp_lane_state(ep, lane) == UCT_MP_LANE_CONNECTING) &&
+            (ep->lane.slots[lane].remote_lane == UCT_MP_CTL_NO_PAIR)) {
+            uct_mp_lane_destroy(ep, lane);
         }
     }
 }
@@ -250,13 +119,13 @@ void uct_mp_join_primary_connected(uct_mp_ep_t *ep, uint8_t peer_caps)
     unsigned lane;
 
     for (lane = 1; lane < iface->num_lanes; ++lane) {
-        ep->lane_eps[lane].remote_lane = UCT_MP_CTL_NO_PAIR;
+        uct_mp_lane_unpair(ep, lane);
     }
 
     if ((iface->num_lanes > 1) && (peer_caps & iface->caps & UCT_MP_CAP_JOIN)) {
-        ep->join_state = UCT_MP_JOIN_WANTED;
+        ep->join.state = UCT_MP_JOIN_WANTED;
     } else {
-        ep->join_state = UCT_MP_JOIN_NONE;
+        ep->join.state = UCT_MP_JOIN_NONE;
         uct_mp_join_close_unjoined(ep);
     }
 }
@@ -269,19 +138,41 @@ void uct_mp_join_start(uct_mp_ep_t *ep)
     memset(&msg, 0, sizeof(msg));
     msg.type    = UCT_MP_CTL_JOIN_REQ;
     msg.lane    = 0;
-    msg.join_id = ++ep->join_id;
+    msg.join_id = ++ep->join.id;
 
-    ep->join_state = UCT_MP_JOIN_SENT;
+    ep->join.state = UCT_MP_JOIN_SENT;
     if ((uct_mp_join_fill_lanes(ep, &msg, ep_addrs) != UCS_OK) ||
-        (uct_mp_ctl_send(ep, uct_mp_join_ctl_lane(ep), &msg) != UCS_OK)) {
-        ep->join_state = UCT_MP_JOIN_DONE;
+        (uct_mp_ctrl_send(ep, uct_mp_join_ctl_lane(ep), &msg) != UCS_OK)) {
+        ep->join.state = UCT_MP_JOIN_DONE;
         uct_mp_join_close_unjoined(ep);
         return;
     }
 
     ucs_debug("mp_rc: ep %p token 0x%x: JOIN_REQ %u to ep 0x%x offers %u lanes",
-              ep, ep->token, ep->join_id, ep->remote_token,
+              ep, ep->token, ep->join.id, ep->remote_token,
               uct_mp_join_iface(ep)->num_lanes);
+}
+
+/* A JOIN_ACK answering req, no lane paired yet */
+static void uct_mp_join_ack_init(uct_mp_ctl_t *ack, const uct_mp_ctl_t *req)
+{
+    memset(ack, 0, sizeof(*ack));
+    ack->type       = UCT_MP_CTL_JOIN_ACK;
+    ack->join_id    = req->join_id;
+    ack->pair_count = req->devs.lane_count;
+    memset(ack->pairs, UCT_MP_CTL_NO_PAIR, sizeof(ack->pairs));
+}
+
+static void uct_mp_join_send_nak(uct_mp_ep_t *ep, uint32_t join_id,
+                                 uct_mp_ctl_nak_reason_t reason)
+{
+    uct_mp_ctl_t nak;
+
+    memset(&nak, 0, sizeof(nak));
+    nak.type    = UCT_MP_CTL_JOIN_NAK;
+    nak.join_id = join_id;
+    nak.reason  = reason;
+    uct_mp_ctrl_send(ep, uct_mp_join_ctl_lane(ep), &nak);
 }
 
 /* Responder: pair the initiator's lanes with free local lanes and connect */
@@ -290,13 +181,13 @@ static void uct_mp_join_handle_req(uct_mp_ep_t *ep, const uct_mp_ctl_t *req)
     uct_mp_iface_t *iface = uct_mp_join_iface(ep);
     uint8_t ep_addrs[UCT_MP_MAX_LANES][UINT8_MAX];
     int remote_of_local[UCT_MP_MAX_LANES];
-    uct_mp_ctl_t ack, nak;
+    uct_mp_ctl_t ack;
     uint32_t eligible = 0;
     unsigned lane, joined = 0;
     ucs_status_t status;
     int remote;
 
-    if ((ep->join_state == UCT_MP_JOIN_SENT) &&
+    if ((ep->join.state == UCT_MP_JOIN_SENT) &&
         (ep->token < req->src_token)) {
         /* crossing requests: ours wins, the peer answers it */
         ucs_debug("mp_rc: ep %p: JOIN_REQ of ep 0x%x crosses ours, ours wins",
@@ -304,41 +195,29 @@ static void uct_mp_join_handle_req(uct_mp_ep_t *ep, const uct_mp_ctl_t *req)
         return;
     }
 
-    if ((ep->join_state != UCT_MP_JOIN_WANTED) &&
-        (ep->join_state != UCT_MP_JOIN_SENT)) {
-        memset(&nak, 0, sizeof(nak));
-        nak.type    = UCT_MP_CTL_JOIN_NAK;
-        nak.join_id = req->join_id;
-        nak.reason  = UCT_MP_CTL_NAK_BUSY;
-        uct_mp_ctl_send(ep, uct_mp_join_ctl_lane(ep), &nak);
+    if ((ep->join.state != UCT_MP_JOIN_WANTED) &&
+        (ep->join.state != UCT_MP_JOIN_SENT)) {
+        uct_mp_join_send_nak(ep, req->join_id, UCT_MP_CTL_NAK_BUSY);
         return;
     }
 
-    if (uct_mp_iface_check_lanes(iface, &req->devs, "JOIN_REQ") != UCS_OK) {
-        memset(&nak, 0, sizeof(nak));
-        nak.type    = UCT_MP_CTL_JOIN_NAK;
-        nak.join_id = req->join_id;
-        nak.reason  = UCT_MP_CTL_NAK_UNREACHABLE;
-        uct_mp_ctl_send(ep, uct_mp_join_ctl_lane(ep), &nak);
+    if (uct_mp_peer_check_lanes(iface, &req->devs, "JOIN_REQ") != UCS_OK) {
+        uct_mp_join_send_nak(ep, req->join_id, UCT_MP_CTL_NAK_UNREACHABLE);
         return;
     }
 
     /* the primary lanes are paired already */
     for (lane = 1; lane < iface->num_lanes; ++lane) {
-        if ((ep->lane_eps[lane].ep != NULL) &&
-            (uct_mp_lanes_state(ep->lanes, lane) == UCT_MP_LANE_CONNECTING)) {
+        if ((ep->lane.slots[lane].ep != NULL) &&
+            (uct_mp_lane_state(ep, lane) == UCT_MP_LANE_CONNECTING)) {
             eligible |= UCS_BIT(lane);
         }
     }
 
-    uct_mp_ep_pair_lanes(iface, &req->devs, NULL, &req->addrs, eligible, 1,
+    uct_mp_lane_pair(iface, &req->devs, NULL, &req->addrs, eligible, 1,
                          remote_of_local);
 
-    memset(&ack, 0, sizeof(ack));
-    ack.type       = UCT_MP_CTL_JOIN_ACK;
-    ack.join_id    = req->join_id;
-    ack.pair_count = req->devs.lane_count;
-    memset(ack.pairs, UCT_MP_CTL_NO_PAIR, sizeof(ack.pairs));
+    uct_mp_join_ack_init(&ack, req);
 
     for (lane = 1; lane < iface->num_lanes; ++lane) {
         remote = remote_of_local[lane];
@@ -346,9 +225,9 @@ static void uct_mp_join_handle_req(uct_mp_ep_t *ep, const uct_mp_ctl_t *req)
             continue;
         }
 
-        status = uct_ep_connect_to_ep(ep->lane_eps[lane].ep,
-                                      req->devs.lanes[remote].data,
-                                      req->addrs.lanes[remote].data);
+        status = uct_mp_lane_connect(ep, lane, req->devs.lanes[remote].data,
+                                     req->addrs.lanes[remote].data, remote,
+                                     req->devs.lanes[remote].md_index);
         if (status != UCS_OK) {
             ucs_diag("mp_rc: ep %p lane %u (%s): joining peer lane %d failed: "
                      "%s", ep, lane, iface->lanes[lane].dev_name, remote,
@@ -357,15 +236,13 @@ static void uct_mp_join_handle_req(uct_mp_ep_t *ep, const uct_mp_ctl_t *req)
         }
 
         /* CONNECTED when the initiator's first message arrives on it */
-        ep->lane_eps[lane].remote_lane     = remote;
-        ep->lane_eps[lane].remote_md_index = req->devs.lanes[remote].md_index;
-        ack.pairs[remote]                  = lane;
+        ack.pairs[remote] = lane;
         ++joined;
     }
 
-    ep->join_state = UCT_MP_JOIN_DONE;
+    ep->join.state = UCT_MP_JOIN_DONE;
     if ((uct_mp_join_fill_lanes(ep, &ack, ep_addrs) != UCS_OK) ||
-        (uct_mp_ctl_send(ep, uct_mp_join_ctl_lane(ep), &ack) != UCS_OK)) {
+        (uct_mp_ctrl_send(ep, uct_mp_join_ctl_lane(ep), &ack) != UCS_OK)) {
         return;
     }
 
@@ -387,16 +264,16 @@ static void uct_mp_join_handle_ack(uct_mp_ep_t *ep, const uct_mp_ctl_t *ack)
          ++lane) {
         remote = ack->pairs[lane];
         if ((remote == UCT_MP_CTL_NO_PAIR) || (remote == 0) ||
-            (ep->lane_eps[lane].ep == NULL) ||
-            (uct_mp_lanes_state(ep->lanes, lane) != UCT_MP_LANE_CONNECTING) ||
+            (ep->lane.slots[lane].ep == NULL) ||
+            (uct_mp_lane_state(ep, lane) != UCT_MP_LANE_CONNECTING) ||
             (ack->addrs.lanes[remote].len !=
              iface->lanes[lane].attr.ep_addr_len)) {
             continue;
         }
 
-        status = uct_ep_connect_to_ep(ep->lane_eps[lane].ep,
-                                      ack->devs.lanes[remote].data,
-                                      ack->addrs.lanes[remote].data);
+        status = uct_mp_lane_connect(ep, lane, ack->devs.lanes[remote].data,
+                                     ack->addrs.lanes[remote].data, remote,
+                                     ack->devs.lanes[remote].md_index);
         if (status != UCS_OK) {
             ucs_diag("mp_rc: ep %p lane %u (%s): connecting to joined peer "
                      "lane %u failed: %s", ep, lane, iface->lanes[lane].dev_name,
@@ -404,35 +281,33 @@ static void uct_mp_join_handle_ack(uct_mp_ep_t *ep, const uct_mp_ctl_t *ack)
             continue;
         }
 
-        ep->lane_eps[lane].remote_lane     = remote;
-        ep->lane_eps[lane].remote_md_index = ack->devs.lanes[remote].md_index;
-        uct_mp_ep_lane_event(ep, lane, UCT_MP_LANE_EV_CONNECTED);
+        uct_mp_lane_event(ep, lane, UCT_MP_LANE_EV_CONNECTED);
 
         /* tells the responder its side of the lane carries traffic now */
         memset(&ka, 0, sizeof(ka));
         ka.type = UCT_MP_CTL_KEEPALIVE;
         ka.lane = lane;
-        uct_mp_ctl_send(ep, lane, &ka);
+        uct_mp_ctrl_send(ep, lane, &ka);
         ++joined;
     }
 
-    ep->join_state = UCT_MP_JOIN_DONE;
+    ep->join.state = UCT_MP_JOIN_DONE;
     uct_mp_join_close_unjoined(ep);
     ucs_debug("mp_rc: ep %p: JOIN_ACK %u of ep 0x%x: %u lanes joined, %u usable",
               ep, ack->join_id, ack->src_token, joined,
-              uct_mp_lanes_usable(ep->lanes));
+              uct_mp_lanes_usable(ep->lane.sm));
 }
 
 /* Responder: the initiator's first message on a joined lane */
-static void uct_mp_join_handle_keepalive(uct_mp_ep_t *ep, unsigned lane,
+void uct_mp_join_handle_keepalive(uct_mp_ep_t *ep, unsigned lane,
                                          const uct_mp_ctl_t *msg)
 {
-    if ((lane < UCT_MP_MAX_LANES) && (ep->lane_eps[lane].ep != NULL) &&
-        (uct_mp_lanes_state(ep->lanes, lane) == UCT_MP_LANE_CONNECTING) &&
-        (ep->lane_eps[lane].remote_lane == msg->lane)) {
-        uct_mp_ep_lane_event(ep, lane, UCT_MP_LANE_EV_CONNECTED);
+    if ((lane < UCT_MP_MAX_LANES) && (ep->lane.slots[lane].ep != NULL) &&
+        (uct_mp_lane_state(ep, lane) == UCT_MP_LANE_CONNECTING) &&
+        (ep->lane.slots[lane].remote_lane == msg->lane)) {
+        uct_mp_lane_event(ep, lane, UCT_MP_LANE_EV_CONNECTED);
         ucs_debug("mp_rc: ep %p lane %u joined, %u usable", ep, lane,
-                  uct_mp_lanes_usable(ep->lanes));
+                  uct_mp_lanes_usable(ep->lane.sm));
     }
 }
 
@@ -450,27 +325,40 @@ static int uct_mp_join_is_failback_initiator(uct_mp_ep_t *ep)
     uct_mp_iface_t *iface = uct_mp_join_iface(ep);
 
     return (iface->failback_interval > 0) && (ep->remote_token != 0) &&
-           (ep->token < ep->remote_token) && (ep->join_state == UCT_MP_JOIN_DONE);
+           (ep->token < ep->remote_token) && (ep->join.state == UCT_MP_JOIN_DONE);
 }
 
-void uct_mp_join_lane_failed(uct_mp_ep_t *ep, unsigned lane)
+/* Schedule the next rejoin of lane after a longer delay */
+static void uct_mp_join_retry_later(uct_mp_ep_t *ep, unsigned lane)
 {
-    uct_mp_iface_t *iface = uct_mp_join_iface(ep);
-    uct_mp_lane_ep_t *lane_ep = &ep->lane_eps[lane];
-
-    if (ep->rejoin_lane == (int)lane) {
-        ep->rejoin_lane = -1; /* the attempt failed */
-    }
+    uct_mp_iface_t *iface   = uct_mp_join_iface(ep);
+    uct_mp_join_lane_t *jl  = &ep->join.lanes[lane];
 
     if (!uct_mp_join_is_failback_initiator(ep) || ep->closing) {
         return;
     }
 
-    lane_ep->retry_backoff = (lane_ep->retry_backoff == 0) ?
-                             iface->failback_interval :
-                             ucs_min(lane_ep->retry_backoff * 2,
-                                     iface->failback_interval * 8);
-    lane_ep->retry_at      = ucs_get_time() + lane_ep->retry_backoff;
+    jl->retry_backoff = (jl->retry_backoff == 0) ?
+                        iface->failback_interval :
+                        ucs_min(jl->retry_backoff * 2,
+                                iface->failback_interval * 8);
+    jl->failed_at     = ucs_get_time();
+    jl->retry_at      = jl->failed_at + jl->retry_backoff;
+}
+
+/* Listener: a lane that failed is retried later; a rejoin that failed ends */
+static void uct_mp_join_lane_changed(uct_mp_ep_t *ep, unsigned lane,
+                                     uct_mp_lane_state_t prev)
+{
+    if ((prev == UCT_MP_LANE_FAILED) ||
+        (uct_mp_lane_state(ep, lane) != UCT_MP_LANE_FAILED)) {
+        return;
+    }
+
+    if (ep->join.rejoin_lane == (int)lane) {
+        ep->join.rejoin_lane = -1; /* the attempt failed */
+    }
+    uct_mp_join_retry_later(ep, lane);
 }
 
 static void uct_mp_join_start_rejoin(uct_mp_ep_t *ep, unsigned lane,
@@ -481,17 +369,17 @@ static void uct_mp_join_start_rejoin(uct_mp_ep_t *ep, unsigned lane,
     uct_mp_ctl_t msg;
     unsigned other;
 
-    if (uct_mp_ep_create_lane_ep(ep, lane, UCT_MP_LANE_EV_RETRY) != UCS_OK) {
-        uct_mp_join_lane_failed(ep, lane); /* later, with a longer delay */
+    if (uct_mp_lane_create(ep, lane, UCT_MP_LANE_EV_RETRY) != UCS_OK) {
+        uct_mp_join_retry_later(ep, lane); /* with a longer delay */
         return;
     }
 
     memset(&msg, 0, sizeof(msg));
     msg.type    = UCT_MP_CTL_JOIN_REQ;
     msg.lane    = lane;
-    msg.join_id = ++ep->join_id;
+    msg.join_id = ++ep->join.id;
     if (uct_mp_join_fill_lanes(ep, &msg, ep_addrs) != UCS_OK) {
-        uct_mp_ep_lane_failed(ep, lane, UCS_ERR_IO_ERROR);
+        uct_mp_lane_fail(ep, lane, UCS_ERR_IO_ERROR);
         return;
     }
     for (other = 0; other < msg.addrs.lane_count; ++other) {
@@ -500,43 +388,63 @@ static void uct_mp_join_start_rejoin(uct_mp_ep_t *ep, unsigned lane,
         }
     }
 
-    ep->rejoin_lane               = lane;
-    ep->rejoin_deadline           = now + ucs_max(3 * iface->ka_interval,
-                                                  ucs_time_from_sec(1.0));
-    ep->lane_eps[lane].retry_at   = 0;
-    ep->lane_eps[lane].remote_lane = UCT_MP_CTL_NO_PAIR;
+    ep->join.rejoin_lane           = lane;
+    ep->join.rejoin_deadline       = now + ucs_max(3 * iface->ka_interval,
+                                                   ucs_time_from_sec(1.0));
+    ep->join.lanes[lane].retry_at = 0;
+    uct_mp_lane_unpair(ep, lane);
     ucs_diag("mp_rc: ep %p lane %u (%s): trying to rejoin (JOIN %u)", ep, lane,
-             iface->lanes[lane].dev_name, ep->join_id);
-    uct_mp_ctl_send(ep, uct_mp_join_ctl_lane(ep), &msg);
+             iface->lanes[lane].dev_name, ep->join.id);
+    uct_mp_ctrl_send(ep, uct_mp_join_ctl_lane(ep), &msg);
+}
+
+/* A link that came back makes fail-back retry soon, with the backoff
+ * started over */
+static void uct_mp_join_link_came_up(uct_mp_ep_t *ep, unsigned lane)
+{
+    ucs_time_t up_time     = uct_mp_link_up_time(uct_mp_join_iface(ep), lane);
+    uct_mp_join_lane_t *jl = &ep->join.lanes[lane];
+
+    if ((up_time == 0) || (up_time == jl->link_up_seen)) {
+        return;
+    }
+
+    jl->link_up_seen = up_time;
+    if ((jl->retry_at != 0) && ((int64_t)(up_time - jl->failed_at) >= 0)) {
+        jl->retry_backoff = 0;
+        jl->retry_at      = up_time +
+                            ucs_time_from_msec(UCT_MP_LINK_SETTLE_MS);
+    }
 }
 
 void uct_mp_join_failback_tick(uct_mp_ep_t *ep, ucs_time_t now)
 {
     uct_mp_iface_t *iface = uct_mp_join_iface(ep);
-    uct_mp_lane_ep_t *lane_ep;
+    uct_mp_join_lane_t *jl;
     unsigned lane;
 
-    if (ep->rejoin_lane >= 0) {
-        if ((int64_t)(now - ep->rejoin_deadline) > 0) {
-            lane = ep->rejoin_lane;
+    if (ep->join.rejoin_lane >= 0) {
+        if ((int64_t)(now - ep->join.rejoin_deadline) > 0) {
+            lane = ep->join.rejoin_lane;
             ucs_diag("mp_rc: ep %p lane %u (%s): no answer to the rejoin, "
                      "trying later", ep, lane, iface->lanes[lane].dev_name);
-            uct_mp_ep_lane_failed(ep, lane, UCS_ERR_ENDPOINT_TIMEOUT);
+            uct_mp_lane_fail(ep, lane, UCS_ERR_ENDPOINT_TIMEOUT);
         }
         return;
     }
 
-    if (!uct_mp_join_is_failback_initiator(ep) || (ep->tx_lane < 0)) {
+    if (!uct_mp_join_is_failback_initiator(ep) || (ep->lane.tx_lane < 0)) {
         return;
     }
 
     for (lane = 0; lane < iface->num_lanes; ++lane) {
-        lane_ep = &ep->lane_eps[lane];
-        if ((lane_ep->retry_at != 0) && (lane_ep->ep == NULL) &&
-            !lane_ep->destroy_pending &&
-            (uct_mp_lanes_state(ep->lanes, lane) == UCT_MP_LANE_FAILED) &&
+        jl = &ep->join.lanes[lane];
+        uct_mp_join_link_came_up(ep, lane);
+        if ((jl->retry_at != 0) && (ep->lane.slots[lane].ep == NULL) &&
+            !ep->lane.slots[lane].destroy_pending &&
+            (uct_mp_lane_state(ep, lane) == UCT_MP_LANE_FAILED) &&
             !uct_mp_link_is_down(iface, lane) &&
-            ((int64_t)(now - lane_ep->retry_at) >= 0)) {
+            ((int64_t)(now - jl->retry_at) >= 0)) {
             uct_mp_join_start_rejoin(ep, lane, now);
             return;
         }
@@ -550,232 +458,214 @@ static void uct_mp_join_handle_rejoin_ack(uct_mp_ep_t *ep,
                                           const uct_mp_ctl_t *ack)
 {
     uct_mp_iface_t *iface = uct_mp_join_iface(ep);
-    unsigned lane         = ep->rejoin_lane;
-    uct_mp_lane_ep_t *lane_ep = &ep->lane_eps[lane];
+    unsigned lane         = ep->join.rejoin_lane;
     ucs_status_t status;
     unsigned remote;
 
     remote = (lane < ack->pair_count) ? ack->pairs[lane] : UCT_MP_CTL_NO_PAIR;
-    if ((remote == UCT_MP_CTL_NO_PAIR) || (lane_ep->ep == NULL) ||
-        (lane_ep->remote_lane != UCT_MP_CTL_NO_PAIR) ||
-        (uct_mp_lanes_state(ep->lanes, lane) != UCT_MP_LANE_CONNECTING) ||
+    if ((remote == UCT_MP_CTL_NO_PAIR) || (ep->lane.slots[lane].ep == NULL) ||
+        (ep->lane.slots[lane].remote_lane != UCT_MP_CTL_NO_PAIR) ||
+        (uct_mp_lane_state(ep, lane) != UCT_MP_LANE_CONNECTING) ||
         (ack->addrs.lanes[remote].len != iface->lanes[lane].attr.ep_addr_len)) {
         ucs_diag("mp_rc: ep %p lane %u (%s): the peer did not pair the "
                  "rejoining lane", ep, lane, iface->lanes[lane].dev_name);
-        uct_mp_ep_lane_failed(ep, lane, UCS_ERR_UNREACHABLE);
+        uct_mp_lane_fail(ep, lane, UCS_ERR_UNREACHABLE);
         return;
     }
 
-    status = uct_ep_connect_to_ep(lane_ep->ep, ack->devs.lanes[remote].data,
-                                  ack->addrs.lanes[remote].data);
+    status = uct_mp_lane_connect(ep, lane, ack->devs.lanes[remote].data,
+                                 ack->addrs.lanes[remote].data, remote,
+                                 ack->devs.lanes[remote].md_index);
     if (status != UCS_OK) {
-        uct_mp_ep_lane_failed(ep, lane, status);
+        uct_mp_lane_fail(ep, lane, status);
         return;
     }
 
-    lane_ep->remote_lane     = remote;
-    lane_ep->remote_md_index = ack->devs.lanes[remote].md_index;
     uct_mp_keepalive_send_probe(ep, lane, ucs_get_time());
 }
 
-/* Initiator: the peer answered the probe on the rejoining lane */
-static void uct_mp_join_rejoin_confirmed(uct_mp_ep_t *ep, unsigned lane)
+void uct_mp_join_rejoin_confirmed(uct_mp_ep_t *ep, unsigned lane)
 {
-    uct_mp_iface_t *iface     = uct_mp_join_iface(ep);
-    uct_mp_lane_ep_t *lane_ep = &ep->lane_eps[lane];
+    uct_mp_iface_t *iface = uct_mp_join_iface(ep);
 
-    if ((ep->rejoin_lane != (int)lane) ||
-        (lane_ep->remote_lane == UCT_MP_CTL_NO_PAIR) ||
-        (uct_mp_lanes_state(ep->lanes, lane) != UCT_MP_LANE_CONNECTING)) {
+    if ((ep->join.rejoin_lane != (int)lane) ||
+        (ep->lane.slots[lane].remote_lane == UCT_MP_CTL_NO_PAIR) ||
+        (uct_mp_lane_state(ep, lane) != UCT_MP_LANE_CONNECTING)) {
         return;
     }
 
-    ep->rejoin_lane        = -1;
-    lane_ep->retry_backoff = 0;
-    uct_mp_ep_lane_event(ep, lane, UCT_MP_LANE_EV_CONNECTED);
+    ep->join.rejoin_lane                = -1;
+    ep->join.lanes[lane].retry_backoff = 0;
+    uct_mp_lane_event(ep, lane, UCT_MP_LANE_EV_CONNECTED);
     ucs_diag("mp_rc: ep %p lane %u (%s) rejoined peer lane %u, %u lanes usable",
-             ep, lane, iface->lanes[lane].dev_name, lane_ep->remote_lane,
-             uct_mp_lanes_usable(ep->lanes));
+             ep, lane, iface->lanes[lane].dev_name,
+             ep->lane.slots[lane].remote_lane, uct_mp_lanes_usable(ep->lane.sm));
 }
 
-/* Responder: replace our side of the lanes the peer offers again */
-static unsigned uct_mp_join_rejoin_progress(void *arg)
+/* Responder: our lane for the peer's rejoining lane i: the lane paired with
+ * it before, else the same index; -1 if none may rejoin now */
+static int uct_mp_join_rejoin_lane(uct_mp_ep_t *ep, const uct_mp_ctl_t *req,
+                                   unsigned i)
 {
-    uct_mp_ep_t *ep       = arg;
+    uct_mp_iface_t *iface = uct_mp_join_iface(ep);
+    unsigned j;
+
+    for (j = 0; j < iface->num_lanes; ++j) {
+        if (ep->lane.slots[j].remote_lane == i) {
+            break;
+        }
+    }
+    if (j == iface->num_lanes) {
+        j = i;
+    }
+    if ((j >= iface->num_lanes) || ((int)j == ep->lane.tx_lane) ||
+        (req->addrs.lanes[i].len != iface->lanes[j].attr.ep_addr_len)) {
+        return -1;
+    }
+
+    if (uct_mp_link_is_down(iface, j)) {
+        /* not over a link known to be down: connecting an rc lane there
+         * blocks the worker in the QP's address resolution (about 1 s on
+         * rxe), long enough for the peer's keepalive to give up on the lanes
+         * that still work */
+        ucs_diag("mp_rc: ep %p lane %u (%s): peer lane %u wants to rejoin, "
+                 "but link %s is down", ep, j, iface->lanes[j].dev_name, i,
+                 iface->link_netdev[j]);
+        return -1;
+    }
+    return j;
+}
+
+/* Responder: replace our side j of the pair with the peer's lane i */
+static ucs_status_t uct_mp_join_replace_lane(uct_mp_ep_t *ep,
+                                             const uct_mp_ctl_t *req,
+                                             unsigned i, unsigned j)
+{
+    ucs_status_t status;
+
+    if (uct_mp_lane_state(ep, j) != UCT_MP_LANE_FAILED) {
+        /* the peer says the path is gone: so is our side */
+        uct_mp_lane_fail(ep, j, UCS_ERR_CONNECTION_RESET);
+    }
+    uct_mp_lane_drop_ep(ep, j);
+    status = uct_mp_lane_create(ep, j, UCT_MP_LANE_EV_RETRY);
+    if (status != UCS_OK) {
+        return status;
+    }
+
+    /* CONNECTED when the initiator's KEEPALIVE arrives on it */
+    status = uct_mp_lane_connect(ep, j, req->devs.lanes[i].data,
+                                 req->addrs.lanes[i].data, i,
+                                 req->devs.lanes[i].md_index);
+    if (status != UCS_OK) {
+        uct_mp_lane_fail(ep, j, status);
+    }
+    return status;
+}
+
+void uct_mp_join_progress(uct_mp_ep_t *ep)
+{
     uct_mp_iface_t *iface = uct_mp_join_iface(ep);
     uint8_t ep_addrs[UCT_MP_MAX_LANES][UINT8_MAX];
     char errmsg[UCT_MP_WIRE_ERRMSG_MAX];
     uct_mp_ctl_t req, ack;
-    ucs_status_t status;
-    unsigned i, j;
+    unsigned i;
+    int j;
 
-    ep->rejoin_prog_id = UCS_CALLBACKQ_ID_NULL;
-    if (uct_mp_ctl_unpack(ep->rejoin_req, ep->rejoin_req_len, &req, errmsg,
-                          sizeof(errmsg)) != 0) {
+    if ((ep->join.rejoin_req == NULL) ||
+        (uct_mp_ctl_unpack(ep->join.rejoin_req, ep->join.rejoin_req_len, &req,
+                           errmsg, sizeof(errmsg)) != 0)) {
         goto out;
     }
 
-    memset(&ack, 0, sizeof(ack));
-    ack.type       = UCT_MP_CTL_JOIN_ACK;
-    ack.join_id    = req.join_id;
-    ack.pair_count = req.devs.lane_count;
-    memset(ack.pairs, UCT_MP_CTL_NO_PAIR, sizeof(ack.pairs));
-
+    uct_mp_join_ack_init(&ack, &req);
     for (i = 0; i < req.addrs.lane_count; ++i) {
         if (req.addrs.lanes[i].len == 0) {
             continue;
         }
 
-        /* our side of that pair: the lane paired with it before, else the
-         * same index */
-        for (j = 0; j < iface->num_lanes; ++j) {
-            if (ep->lane_eps[j].remote_lane == i) {
-                break;
-            }
-        }
-        if (j == iface->num_lanes) {
-            j = i;
-        }
-        if ((j >= iface->num_lanes) || ((int)j == ep->tx_lane) ||
-            (req.addrs.lanes[i].len != iface->lanes[j].attr.ep_addr_len)) {
+        j = uct_mp_join_rejoin_lane(ep, &req, i);
+        if ((j < 0) || (uct_mp_join_replace_lane(ep, &req, i, j) != UCS_OK)) {
             continue;
         }
 
-        if (uct_mp_link_is_down(iface, j)) {
-            /* not over a link known to be down: connecting an rc lane there
-             * blocks the worker in the QP's address resolution (about 1 s
-             * on rxe), long enough for the peer's keepalive to give up on
-             * the lanes that still work */
-            ucs_diag("mp_rc: ep %p lane %u (%s): peer lane %u wants to rejoin, "
-                     "but link %s is down", ep, j, iface->lanes[j].dev_name, i,
-                     iface->link_netdev[j]);
-            continue;
-        }
-
-        if (uct_mp_lanes_state(ep->lanes, j) != UCT_MP_LANE_FAILED) {
-            /* the peer says the path is gone: so is our side */
-            uct_mp_ep_lane_failed(ep, j, UCS_ERR_CONNECTION_RESET);
-        }
-        uct_mp_ep_drop_lane_ep(ep, j);
-        if (uct_mp_ep_create_lane_ep(ep, j, UCT_MP_LANE_EV_RETRY) != UCS_OK) {
-            continue;
-        }
-
-        status = uct_ep_connect_to_ep(ep->lane_eps[j].ep, req.devs.lanes[i].data,
-                                      req.addrs.lanes[i].data);
-        if (status != UCS_OK) {
-            uct_mp_ep_lane_failed(ep, j, status);
-            continue;
-        }
-
-        /* CONNECTED when the initiator's KEEPALIVE arrives on it */
-        ep->lane_eps[j].remote_lane     = i;
-        ep->lane_eps[j].remote_md_index = req.devs.lanes[i].md_index;
-        ack.pairs[i]                    = j;
-        ucs_diag("mp_rc: ep %p lane %u (%s): peer lane %u rejoins", ep, j,
+        ack.pairs[i] = j;
+        ucs_diag("mp_rc: ep %p lane %d (%s): peer lane %u rejoins", ep, j,
                  iface->lanes[j].dev_name, i);
     }
 
     if (uct_mp_join_fill_lanes(ep, &ack, ep_addrs) == UCS_OK) {
-        uct_mp_ctl_send(ep, uct_mp_join_ctl_lane(ep), &ack);
+        uct_mp_ctrl_send(ep, uct_mp_join_ctl_lane(ep), &ack);
     }
 
 out:
-    ucs_free(ep->rejoin_req);
-    ep->rejoin_req = NULL;
-    return 1;
+    ucs_free(ep->join.rejoin_req);
+    ep->join.rejoin_req = NULL;
 }
 
-ucs_status_t uct_mp_join_ctl_handler(void *arg, void *data, size_t length,
-                                     unsigned flags)
+/* JOIN_REQ in the DONE state: a lane rejoins after a failure, answered from
+ * progress, where lane eps may be destroyed and created */
+static void uct_mp_join_queue_rejoin(uct_mp_ep_t *ep, const void *data,
+                                     size_t length)
 {
-    uct_mp_ctl_trampoline_t *trampoline = arg;
-    uct_mp_iface_t *iface               = trampoline->iface;
-    char errmsg[UCT_MP_WIRE_ERRMSG_MAX];
-    uct_mp_ctl_t msg, ack;
-    uct_mp_ep_t *ep;
-
-    memset(&ack, 0, sizeof(ack));
-    if (uct_mp_ctl_unpack(data, length, &msg, errmsg, sizeof(errmsg)) != 0) {
-        if (!iface->bad_ctl_logged) {
-            iface->bad_ctl_logged = 1;
-            ucs_error("mp_rc: dropping control message on lane %u: %s",
-                      trampoline->lane, errmsg);
-        }
-        return UCS_OK;
+    ep->join.rejoin_req = ucs_malloc(length, "mp rejoin request");
+    if (ep->join.rejoin_req == NULL) {
+        ucs_error("mp_rc: ep %p: failed to keep a %zu-byte rejoin request", ep,
+                  length);
+        return;
     }
 
-    ep = uct_mp_iface_ep_by_token(iface, msg.dst_token);
-    if ((ep == NULL) ||
-        ((ep->remote_token != 0) && (ep->remote_token != msg.src_token))) {
-        ucs_debug("mp_rc: %s from ep 0x%x to unknown ep 0x%x dropped",
-                  uct_mp_ctl_type_str(msg.type), msg.src_token, msg.dst_token);
-        return UCS_OK;
+    memcpy(ep->join.rejoin_req, data, length);
+    ep->join.rejoin_req_len = length;
+    uct_mp_work_schedule(&ep->work, UCT_MP_WORK_REJOIN);
+}
+
+static void uct_mp_join_handle_nak(uct_mp_ep_t *ep, const uct_mp_ctl_t *msg)
+{
+    if ((ep->join.rejoin_lane >= 0) && (msg->join_id == ep->join.id)) {
+        ucs_diag("mp_rc: ep %p: peer refused the rejoin of lane %d "
+                 "(reason %u)", ep, ep->join.rejoin_lane, msg->reason);
+        ep->join.rejoin_deadline = 0; /* the next tick gives it up */
+    } else if ((ep->join.state == UCT_MP_JOIN_SENT) &&
+               (msg->join_id == ep->join.id)) {
+        ucs_diag("mp_rc: ep %p: peer ep 0x%x refused JOIN %u (reason %u): "
+                 "one lane", ep, msg->src_token, msg->join_id, msg->reason);
+        ep->join.state = UCT_MP_JOIN_DONE;
+        uct_mp_join_close_unjoined(ep);
     }
+}
 
-    ucs_trace("mp_rc: ep %p lane %u: got %s from ep 0x%x", ep,
-              trampoline->lane, uct_mp_ctl_type_str(msg.type), msg.src_token);
-    uct_mp_keepalive_lane_arrival(ep, trampoline->lane);
-
-    switch (msg.type) {
+void uct_mp_join_handle_ctl(uct_mp_ep_t *ep, const uct_mp_ctl_t *msg,
+                            const void *data, size_t length)
+{
+    switch (msg->type) {
     case UCT_MP_CTL_JOIN_REQ:
-        if ((ep->join_state == UCT_MP_JOIN_DONE) && (ep->rejoin_req == NULL)) {
-            /* a lane rejoins after a failure: answered from progress, where
-             * lane eps may be destroyed and created */
-            ep->rejoin_req = ucs_malloc(length, "mp rejoin request");
-            if (ep->rejoin_req != NULL) {
-                memcpy(ep->rejoin_req, data, length);
-                ep->rejoin_req_len = length;
-                uct_worker_progress_register_safe(&iface->super.worker->super,
-                                                  uct_mp_join_rejoin_progress,
-                                                  ep, UCS_CALLBACKQ_FLAG_ONESHOT,
-                                                  &ep->rejoin_prog_id);
-            }
+        if ((ep->join.state == UCT_MP_JOIN_DONE) &&
+            (ep->join.rejoin_req == NULL)) {
+            uct_mp_join_queue_rejoin(ep, data, length);
         } else {
-            uct_mp_join_handle_req(ep, &msg);
+            uct_mp_join_handle_req(ep, msg);
         }
         break;
     case UCT_MP_CTL_JOIN_ACK:
-        if ((ep->join_state == UCT_MP_JOIN_SENT) &&
-            (msg.join_id == ep->join_id)) {
-            uct_mp_join_handle_ack(ep, &msg);
-        } else if ((ep->rejoin_lane >= 0) && (msg.join_id == ep->join_id)) {
-            uct_mp_join_handle_rejoin_ack(ep, &msg);
+        if ((ep->join.state == UCT_MP_JOIN_SENT) &&
+            (msg->join_id == ep->join.id)) {
+            uct_mp_join_handle_ack(ep, msg);
+        } else if ((ep->join.rejoin_lane >= 0) &&
+                   (msg->join_id == ep->join.id)) {
+            uct_mp_join_handle_rejoin_ack(ep, msg);
         }
         break;
     case UCT_MP_CTL_JOIN_NAK:
-        if ((ep->rejoin_lane >= 0) && (msg.join_id == ep->join_id)) {
-            ucs_diag("mp_rc: ep %p: peer refused the rejoin of lane %d "
-                     "(reason %u)", ep, ep->rejoin_lane, msg.reason);
-            ep->rejoin_deadline = 0; /* the next tick gives it up */
-        } else if ((ep->join_state == UCT_MP_JOIN_SENT) &&
-            (msg.join_id == ep->join_id)) {
-            ucs_diag("mp_rc: ep %p: peer ep 0x%x refused JOIN %u (reason %u): "
-                     "one lane", ep, msg.src_token, msg.join_id, msg.reason);
-            ep->join_state = UCT_MP_JOIN_DONE;
-            uct_mp_join_close_unjoined(ep);
-        }
+        uct_mp_join_handle_nak(ep, msg);
         break;
-    case UCT_MP_CTL_KEEPALIVE:
-        uct_mp_join_handle_keepalive(ep, trampoline->lane, &msg);
-        uct_mp_am_send_ack(ep, 1); /* a probe also asks for it */
-        if (ep->lane_eps[trampoline->lane].ep != NULL) {
-            ack.type      = UCT_MP_CTL_KEEPALIVE_ACK;
-            ack.lane      = trampoline->lane;
-            ack.probe_seq = msg.probe_seq;
-            uct_mp_ctl_send(ep, trampoline->lane, &ack);
-        }
-        break;
-    case UCT_MP_CTL_KEEPALIVE_ACK:
-        /* the lane's evidence of life (mp_keepalive.c); on a rejoining lane
-         * also the confirmation */
-        uct_mp_keepalive_probe_answered(ep, trampoline->lane, msg.probe_seq);
-        uct_mp_join_rejoin_confirmed(ep, trampoline->lane);
-        break;
-    case UCT_MP_CTL_DATA_ACK:
-        uct_mp_am_handle_ack(ep, msg.probe_seq);
+    default:
         break;
     }
-
-    return UCS_OK;
 }
+
+const uct_mp_lane_listener_t uct_mp_join_lane_listener = {
+    .lane_changed = uct_mp_join_lane_changed,
+    .lane_ep_gone = NULL,
+    .peer_failed  = NULL
+};

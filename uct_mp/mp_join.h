@@ -21,11 +21,13 @@
 #ifndef UCT_MP_JOIN_H_
 #define UCT_MP_JOIN_H_
 
+#include "mp_ctl.h"
+
 #include <uct/api/uct.h>
-#include <ucs/datastruct/queue_types.h>
 #include <ucs/time/time_def.h>
 
 struct uct_mp_ep;
+struct uct_mp_lane_listener;
 
 /* Where an endpoint is in joining its non-primary lanes */
 typedef enum {
@@ -37,38 +39,60 @@ typedef enum {
     UCT_MP_JOIN_DONE     /* answered (joined lanes, or refused) */
 } uct_mp_join_state_t;
 
+
+/* Fail-back of one lane */
+typedef struct uct_mp_join_lane {
+    ucs_time_t               retry_at;      /* next rejoin, 0: none */
+    ucs_time_t               retry_backoff; /* current delay */
+    ucs_time_t               failed_at;     /* when the retry was scheduled */
+    ucs_time_t               link_up_seen;  /* the link's last up time that
+                                               moved retry_at */
+} uct_mp_join_lane_t;
+
+
+/* The endpoint's slice owned by mp_join.c */
+typedef struct uct_mp_join_ep {
+    uct_mp_join_state_t      state;         /* joining non-primary lanes */
+    uint32_t                 id;            /* last JOIN_REQ sent */
+    int                      rejoin_lane;   /* fail-back JOIN in flight */
+    ucs_time_t               rejoin_deadline;
+    void                     *rejoin_req;   /* peer's REPLACE JOIN_REQ, copied */
+    size_t                   rejoin_req_len;
+    uct_mp_join_lane_t       lanes[UCT_MP_MAX_LANES];
+} uct_mp_join_ep_t;
+
+
+/* A lane that fails is scheduled for fail-back (initiating side) */
+extern const struct uct_mp_lane_listener uct_mp_join_lane_listener;
+
 void uct_mp_join_init(struct uct_mp_ep *ep);
 
-/* Before the ep is released: drop queued control messages and callbacks */
+/* Before the ep is released */
 void uct_mp_join_cleanup(struct uct_mp_ep *ep);
 
 /* The primary lanes of ep are connected in connect-to-ep mode; peer_caps are
  * the UCT_MP_CAP_* of the peer's ep address */
 void uct_mp_join_primary_connected(struct uct_mp_ep *ep, uint8_t peer_caps);
 
-/* Start the join (state WANTED): queue JOIN_REQ on the primary lane */
+/* Start the join if the ep owes one (state WANTED): JOIN_REQ on the primary */
 void uct_mp_join_start(struct uct_mp_ep *ep);
 
-/* Send queued control messages on lanes that have resources; they go before
- * any user operation (an answer to a probe that waits behind bulk traffic
- * would fail a healthy lane). Returns how many were sent. */
-unsigned uct_mp_ctl_send_queued(struct uct_mp_ep *ep);
+/* JOIN_REQ, JOIN_ACK or JOIN_NAK msg (packed: data, length) from the peer */
+void uct_mp_join_handle_ctl(struct uct_mp_ep *ep, const uct_mp_ctl_t *msg,
+                            const void *data, size_t length);
 
-/* Queue a control message for lane of ep (tokens filled in); sent from
- * progress, in order */
-struct uct_mp_ctl;
-ucs_status_t uct_mp_ctl_send(struct uct_mp_ep *ep, unsigned lane,
-                             void *msg /* uct_mp_ctl_t */);
+/* KEEPALIVE on lane: on a joined lane, the initiator's first message */
+void uct_mp_join_handle_keepalive(struct uct_mp_ep *ep, unsigned lane,
+                                  const uct_mp_ctl_t *msg);
 
-/* Fail-back: lane of ep failed; the initiating side schedules its rejoin */
-void uct_mp_join_lane_failed(struct uct_mp_ep *ep, unsigned lane);
+/* KEEPALIVE_ACK on lane: on a rejoining lane, the confirmation */
+void uct_mp_join_rejoin_confirmed(struct uct_mp_ep *ep, unsigned lane);
 
 /* Fail-back: start a due rejoin, or give up one that timed out (keepalive
  * tick) */
 void uct_mp_join_failback_tick(struct uct_mp_ep *ep, ucs_time_t now);
 
-/* AM handler of UCT_MP_CTL_AM_ID on every lane iface */
-ucs_status_t uct_mp_join_ctl_handler(void *arg, void *data, size_t length,
-                                     unsigned flags);
+/* Work step: answer the peer's rejoin request */
+void uct_mp_join_progress(struct uct_mp_ep *ep);
 
 #endif

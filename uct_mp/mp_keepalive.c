@@ -2,8 +2,7 @@
  * Copyright (C) uct_mp contributors 2026. ALL RIGHTS RESERVED.
  * See file LICENSE for terms.
  *
- * Per-lane keepalive and the removal of failed lane endpoints
- * (see mp_keepalive.h and docs/DESIGN.md section 9).
+ * Per-lane keepalive (see mp_keepalive.h and docs/DESIGN.md section 9).
  */
 
 #ifdef HAVE_CONFIG_H
@@ -13,63 +12,42 @@
 #include "mp_liveness.h"
 #include "mp_keepalive.h"
 #include "mp_ep.h"
-#include "mp_ctl.h"
 
-#include <uct/base/uct_iface.h>
 #include <ucs/debug/log.h>
 #include <ucs/time/time.h>
 #include <string.h>
 
 
-static unsigned uct_mp_keepalive_progress(void *arg);
-
-void uct_mp_keepalive_iface_init(uct_mp_iface_t *iface)
+void uct_mp_keepalive_ep_init(uct_mp_ep_t *ep)
 {
-    iface->ka_prog_id    = UCS_CALLBACKQ_ID_NULL;
-    iface->ka_next_check = ucs_get_time();
-    if (iface->ka_interval == 0) {
-        return;
-    }
-
-    /* persistent: runs on every worker progress, cheap until a check is due */
-    uct_worker_progress_register_safe(&iface->super.worker->super,
-                                      uct_mp_keepalive_progress, iface, 0,
-                                      &iface->ka_prog_id);
+    memset(&ep->ka, 0, sizeof(ep->ka));
 }
 
-void uct_mp_keepalive_iface_cleanup(uct_mp_iface_t *iface)
+/* Listener: a lane that connected gets a grace period to start */
+static void uct_mp_keepalive_lane_changed(uct_mp_ep_t *ep, unsigned lane,
+                                          uct_mp_lane_state_t prev)
 {
-    uct_worker_progress_unregister_safe(&iface->super.worker->super,
-                                        &iface->ka_prog_id);
-}
+    uct_mp_lane_state_t state = uct_mp_lane_state(ep, lane);
 
-void uct_mp_keepalive_lane_alive(uct_mp_ep_t *ep, unsigned lane)
-{
-    if (lane < UCT_MP_MAX_LANES) {
-        ep->lane_eps[lane].last_rx = ucs_get_time();
+    if ((prev == UCT_MP_LANE_CONNECTING) &&
+        ((state == UCT_MP_LANE_ACTIVE) || (state == UCT_MP_LANE_STANDBY))) {
+        ep->ka.lanes[lane].last_rx = ucs_get_time();
     }
 }
 
 void uct_mp_keepalive_send_probe(uct_mp_ep_t *ep, unsigned lane,
                                  ucs_time_t now)
 {
-    uct_mp_lane_ep_t *lane_ep = &ep->lane_eps[lane];
+    uct_mp_ka_lane_t *ka = &ep->ka.lanes[lane];
     uct_mp_ctl_t msg;
 
     memset(&msg, 0, sizeof(msg));
-    msg.type                                = UCT_MP_CTL_KEEPALIVE;
-    msg.lane                                = lane;
-    msg.probe_seq                           = ++lane_ep->probe_seq;
-    lane_ep->last_probe                     = now;
-    lane_ep->probe_sent[msg.probe_seq & 3] = now;
-    uct_mp_ctl_send(ep, lane, &msg);
-}
-
-void uct_mp_keepalive_lane_arrival(uct_mp_ep_t *ep, unsigned lane)
-{
-    if (ucs_likely(lane < UCT_MP_MAX_LANES)) {
-        ep->lane_eps[lane].last_arrival = ucs_get_time();
-    }
+    msg.type                          = UCT_MP_CTL_KEEPALIVE;
+    msg.lane                          = lane;
+    msg.probe_seq                     = ++ka->probe_seq;
+    ka->last_probe                    = now;
+    ka->probe_sent[msg.probe_seq & 3] = now;
+    uct_mp_ctrl_send(ep, lane, &msg);
 }
 
 /*
@@ -80,167 +58,102 @@ void uct_mp_keepalive_lane_arrival(uct_mp_ep_t *ep, unsigned lane)
 void uct_mp_keepalive_probe_answered(uct_mp_ep_t *ep, unsigned lane,
                                      uint32_t probe_seq)
 {
-    uct_mp_lane_ep_t *lane_ep;
+    uct_mp_ka_lane_t *ka;
     ucs_time_t sent;
 
     if (lane >= UCT_MP_MAX_LANES) {
         return;
     }
 
-    lane_ep = &ep->lane_eps[lane];
-    if ((uint32_t)(lane_ep->probe_seq - probe_seq) >= 4) {
+    ka = &ep->ka.lanes[lane];
+    if ((uint32_t)(ka->probe_seq - probe_seq) >= 4) {
         return; /* older than the last 4 probes, or never sent */
     }
 
-    sent = lane_ep->probe_sent[probe_seq & 3];
-    if ((sent != 0) && ((int64_t)(sent - lane_ep->last_rx) > 0)) {
-        lane_ep->last_rx = sent;
+    sent = ka->probe_sent[probe_seq & 3];
+    if ((sent != 0) && ((int64_t)(sent - ka->last_rx) > 0)) {
+        ka->last_rx = sent;
     }
 }
 
-/* Destroy failed lane eps: their outstanding operations come back through
- * their completions (canceled) and are re-posted on the other lanes */
-static unsigned uct_mp_keepalive_lane_gc(void *arg)
+void uct_mp_keepalive_answer(uct_mp_ep_t *ep, unsigned lane, uint32_t probe_seq)
 {
-    uct_mp_ep_t *ep       = arg;
-    uct_mp_iface_t *iface = ucs_derived_of(ep->super.super.iface,
-                                           uct_mp_iface_t);
-    unsigned lane, count = 0;
+    uct_mp_ctl_t ack;
 
-    ep->lane_gc_prog_id = UCS_CALLBACKQ_ID_NULL;
-    for (lane = 0; lane < iface->num_lanes; ++lane) {
-        if (!ep->lane_eps[lane].destroy_pending) {
-            continue;
-        }
-
-        if (ep->lane_eps[lane].ep == NULL) {
-            ep->lane_eps[lane].destroy_pending = 0;
-            continue;
-        }
-
-        uct_mp_ep_drop_lane_ep(ep, lane);
-        ucs_debug("mp_rc: ep %p lane %u (%s): failed lane ep destroyed", ep,
-                  lane, iface->lanes[lane].dev_name);
-        ++count;
+    if (ep->lane.slots[lane].ep == NULL) {
+        return;
     }
-    return count;
+
+    memset(&ack, 0, sizeof(ack));
+    ack.type      = UCT_MP_CTL_KEEPALIVE_ACK;
+    ack.lane      = lane;
+    ack.probe_seq = probe_seq;
+    uct_mp_ctrl_send(ep, lane, &ack);
 }
 
-void uct_mp_keepalive_schedule_lane_destroy(uct_mp_ep_t *ep, unsigned lane)
+/* The newest evidence on any lane that carries traffic */
+static ucs_time_t uct_mp_keepalive_newest(uct_mp_ep_t *ep, unsigned num_lanes)
 {
-    uct_mp_iface_t *iface = ucs_derived_of(ep->super.super.iface,
-                                           uct_mp_iface_t);
-
-    ep->lane_eps[lane].destroy_pending = 1;
-    uct_worker_progress_register_safe(&iface->super.worker->super,
-                                      uct_mp_keepalive_lane_gc, ep,
-                                      UCS_CALLBACKQ_FLAG_ONESHOT,
-                                      &ep->lane_gc_prog_id);
-}
-
-void uct_mp_keepalive_ep_cleanup(uct_mp_ep_t *ep)
-{
-    uct_mp_iface_t *iface = ucs_derived_of(ep->super.super.iface,
-                                           uct_mp_iface_t);
-
-    uct_worker_progress_unregister_safe(&iface->super.worker->super,
-                                        &ep->lane_gc_prog_id);
-}
-
-/* Does the keepalive watch lane of ep (a connected lane carrying traffic)? */
-static int uct_mp_keepalive_lane_watched(uct_mp_ep_t *ep, unsigned lane)
-{
-    uct_mp_lane_state_t state = uct_mp_lanes_state(ep->lanes, lane);
-
-    return (ep->lane_eps[lane].ep != NULL) &&
-           !ep->lane_eps[lane].destroy_pending &&
-           ((state == UCT_MP_LANE_ACTIVE) || (state == UCT_MP_LANE_STANDBY));
-}
-
-/* Probe the lanes of ep; fail those that stayed silent too long. Returns 0
- * when ep may have been released (the last lane failed). */
-static int uct_mp_keepalive_check_ep(uct_mp_iface_t *iface, uct_mp_ep_t *ep,
-                                     ucs_time_t now)
-{
-    uct_mp_liveness_input_t in;
-    uct_mp_liveness_t verdict;
-    uct_mp_lane_ep_t *lane_ep;
-    ucs_time_t newest;
+    ucs_time_t newest = 0;
     unsigned lane;
 
-    if ((ep->remote_token == 0) || ep->peer_failed || ep->closing) {
-        return 1; /* connect-to-iface eps have no peer ep to answer */
-    }
-
-    in.interval = iface->ka_interval;
-    in.misses   = iface->ka_misses;
-    uct_mp_am_send_ack(ep, 0); /* what a quiet receiver still owes */
-    uct_mp_join_failback_tick(ep, now);
-
-    /* the newest evidence on any lane that carries traffic */
-    newest = 0;
-    for (lane = 0; lane < iface->num_lanes; ++lane) {
-        if (uct_mp_keepalive_lane_watched(ep, lane) &&
+    for (lane = 0; lane < num_lanes; ++lane) {
+        if (uct_mp_lane_usable(ep, lane, UCT_MP_LANE_USE_CONNECTED) &&
             ((newest == 0) ||
-             ((int64_t)(ep->lane_eps[lane].last_rx - newest) > 0))) {
-            newest = ep->lane_eps[lane].last_rx;
+             ((int64_t)(ep->ka.lanes[lane].last_rx - newest) > 0))) {
+            newest = ep->ka.lanes[lane].last_rx;
         }
     }
+    return newest;
+}
 
+int uct_mp_keepalive_check(uct_mp_ep_t *ep, ucs_time_t now)
+{
+    uct_mp_iface_t *iface = ucs_derived_of(ep->super.super.iface,
+                                           uct_mp_iface_t);
+    uct_mp_liveness_input_t in;
+    uct_mp_liveness_t verdict;
+    uct_mp_ka_lane_t *ka;
+    unsigned lane;
+
+    in.interval        = iface->ka_interval;
+    in.misses          = iface->ka_misses;
+    in.newest_answered = uct_mp_keepalive_newest(ep, iface->num_lanes);
     for (lane = 0; lane < iface->num_lanes; ++lane) {
-        lane_ep = &ep->lane_eps[lane];
-        if (!uct_mp_keepalive_lane_watched(ep, lane)) {
+        ka = &ep->ka.lanes[lane];
+        if (!uct_mp_lane_usable(ep, lane, UCT_MP_LANE_USE_CONNECTED)) {
             continue;
         }
 
         /* the rule (src/mp_liveness.h): silent, and the peer answers on
          * another lane, or every lane silent for twice the timeout */
-        in.now             = now;
-        in.last_answered   = lane_ep->last_rx;
-        in.last_arrival    = lane_ep->last_arrival;
-        in.newest_answered = newest;
-        verdict            = uct_mp_liveness_judge(&in);
+        in.now           = now;
+        in.last_answered = ka->last_rx;
+        in.last_arrival  = ep->lane.slots[lane].last_arrival;
+        verdict          = uct_mp_liveness_judge(&in);
         if (verdict != UCT_MP_LIVENESS_ALIVE) {
             ucs_diag("mp_rc: ep %p lane %u (%s): no probe answered for "
                      "%.0f ms (keepalive %.0f ms x %u, %s)", ep, lane,
                      iface->lanes[lane].dev_name,
-                     ucs_time_to_msec(now - lane_ep->last_rx),
+                     ucs_time_to_msec(now - ka->last_rx),
                      ucs_time_to_msec(iface->ka_interval), iface->ka_misses,
                      uct_mp_liveness_str(verdict));
-            if (uct_mp_ep_lane_failed(ep, lane, UCS_ERR_ENDPOINT_TIMEOUT) !=
-                UCS_OK) {
-                return 0;
-            }
-            if (ep->peer_failed) {
+            if ((uct_mp_lane_fail(ep, lane, UCS_ERR_ENDPOINT_TIMEOUT) !=
+                 UCS_OK) || ep->lane.peer_failed) {
                 return 0; /* reported to UCP, which may release ep */
             }
             continue;
         }
 
-        if ((now - lane_ep->last_probe) >= iface->ka_interval) {
+        if ((now - ka->last_probe) >= iface->ka_interval) {
             uct_mp_keepalive_send_probe(ep, lane, now);
         }
     }
     return 1;
 }
 
-static unsigned uct_mp_keepalive_progress(void *arg)
-{
-    uct_mp_iface_t *iface = arg;
-    ucs_time_t now        = ucs_get_time();
-    uct_mp_ep_t *ep, *tmp;
-
-    if ((int64_t)(now - iface->ka_next_check) < 0) {
-        return 0;
-    }
-
-    /* check 8 times per interval: a silent lane fails within interval x
-     * misses of the last thing heard from it, plus an eighth of an interval */
-    iface->ka_next_check = now + (iface->ka_interval / 8);
-    ucs_list_for_each_safe(ep, tmp, &iface->eps, list) {
-        if (!uct_mp_keepalive_check_ep(iface, ep, now)) {
-            break; /* the list may have changed under us */
-        }
-    }
-    return 0;
-}
+const uct_mp_lane_listener_t uct_mp_keepalive_lane_listener = {
+    .lane_changed = uct_mp_keepalive_lane_changed,
+    .lane_ep_gone = NULL,
+    .peer_failed  = NULL
+};

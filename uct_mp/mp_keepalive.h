@@ -18,18 +18,37 @@
 #ifndef UCT_MP_KEEPALIVE_H_
 #define UCT_MP_KEEPALIVE_H_
 
+#include "mp_wire.h"
+
 #include <ucs/time/time_def.h>
 #include <stdint.h>
 
-struct uct_mp_iface;
 struct uct_mp_ep;
+struct uct_mp_lane_listener;
 
-/* Start / stop the iface's periodic check (interval 0: keepalive off) */
-void uct_mp_keepalive_iface_init(struct uct_mp_iface *iface);
-void uct_mp_keepalive_iface_cleanup(struct uct_mp_iface *iface);
 
-/* A lane of ep connected: the keepalive deadline starts now */
-void uct_mp_keepalive_lane_alive(struct uct_mp_ep *ep, unsigned lane);
+/* Probes of one lane */
+typedef struct uct_mp_ka_lane {
+    uint32_t                 probe_seq;     /* last KEEPALIVE sent */
+    ucs_time_t               last_probe;    /* when it was sent */
+    ucs_time_t               last_rx;       /* evidence: when the path last
+                                               worked (an answered probe's
+                                               send time) */
+    ucs_time_t               probe_sent[4]; /* send times of the last 4
+                                               probes, by probe_seq & 3 */
+} uct_mp_ka_lane_t;
+
+
+/* The endpoint's slice owned by mp_keepalive.c */
+typedef struct uct_mp_ka_ep {
+    uct_mp_ka_lane_t         lanes[UCT_MP_MAX_LANES];
+} uct_mp_ka_ep_t;
+
+
+/* A lane that connects gets a grace period of one timeout */
+extern const struct uct_mp_lane_listener uct_mp_keepalive_lane_listener;
+
+void uct_mp_keepalive_ep_init(struct uct_mp_ep *ep);
 
 /* Send a KEEPALIVE probe on lane of ep at now / the peer answered one */
 void uct_mp_keepalive_send_probe(struct uct_mp_ep *ep, unsigned lane,
@@ -37,15 +56,12 @@ void uct_mp_keepalive_send_probe(struct uct_mp_ep *ep, unsigned lane,
 void uct_mp_keepalive_probe_answered(struct uct_mp_ep *ep, unsigned lane,
                                      uint32_t probe_seq);
 
-/* Something from the peer arrived on lane of ep: while a lane keeps
- * delivering, a late probe answer (queued behind bulk data) does not fail it */
-void uct_mp_keepalive_lane_arrival(struct uct_mp_ep *ep, unsigned lane);
+/* The peer probed lane: answer with KEEPALIVE_ACK on the same lane */
+void uct_mp_keepalive_answer(struct uct_mp_ep *ep, unsigned lane,
+                             uint32_t probe_seq);
 
-/* A lane ep failed: destroy it from progress (not from its own callback) */
-void uct_mp_keepalive_schedule_lane_destroy(struct uct_mp_ep *ep,
-                                            unsigned lane);
-
-/* Before the ep is released */
-void uct_mp_keepalive_ep_cleanup(struct uct_mp_ep *ep);
+/* Probe the lanes of ep that are due; fail those that stayed silent too
+ * long. Returns 0 when ep may have been released (its last lane failed). */
+int uct_mp_keepalive_check(struct uct_mp_ep *ep, ucs_time_t now);
 
 #endif

@@ -39,24 +39,9 @@
 /* netlink messages read in one go, at most (more: resync from sysfs) */
 #define UCT_MP_LINK_MAX_READ  256
 /* a link that came back settles this long before a lane retries over it */
-#define UCT_MP_LINK_SETTLE_MS 100
 
 
 static unsigned uct_mp_link_progress(void *arg);
-
-int uct_mp_link_lane_port(const char *dev_name, char *hca, size_t max,
-                          unsigned *port)
-{
-    const char *colon = strchr(dev_name, ':');
-
-    if ((colon == NULL) || (sscanf(colon + 1, "%u", port) != 1) ||
-        ((size_t)(colon - dev_name) >= max)) {
-        return 0;
-    }
-    memcpy(hca, dev_name, colon - dev_name);
-    hca[colon - dev_name] = '\0';
-    return 1;
-}
 
 /* The netdev under a lane: a tcp lane's device itself; an rc lane's RoCE
  * port's netdev from sysfs (none for InfiniBand ports) */
@@ -75,7 +60,7 @@ static void uct_mp_link_lane_netdev(uct_mp_iface_t *iface, unsigned lane,
         return;
     }
 
-    if (!uct_mp_link_lane_port(dev_name, ibdev, sizeof(ibdev), &port)) {
+    if (!uct_mp_verbs_lane_port(dev_name, ibdev, sizeof(ibdev), &port)) {
         return;
     }
     ucs_snprintf_safe(path, sizeof(path),
@@ -146,16 +131,19 @@ void uct_mp_link_lane_seen(uct_mp_iface_t *iface, unsigned lane, int up,
              iface->lanes[lane].dev_name, what);
 }
 
+ucs_time_t uct_mp_link_up_time(uct_mp_iface_t *iface, unsigned lane)
+{
+    return iface->link_up_time[lane];
+}
+
 /* Main thread: take over what the event reader saw. A link that came back
- * makes fail-back retry soon, with the backoff started over; the lanes on a
+ * is noted with its time (fail-back retries soon, mp_join.c); the lanes on a
  * link that went down fail from uct_mp_link_fail_lanes(). Returns 1 if
  * anything changed. */
 static int uct_mp_link_apply(uct_mp_iface_t *iface)
 {
     uint32_t gen = iface->link_seen_gen;
     ucs_time_t now;
-    uct_mp_lane_ep_t *lane_ep;
-    uct_mp_ep_t *ep;
     unsigned lane;
 
     if (ucs_likely(gen == iface->link_applied_gen)) {
@@ -171,17 +159,8 @@ static int uct_mp_link_apply(uct_mp_iface_t *iface)
         }
 
         iface->link_down[lane] = iface->link_seen_down[lane];
-        if (iface->link_down[lane]) {
-            continue;
-        }
-
-        ucs_list_for_each(ep, &iface->eps, list) {
-            lane_ep = &ep->lane_eps[lane];
-            if (lane_ep->retry_at != 0) {
-                lane_ep->retry_backoff = 0;
-                lane_ep->retry_at      = now +
-                        ucs_time_from_msec(UCT_MP_LINK_SETTLE_MS);
-            }
+        if (!iface->link_down[lane]) {
+            iface->link_up_time[lane] = now;
         }
     }
     return 1;
@@ -220,19 +199,19 @@ static int uct_mp_link_fail_lanes(uct_mp_iface_t *iface)
     }
 
     ucs_list_for_each(ep, &iface->eps, list) {
-        if (ep->peer_failed || ep->closing) {
+        if (ep->lane.peer_failed || ep->closing) {
             continue;
         }
         for (lane = 0; lane < iface->num_lanes; ++lane) {
-            state = uct_mp_lanes_state(ep->lanes, lane);
-            if (!iface->link_down[lane] || (ep->lane_eps[lane].ep == NULL) ||
-                ep->lane_eps[lane].destroy_pending ||
+            state = uct_mp_lane_state(ep, lane);
+            if (!iface->link_down[lane] || (ep->lane.slots[lane].ep == NULL) ||
+                ep->lane.slots[lane].destroy_pending ||
                 (state == UCT_MP_LANE_FAILED)) {
                 continue;
             }
 
-            uct_mp_ep_lane_failed(ep, lane, UCS_ERR_UNREACHABLE);
-            if (ep->peer_failed) {
+            uct_mp_lane_fail(ep, lane, UCS_ERR_UNREACHABLE);
+            if (ep->lane.peer_failed) {
                 return 1; /* ep may be gone: start over next time */
             }
         }
@@ -293,7 +272,7 @@ static void uct_mp_link_read_events(uct_mp_iface_t *iface)
 {
     unsigned lane;
 
-    uct_mp_verbs_events_poll(iface);
+    uct_mp_verbs_events_poll(iface, uct_mp_link_lane_seen);
     if ((iface->link_fd < 0) || !uct_mp_link_read(iface)) {
         return;
     }
@@ -381,6 +360,7 @@ ucs_status_t uct_mp_link_iface_init(uct_mp_iface_t *iface)
     iface->link_applied_gen = 0;
     for (lane = 0; lane < iface->num_lanes; ++lane) {
         iface->link_down[lane]      = 0;
+        iface->link_up_time[lane]   = 0;
         iface->link_seen_down[lane] = 0;
         uct_mp_link_lane_netdev(iface, lane, iface->link_netdev[lane],
                                 sizeof(iface->link_netdev[lane]));

@@ -17,7 +17,11 @@
 #define UCT_MP_LINK_H_
 
 #include <ucs/type/status.h>
+#include <ucs/time/time_def.h>
 #include <stddef.h>
+
+/* After a link comes back, fail-back waits this long before a rejoin */
+#define UCT_MP_LINK_SETTLE_MS 100
 
 struct uct_mp_iface;
 struct uct_mp_ep;
@@ -33,10 +37,8 @@ void uct_mp_link_iface_cleanup(struct uct_mp_iface *iface);
 void uct_mp_link_lane_seen(struct uct_mp_iface *iface, unsigned lane,
                            int up, const char *what);
 
-/* HCA name and port of an rc lane device "mlx5_0:1" (0 if it is not of
- * that form, or the name does not fit max) */
-int uct_mp_link_lane_port(const char *dev_name, char *hca, size_t max,
-                          unsigned *port);
+/* When the lane's link last came up (0: not since the iface opened) */
+ucs_time_t uct_mp_link_up_time(struct uct_mp_iface *iface, unsigned lane);
 
 /* 1 if the lane's link is known to be down (fail-back waits for it) */
 int uct_mp_link_is_down(struct uct_mp_iface *iface, unsigned lane);

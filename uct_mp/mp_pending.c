@@ -19,32 +19,30 @@
 #define UCT_MP_PENDING_MAX_ROUNDS  16
 
 
-static unsigned uct_mp_pending_progress(void *arg);
 static ucs_status_t uct_mp_pending_wakeup(uct_pending_req_t *self);
 
 void uct_mp_pending_init(uct_mp_ep_t *ep)
 {
     unsigned lane;
 
-    ucs_queue_head_init(&ep->pending_q);
-    ep->in_pending      = 0;
-    ep->pending_prog_id = UCS_CALLBACKQ_ID_NULL;
+    ucs_queue_head_init(&ep->pending.q);
+    ep->pending.in_pending = 0;
     for (lane = 0; lane < UCT_MP_MAX_LANES; ++lane) {
-        ep->wakeups[lane].super.func = uct_mp_pending_wakeup;
-        ep->wakeups[lane].ep         = ep;
-        ep->wakeups[lane].lane       = lane;
-        ep->wakeups[lane].armed      = 0;
+        ep->pending.wakeups[lane].super.func = uct_mp_pending_wakeup;
+        ep->pending.wakeups[lane].ep         = ep;
+        ep->pending.wakeups[lane].lane       = lane;
+        ep->pending.wakeups[lane].armed      = 0;
     }
 }
 
 /* Lane for the wake-up: the one that ran out of resources, else tx_lane */
 static int uct_mp_pending_wait_lane(uct_mp_ep_t *ep)
 {
-    int lane = ep->busy_lane;
+    int lane = ep->lane.busy_lane;
 
-    if ((lane < 0) || (ep->lane_eps[lane].ep == NULL) ||
-        (uct_mp_lanes_state(ep->lanes, lane) == UCT_MP_LANE_FAILED)) {
-        lane = ep->tx_lane;
+    if ((lane < 0) ||
+        !uct_mp_lane_usable(ep, lane, UCT_MP_LANE_USE_IN_FLIGHT)) {
+        lane = ep->lane.tx_lane;
     }
     return lane;
 }
@@ -58,15 +56,15 @@ static ucs_status_t uct_mp_pending_arm(uct_mp_ep_t *ep)
 
     lane = uct_mp_pending_wait_lane(ep);
     if (lane < 0) {
-        return ep->peer_failed ? UCS_ERR_ENDPOINT_TIMEOUT : UCS_ERR_NO_RESOURCE;
+        return ep->lane.peer_failed ? UCS_ERR_ENDPOINT_TIMEOUT : UCS_ERR_NO_RESOURCE;
     }
 
-    wakeup = &ep->wakeups[lane];
+    wakeup = &ep->pending.wakeups[lane];
     if (wakeup->armed) {
         return UCS_OK;
     }
 
-    status = uct_ep_pending_add(ep->lane_eps[lane].ep, &wakeup->super, 0);
+    status = uct_ep_pending_add(ep->lane.slots[lane].ep, &wakeup->super, 0);
     if (status == UCS_OK) {
         wakeup->armed = 1;
     }
@@ -75,13 +73,7 @@ static ucs_status_t uct_mp_pending_arm(uct_mp_ep_t *ep)
 
 static void uct_mp_pending_schedule_progress(uct_mp_ep_t *ep)
 {
-    uct_mp_iface_t *iface = ucs_derived_of(ep->super.super.iface,
-                                           uct_mp_iface_t);
-
-    uct_worker_progress_register_safe(&iface->super.worker->super,
-                                      uct_mp_pending_progress, ep,
-                                      UCS_CALLBACKQ_FLAG_ONESHOT,
-                                      &ep->pending_prog_id);
+    uct_mp_work_schedule(&ep->work, UCT_MP_WORK_PENDING);
 }
 
 /*
@@ -96,7 +88,7 @@ static void uct_mp_pending_schedule_progress(uct_mp_ep_t *ep)
  * fence, a full replay ring, a lane that failed under it) while self_lane
  * has resources, and tcp aborts when a pending callback returns
  * UCS_ERR_NO_RESOURCE with its send buffer empty (UCX 1.13 tcp_ep.c:959,
- * "Assertion 'ucs_queue_is_empty(&ep->pending_q)' failed"). Then the wake-up
+ * "Assertion 'ucs_queue_is_empty(&ep->pending.q)' failed"). Then the wake-up
  * leaves the lane and mp's progress runs the queue again.
  */
 static ucs_status_t uct_mp_pending_dispatch(uct_mp_ep_t *ep, int self_lane)
@@ -106,17 +98,17 @@ static ucs_status_t uct_mp_pending_dispatch(uct_mp_ep_t *ep, int self_lane)
     ucs_status_t status;
 
     for (round = 0; round < UCT_MP_PENDING_MAX_ROUNDS; ++round) {
-        ep->busy_lane = -1; /* set again by a lane that refuses */
-        uct_mp_ep_send_ctl_first(ep); /* resources freed up */
-        ++ep->in_pending;
-        uct_pending_queue_dispatch(priv, &ep->pending_q, 1);
-        --ep->in_pending;
-        if (ucs_queue_is_empty(&ep->pending_q)) {
+        uct_mp_lane_set_busy(ep, -1); /* set again by a lane that refuses */
+        uct_mp_ctrl_first(ep); /* resources freed up */
+        ++ep->pending.in_pending;
+        uct_pending_queue_dispatch(priv, &ep->pending.q, 1);
+        --ep->pending.in_pending;
+        if (ucs_queue_is_empty(&ep->pending.q)) {
             return UCS_OK;
         }
 
         if ((self_lane >= 0) && (uct_mp_pending_wait_lane(ep) == self_lane)) {
-            if (ep->busy_lane == self_lane) {
+            if (ep->lane.busy_lane == self_lane) {
                 return UCS_ERR_NO_RESOURCE;
             }
             uct_mp_pending_schedule_progress(ep);
@@ -128,7 +120,7 @@ static ucs_status_t uct_mp_pending_dispatch(uct_mp_ep_t *ep, int self_lane)
             if (status != UCS_OK) {
                 ucs_debug("mp_rc: ep %p: no lane to wait on (%s), %zu "
                           "requests wait", ep, ucs_status_string(status),
-                          ucs_queue_length(&ep->pending_q));
+                          ucs_queue_length(&ep->pending.q));
                 uct_mp_pending_schedule_progress(ep);
             }
             return UCS_OK;
@@ -140,13 +132,9 @@ static ucs_status_t uct_mp_pending_dispatch(uct_mp_ep_t *ep, int self_lane)
     return UCS_OK;
 }
 
-static unsigned uct_mp_pending_progress(void *arg)
+void uct_mp_pending_progress(uct_mp_ep_t *ep)
 {
-    uct_mp_ep_t *ep = arg;
-
-    ep->pending_prog_id = UCS_CALLBACKQ_ID_NULL;
     uct_mp_pending_dispatch(ep, -1);
-    return 1;
 }
 
 /* A lane ep dispatches our wake-up: it has resources now */
@@ -168,23 +156,17 @@ static void uct_mp_pending_wakeup_purge(uct_pending_req_t *self, void *arg)
     ucs_derived_of(self, uct_mp_lane_wakeup_t)->armed = 0;
 }
 
-void uct_mp_pending_lane_gone(uct_mp_ep_t *ep, unsigned lane)
+/* Listener: take the wake-up off the lane ep */
+static void uct_mp_pending_lane_gone(uct_mp_ep_t *ep, unsigned lane)
 {
-    if (!ep->wakeups[lane].armed) {
+    if (!ep->pending.wakeups[lane].armed) {
         return;
     }
 
-    uct_ep_pending_purge(ep->lane_eps[lane].ep, uct_mp_pending_wakeup_purge,
+    uct_ep_pending_purge(ep->lane.slots[lane].ep, uct_mp_pending_wakeup_purge,
                          NULL);
-    ep->wakeups[lane].armed = 0;
-    if (!ucs_queue_is_empty(&ep->pending_q)) {
-        uct_mp_pending_schedule_progress(ep);
-    }
-}
-
-void uct_mp_pending_resume(uct_mp_ep_t *ep)
-{
-    if (!ucs_queue_is_empty(&ep->pending_q)) {
+    ep->pending.wakeups[lane].armed = 0;
+    if (!ucs_queue_is_empty(&ep->pending.q)) {
         uct_mp_pending_schedule_progress(ep);
     }
 }
@@ -197,11 +179,11 @@ ucs_status_t uct_mp_ep_pending_add(uct_ep_h tl_ep, uct_pending_req_t *req,
 
     if (uct_mp_fence_waiting(ep)) {
         /* the fence's end runs the queue (uct_mp_pending_resume) */
-        ucs_queue_push(&ep->pending_q, uct_pending_req_priv_queue_elem(req));
+        ucs_queue_push(&ep->pending.q, uct_pending_req_priv_queue_elem(req));
         return UCS_OK;
     }
 
-    if (ucs_queue_is_empty(&ep->pending_q)) {
+    if (ucs_queue_is_empty(&ep->pending.q)) {
         status = uct_mp_pending_arm(ep);
         if (status != UCS_OK) {
             /* UCS_ERR_BUSY: a lane has resources, or no lane is left to wait
@@ -211,7 +193,7 @@ ucs_status_t uct_mp_ep_pending_add(uct_ep_h tl_ep, uct_pending_req_t *req,
         }
     }
 
-    ucs_queue_push(&ep->pending_q, uct_pending_req_priv_queue_elem(req));
+    ucs_queue_push(&ep->pending.q, uct_pending_req_priv_queue_elem(req));
     return UCS_OK;
 }
 
@@ -222,21 +204,18 @@ void uct_mp_ep_pending_purge(uct_ep_h tl_ep, uct_pending_purge_callback_t cb,
     uct_pending_req_priv_queue_t *priv;
     unsigned lane;
 
-    uct_pending_queue_purge(priv, &ep->pending_q, 1, cb, arg);
+    uct_pending_queue_purge(priv, &ep->pending.q, 1, cb, arg);
 
     for (lane = 0; lane < UCT_MP_MAX_LANES; ++lane) {
-        if (ep->wakeups[lane].armed) {
-            uct_ep_pending_purge(ep->lane_eps[lane].ep,
+        if (ep->pending.wakeups[lane].armed) {
+            uct_ep_pending_purge(ep->lane.slots[lane].ep,
                                  uct_mp_pending_wakeup_purge, NULL);
         }
     }
 }
 
-void uct_mp_pending_cleanup(uct_mp_ep_t *ep)
-{
-    uct_mp_iface_t *iface = ucs_derived_of(ep->super.super.iface,
-                                           uct_mp_iface_t);
-
-    uct_worker_progress_unregister_safe(&iface->super.worker->super,
-                                        &ep->pending_prog_id);
-}
+const uct_mp_lane_listener_t uct_mp_pending_lane_listener = {
+    .lane_changed = NULL,
+    .lane_ep_gone = uct_mp_pending_lane_gone,
+    .peer_failed  = NULL
+};

@@ -15,8 +15,10 @@
 
 #include <uct/api/uct.h>
 #include <ucs/datastruct/queue_types.h>
+#include "mp_wire.h"
 
 struct uct_mp_ep;
+struct uct_mp_lane_listener;
 
 /* Internal element queued on one lane ep */
 typedef struct uct_mp_lane_wakeup {
@@ -26,18 +28,23 @@ typedef struct uct_mp_lane_wakeup {
     uint8_t                  armed;   /* queued on the lane ep now */
 } uct_mp_lane_wakeup_t;
 
+/* The endpoint's slice owned by mp_pending.c */
+typedef struct uct_mp_pending_ep {
+    ucs_queue_head_t         q;           /* user requests, in order */
+    int                      in_pending;  /* q is being run: its requests
+                                             may post */
+    uct_mp_lane_wakeup_t     wakeups[UCT_MP_MAX_LANES];
+} uct_mp_pending_ep_t;
+
+
+/* A lane ep about to be destroyed or failed: its wake-up moves to a lane
+ * that still works, if requests wait */
+extern const struct uct_mp_lane_listener uct_mp_pending_lane_listener;
+
 void uct_mp_pending_init(struct uct_mp_ep *ep);
 
-/* Before the ep is released: drop a scheduled progress callback */
-void uct_mp_pending_cleanup(struct uct_mp_ep *ep);
-
-/* Lane ep of lane is about to be destroyed or has failed: take the wake-up
- * off it and, if requests wait, move it to a lane that still works. */
-void uct_mp_pending_lane_gone(struct uct_mp_ep *ep, unsigned lane);
-
-/* Something the queued requests waited for is over (a fence): run them
- * from progress */
-void uct_mp_pending_resume(struct uct_mp_ep *ep);
+/* Work step: run the queued requests */
+void uct_mp_pending_progress(struct uct_mp_ep *ep);
 
 ucs_status_t uct_mp_ep_pending_add(uct_ep_h tl_ep, uct_pending_req_t *req,
                                    unsigned flags);

@@ -19,6 +19,21 @@
 #include <string.h>
 #include <stdio.h>
 
+
+int uct_mp_verbs_lane_port(const char *dev_name, char *hca, size_t max,
+                           unsigned *port)
+{
+    const char *colon = strchr(dev_name, ':');
+
+    if ((colon == NULL) || (sscanf(colon + 1, "%u", port) != 1) ||
+        ((size_t)(colon - dev_name) >= max)) {
+        return 0;
+    }
+    memcpy(hca, dev_name, colon - dev_name);
+    hca[colon - dev_name] = '\0';
+    return 1;
+}
+
 #ifdef UCT_MP_HAVE_IBVERBS
 #include <infiniband/verbs.h>
 #include <errno.h>
@@ -98,7 +113,7 @@ unsigned uct_mp_verbs_events_init(uct_mp_iface_t *iface)
     }
 
     for (lane = 0; lane < iface->num_lanes; ++lane) {
-        if (!uct_mp_link_lane_port(iface->lanes[lane].dev_name, hca,
+        if (!uct_mp_verbs_lane_port(iface->lanes[lane].dev_name, hca,
                                    sizeof(hca), &port)) {
             continue;
         }
@@ -133,7 +148,8 @@ int uct_mp_verbs_events_fd(uct_mp_iface_t *iface, unsigned i)
     return ((struct ibv_context*)iface->ib_ctx[i])->async_fd;
 }
 
-void uct_mp_verbs_events_poll(uct_mp_iface_t *iface)
+void uct_mp_verbs_events_poll(uct_mp_iface_t *iface,
+                              uct_mp_verbs_port_seen_func_t seen)
 {
     struct ibv_async_event event;
     struct ibv_context *ctx;
@@ -165,7 +181,7 @@ void uct_mp_verbs_events_poll(uct_mp_iface_t *iface)
                     if ((iface->ib_ctx_of_lane[lane] == (int)i) &&
                         (iface->ib_port_of_lane[lane] ==
                          event.element.port_num)) {
-                        uct_mp_link_lane_seen(iface, lane, up, what);
+                        seen(iface, lane, up, what);
                     }
                 }
             } else {
@@ -195,7 +211,8 @@ int uct_mp_verbs_events_fd(uct_mp_iface_t *iface, unsigned i)
     return -1;
 }
 
-void uct_mp_verbs_events_poll(uct_mp_iface_t *iface)
+void uct_mp_verbs_events_poll(uct_mp_iface_t *iface,
+                              uct_mp_verbs_port_seen_func_t seen)
 {
 }
 

@@ -15,7 +15,19 @@
 
 #include <ucs/type/status.h>
 
+#include <stddef.h>
+
 struct uct_mp_iface;
+
+/* A lane's port went up or down; what says which, for the log */
+typedef void (*uct_mp_verbs_port_seen_func_t)(struct uct_mp_iface *iface,
+                                              unsigned lane, int up,
+                                              const char *what);
+
+/* HCA name and port of an rc lane device "mlx5_0:1" (0 if it is not of
+ * that form, or the name does not fit max) */
+int uct_mp_verbs_lane_port(const char *dev_name, char *hca, size_t max,
+                           unsigned *port);
 
 /* Open a context per HCA under the rc lanes (LINK_EVENTS=y); returns how
  * many lanes are watched */
@@ -25,7 +37,9 @@ void uct_mp_verbs_events_cleanup(struct uct_mp_iface *iface);
 /* The async event fd of context i < num_ib_ctx (mp_link.c watches it) */
 int uct_mp_verbs_events_fd(struct uct_mp_iface *iface, unsigned i);
 
-/* Read pending async events (where mp_link.c reads its events) */
-void uct_mp_verbs_events_poll(struct uct_mp_iface *iface);
+/* Read pending async events (where mp_link.c reads its events), telling
+ * seen of every port change of a lane */
+void uct_mp_verbs_events_poll(struct uct_mp_iface *iface,
+                              uct_mp_verbs_port_seen_func_t seen);
 
 #endif

@@ -2,14 +2,14 @@
  * Copyright (C) uct_mp contributors 2026. ALL RIGHTS RESERVED.
  * See file LICENSE for terms.
  *
- * Striped zcopy RMA over the lanes of an mp endpoint (see mp_stripe.h).
+ * The RMA path of an mp endpoint (see mp_rma.h).
  */
 
 #ifdef HAVE_CONFIG_H
 #  include "config.h"
 #endif
 
-#include "mp_stripe.h"
+#include "mp_rma.h"
 #include "mp_ep.h"
 
 #include <uct/base/uct_iface.h>
@@ -23,7 +23,7 @@
 /* One chunk: its own lane completion */
 typedef struct uct_mp_stripe_chunk {
     uct_completion_t         comp;
-    ucs_queue_elem_t         replay;      /* in ep->replay_q to re-post */
+    ucs_queue_elem_t         replay;      /* in ep->rma.replay_q to re-post */
     struct uct_mp_stripe     *stripe;
     unsigned                 lane;
     unsigned                 attempts;    /* posts that failed on a lane */
@@ -35,9 +35,9 @@ typedef struct uct_mp_stripe_chunk {
 
 /* One striped operation, alive until every chunk completed */
 typedef struct uct_mp_stripe {
-    ucs_queue_elem_t         queue;       /* in ep->stripe_q while unposted */
+    ucs_queue_elem_t         queue;       /* in ep->rma.stripe_q while unposted */
     uct_mp_ep_t              *ep;
-    uct_mp_stripe_op_t       op;
+    uct_mp_rma_op_t       op;
     uct_completion_t         *user_comp;
     ucs_status_t             status;      /* first error of a chunk */
     unsigned                 remaining;   /* chunks to complete, +1 while
@@ -59,9 +59,9 @@ static UCS_F_ALWAYS_INLINE uct_mp_iface_t *uct_mp_stripe_iface(uct_mp_ep_t *ep)
 
 static void uct_mp_stripe_release(struct uct_mp_stripe *stripe);
 
-static const char *uct_mp_stripe_op_name(uct_mp_stripe_op_t op)
+static const char *uct_mp_stripe_op_name(uct_mp_rma_op_t op)
 {
-    return (op == UCT_MP_STRIPE_PUT_ZCOPY) ? "put" : "get";
+    return (op == UCT_MP_RMA_PUT_ZCOPY) ? "put" : "get";
 }
 
 /* get_bcopy chunks: the lane hands over the data, into the chunk's place */
@@ -69,37 +69,49 @@ static void uct_mp_stripe_unpack(void *dest, const void *data, size_t length)
 {
     memcpy(dest, data, length);
 }
-static unsigned uct_mp_stripe_progress(void *arg);
 
 static UCS_F_ALWAYS_INLINE double uct_mp_stripe_now(void)
 {
     return ucs_time_to_sec(ucs_get_time());
 }
 
-void uct_mp_stripe_init(uct_mp_ep_t *ep)
-{
-    ucs_queue_head_init(&ep->stripe_q);
-    ucs_queue_head_init(&ep->replay_q);
-    ep->stripe_prog_id = UCS_CALLBACKQ_ID_NULL;
-    ep->sched          = NULL;
-    ep->sched_usable   = 0;
-}
-
-void uct_mp_stripe_cleanup(uct_mp_ep_t *ep)
+ucs_status_t uct_mp_rma_ep_init(uct_mp_ep_t *ep)
 {
     uct_mp_iface_t *iface = uct_mp_stripe_iface(ep);
+
+    ucs_queue_head_init(&ep->rma.stripe_q);
+    ucs_queue_head_init(&ep->rma.replay_q);
+    ep->rma.sched_usable = 0;
+    ep->rma.replayed     = 0;
+    /* every policy: zcopy RMA goes through the scheduler, which places it
+     * (active_backup: whole, on the primary) and re-posts it on failover */
+    ep->rma.sched        = uct_mp_sched_create(iface->num_lanes, iface->policy,
+                                               &iface->stripe_table,
+                                               iface->stripe_min_chunk);
+    if (ep->rma.sched == NULL) {
+        ucs_error("mp_rc: failed to create the striping scheduler of %u lanes",
+                  iface->num_lanes);
+        return UCS_ERR_NO_MEMORY;
+    }
+    return UCS_OK;
+}
+
+void uct_mp_rma_ep_cleanup(uct_mp_ep_t *ep)
+{
     uct_mp_stripe_chunk_t *chunk;
     uct_mp_stripe_t *stripe;
 
-    uct_worker_progress_unregister_safe(&iface->super.worker->super,
-                                        &ep->stripe_prog_id);
-    ucs_queue_for_each_extract(chunk, &ep->replay_q, replay, 1) {
+    if (ep->rma.replayed > 0) {
+        ucs_info("mp_rc: ep %p re-posted %" PRIu64 " RMA chunks after lane "
+                 "failures", ep, ep->rma.replayed);
+    }
+    ucs_queue_for_each_extract(chunk, &ep->rma.replay_q, replay, 1) {
         if (chunk->stripe->status == UCS_OK) {
             chunk->stripe->status = UCS_ERR_CANCELED;
         }
         uct_mp_stripe_release(chunk->stripe);
     }
-    ucs_queue_for_each_extract(stripe, &ep->stripe_q, queue, 1) {
+    ucs_queue_for_each_extract(stripe, &ep->rma.stripe_q, queue, 1) {
         ucs_warn("mp_rc: ep %p destroyed with a striped %s of %u chunks "
                  "partly posted", ep, uct_mp_stripe_op_name(stripe->op),
                  stripe->num_chunks);
@@ -108,34 +120,35 @@ void uct_mp_stripe_cleanup(uct_mp_ep_t *ep)
         }
         ucs_free(stripe);
     }
-    uct_mp_sched_destroy(ep->sched);
-    ep->sched = NULL;
+    uct_mp_sched_destroy(ep->rma.sched); /* NULL allowed */
+    ep->rma.sched = NULL;
 }
 
-void uct_mp_stripe_lanes_changed(uct_mp_ep_t *ep)
+/* Listener: tell the scheduler which lanes are ACTIVE */
+static void uct_mp_rma_lanes_changed(uct_mp_ep_t *ep, unsigned changed,
+                                     uct_mp_lane_state_t prev)
 {
     uct_mp_iface_t *iface = uct_mp_stripe_iface(ep);
     const uct_iface_attr_t *attr;
     unsigned lane;
     int usable;
 
-    if (ep->sched == NULL) {
+    if (ep->rma.sched == NULL) {
         return;
     }
 
     for (lane = 0; lane < iface->num_lanes; ++lane) {
         attr   = &iface->lanes[lane].attr;
-        usable = (ep->lane_eps[lane].ep != NULL) &&
-                 (uct_mp_lanes_state(ep->lanes, lane) == UCT_MP_LANE_ACTIVE);
-        if (usable != !!(ep->sched_usable & UCS_BIT(lane))) {
+        usable = uct_mp_lane_usable(ep, lane, UCT_MP_LANE_USE_TRAFFIC);
+        if (usable != !!(ep->rma.sched_usable & UCS_BIT(lane))) {
             /* a lane that failed, or came back: what was measured before
              * says nothing about its path now, and its outstanding chunks
              * are re-posted elsewhere (their error completions are not
              * counted) */
-            uct_mp_sched_reset_lane(ep->sched, lane);
-            ep->sched_usable ^= UCS_BIT(lane);
+            uct_mp_sched_reset_lane(ep->rma.sched, lane);
+            ep->rma.sched_usable ^= UCS_BIT(lane);
         }
-        uct_mp_sched_set_lane(ep->sched, lane, usable,
+        uct_mp_sched_set_lane(ep->rma.sched, lane, usable,
                               (iface->lane_weight[lane] > 0) ?
                               iface->lane_weight[lane] :
                               (attr->bandwidth.dedicated +
@@ -145,10 +158,9 @@ void uct_mp_stripe_lanes_changed(uct_mp_ep_t *ep)
     }
 }
 
-/* The part [offset, offset + length) of iov, memhs of lane md md_index */
+/* The part [offset, offset + length) of iov */
 static size_t uct_mp_stripe_slice(const uct_iov_t *iov, size_t iovcnt,
-                                  size_t offset, size_t length,
-                                  unsigned md_index, uct_iov_t *out)
+                                  size_t offset, size_t length, uct_iov_t *out)
 {
     size_t i, n = 0, skip, take;
 
@@ -163,7 +175,6 @@ static size_t uct_mp_stripe_slice(const uct_iov_t *iov, size_t iovcnt,
         out[n]        = iov[i];
         out[n].buffer = UCS_PTR_BYTE_OFFSET(iov[i].buffer, skip);
         out[n].length = take;
-        out[n].memh   = uct_mp_memh_lane(iov[i].memh, md_index);
         ++n;
         offset  = 0;
         length -= take;
@@ -201,13 +212,12 @@ static void uct_mp_stripe_chunk_done(uct_completion_t *self)
                                                     comp);
     uct_mp_stripe_t *stripe      = chunk->stripe;
     uct_mp_ep_t *ep              = stripe->ep;
-    uct_mp_iface_t *iface;
 
     if (ucs_likely(self->status == UCS_OK)) {
-        uct_mp_sched_completed(ep->sched, chunk->lane, chunk->length,
+        uct_mp_sched_completed(ep->rma.sched, chunk->lane, chunk->length,
                                uct_mp_stripe_now());
         /* the peer acknowledged it over the lane: the path works */
-        uct_mp_keepalive_lane_arrival(ep, chunk->lane);
+        uct_mp_lane_arrival(ep, chunk->lane);
     } else {
         if (uct_mp_stripe_retryable(ep, chunk, self->status)) {
             /* the lane failed under it: post it again on another lane */
@@ -217,14 +227,10 @@ static void uct_mp_stripe_chunk_done(uct_completion_t *self)
                       chunk->offset, chunk->lane,
                       ucs_status_string(self->status));
             ++chunk->attempts;
-            ++ep->replayed_chunks;
+            ++ep->rma.replayed;
             chunk->failed_lane = chunk->lane;
-            iface = uct_mp_stripe_iface(ep);
-            ucs_queue_push(&ep->replay_q, &chunk->replay);
-            uct_worker_progress_register_safe(&iface->super.worker->super,
-                                              uct_mp_stripe_progress, ep,
-                                              UCS_CALLBACKQ_FLAG_ONESHOT,
-                                              &ep->stripe_prog_id);
+            ucs_queue_push(&ep->rma.replay_q, &chunk->replay);
+            uct_mp_work_schedule(&ep->work, UCT_MP_WORK_STRIPE);
             return;
         }
 
@@ -244,8 +250,8 @@ static int uct_mp_stripe_chunk_lane(uct_mp_ep_t *ep,
     unsigned lane;
 
 #define UCT_MP_STRIPE_LANE_OK(_lane) \
-    ((ep->lane_eps[_lane].ep != NULL) && ((int)(_lane) != chunk->failed_lane) && \
-     (uct_mp_lanes_state(ep->lanes, _lane) == UCT_MP_LANE_ACTIVE))
+    (((int)(_lane) != chunk->failed_lane) && \
+     uct_mp_lane_usable(ep, _lane, UCT_MP_LANE_USE_TRAFFIC))
 
     if (UCT_MP_STRIPE_LANE_OK(chunk->lane)) {
         return chunk->lane;
@@ -258,57 +264,50 @@ static int uct_mp_stripe_chunk_lane(uct_mp_ep_t *ep,
     }
 #undef UCT_MP_STRIPE_LANE_OK
 
-    return uct_mp_lanes_select(ep->lanes, UCT_MP_OP_RMA, chunk->length);
+    return uct_mp_lanes_select(ep->lane.sm, UCT_MP_OP_RMA, chunk->length);
 }
 
 /* Post one chunk. UCS_ERR_NO_RESOURCE: its lane has no resources now. */
 static ucs_status_t uct_mp_stripe_post_chunk(uct_mp_stripe_t *stripe,
                                              uct_mp_stripe_chunk_t *chunk)
 {
-    uct_mp_ep_t *ep       = stripe->ep;
-    uct_mp_iface_t *iface = uct_mp_stripe_iface(ep);
+    uct_mp_ep_t *ep = stripe->ep;
     uct_iov_t lane_iov[UCT_MP_MAX_IOV];
-    const uct_mp_rkey_t *mp_rkey;
     uct_rkey_t lane_rkey;
     ucs_status_t status;
-    unsigned md_index;
     size_t n;
     int lane;
 
     lane = uct_mp_stripe_chunk_lane(ep, chunk);
     if (lane < 0) {
-        return ep->peer_failed ? UCS_ERR_ENDPOINT_TIMEOUT : UCS_ERR_NO_RESOURCE;
+        return uct_mp_lane_none(ep);
     }
     chunk->lane = lane;
 
-    md_index = ep->lane_eps[lane].remote_md_index;
-    mp_rkey  = (const uct_mp_rkey_t*)stripe->rkey;
-    if (ucs_unlikely(md_index >= mp_rkey->num_lane_rkeys)) {
-        ucs_error("mp_rc: ep %p lane %d needs remote md %u, the remote key "
-                  "has %u", ep, lane, md_index, mp_rkey->num_lane_rkeys);
-        return UCS_ERR_INVALID_PARAM;
+    status = uct_mp_lane_rkey(ep, lane, stripe->rkey, &lane_rkey);
+    if (ucs_unlikely(status != UCS_OK)) {
+        return status;
     }
-    lane_rkey = mp_rkey->lane[md_index].rkey;
 
     n = uct_mp_stripe_slice(stripe->iov, stripe->iovcnt, chunk->offset,
-                            chunk->length, iface->lanes[lane].md_index,
-                            lane_iov);
+                            chunk->length, lane_iov);
+    uct_mp_lane_iov(ep, lane, lane_iov, n, lane_iov);
     chunk->comp.func   = uct_mp_stripe_chunk_done;
     chunk->comp.count  = 1;
     chunk->comp.status = UCS_OK;
     switch (stripe->op) {
-    case UCT_MP_STRIPE_PUT_ZCOPY:
-        status = uct_ep_put_zcopy(ep->lane_eps[lane].ep, lane_iov, n,
+    case UCT_MP_RMA_PUT_ZCOPY:
+        status = uct_ep_put_zcopy(ep->lane.slots[lane].ep, lane_iov, n,
                                   stripe->remote_addr + chunk->offset,
                                   lane_rkey, &chunk->comp);
         break;
-    case UCT_MP_STRIPE_GET_ZCOPY:
-        status = uct_ep_get_zcopy(ep->lane_eps[lane].ep, lane_iov, n,
+    case UCT_MP_RMA_GET_ZCOPY:
+        status = uct_ep_get_zcopy(ep->lane.slots[lane].ep, lane_iov, n,
                                   stripe->remote_addr + chunk->offset,
                                   lane_rkey, &chunk->comp);
         break;
     default: /* one contiguous buffer, checked when the stripe was made */
-        status = uct_ep_get_bcopy(ep->lane_eps[lane].ep, uct_mp_stripe_unpack,
+        status = uct_ep_get_bcopy(ep->lane.slots[lane].ep, uct_mp_stripe_unpack,
                                   lane_iov[0].buffer, chunk->length,
                                   stripe->remote_addr + chunk->offset,
                                   lane_rkey, &chunk->comp);
@@ -316,12 +315,12 @@ static ucs_status_t uct_mp_stripe_post_chunk(uct_mp_stripe_t *stripe,
     }
 
     if (status == UCS_ERR_NO_RESOURCE) {
-        ep->busy_lane = lane;
+        uct_mp_lane_set_busy(ep, lane);
         return status;
     }
 
-    uct_mp_lanes_account(ep->lanes, lane, chunk->length);
-    uct_mp_sched_posted(ep->sched, lane, chunk->length, uct_mp_stripe_now());
+    uct_mp_lane_account(ep, lane, chunk->length);
+    uct_mp_sched_posted(ep->rma.sched, lane, chunk->length, uct_mp_stripe_now());
     if (status != UCS_INPROGRESS) {
         /* done at once (or failed at once): no completion will come */
         chunk->comp.status = status;
@@ -354,28 +353,24 @@ static ucs_status_t uct_mp_stripe_post(uct_mp_stripe_t *stripe)
  * resources, retry from progress. Returns how many got posted. */
 static unsigned uct_mp_stripe_post_waiting(uct_mp_ep_t *ep)
 {
-    uct_mp_iface_t *iface = uct_mp_stripe_iface(ep);
     uct_mp_stripe_chunk_t *chunk;
     uct_mp_stripe_t *stripe;
     ucs_status_t status;
     unsigned count = 0;
 
-    uct_mp_ep_send_ctl_first(ep);
+    uct_mp_ctrl_first(ep);
 
-    while (!ucs_queue_is_empty(&ep->replay_q)) {
-        chunk  = ucs_queue_head_elem_non_empty(&ep->replay_q,
+    while (!ucs_queue_is_empty(&ep->rma.replay_q)) {
+        chunk  = ucs_queue_head_elem_non_empty(&ep->rma.replay_q,
                                                uct_mp_stripe_chunk_t, replay);
         stripe = chunk->stripe;
         status = uct_mp_stripe_post_chunk(stripe, chunk);
         if (status == UCS_ERR_NO_RESOURCE) {
-            uct_worker_progress_register_safe(&iface->super.worker->super,
-                                              uct_mp_stripe_progress, ep,
-                                              UCS_CALLBACKQ_FLAG_ONESHOT,
-                                              &ep->stripe_prog_id);
+            uct_mp_work_schedule(&ep->work, UCT_MP_WORK_STRIPE);
             return count;
         }
 
-        ucs_queue_pull_non_empty(&ep->replay_q);
+        ucs_queue_pull_non_empty(&ep->rma.replay_q);
         if (status != UCS_OK) {
             /* no lane can take it: the operation fails */
             if (stripe->status == UCS_OK) {
@@ -386,39 +381,33 @@ static unsigned uct_mp_stripe_post_waiting(uct_mp_ep_t *ep)
         ++count;
     }
 
-    while (!ucs_queue_is_empty(&ep->stripe_q)) {
-        stripe = ucs_queue_head_elem_non_empty(&ep->stripe_q, uct_mp_stripe_t,
+    while (!ucs_queue_is_empty(&ep->rma.stripe_q)) {
+        stripe = ucs_queue_head_elem_non_empty(&ep->rma.stripe_q, uct_mp_stripe_t,
                                                queue);
         if (uct_mp_stripe_post(stripe) == UCS_ERR_NO_RESOURCE) {
             if (stripe->status == UCS_OK) {
-                uct_worker_progress_register_safe(&iface->super.worker->super,
-                                                  uct_mp_stripe_progress, ep,
-                                                  UCS_CALLBACKQ_FLAG_ONESHOT,
-                                                  &ep->stripe_prog_id);
+                uct_mp_work_schedule(&ep->work, UCT_MP_WORK_STRIPE);
                 break;
             }
             /* no lane left: the rest of the stripe fails */
         }
 
-        ucs_queue_pull_non_empty(&ep->stripe_q);
+        ucs_queue_pull_non_empty(&ep->rma.stripe_q);
         uct_mp_stripe_release(stripe); /* the posting reference */
         ++count;
     }
     return count;
 }
 
-static unsigned uct_mp_stripe_progress(void *arg)
+unsigned uct_mp_rma_progress(uct_mp_ep_t *ep)
 {
-    uct_mp_ep_t *ep = arg;
-
-    ep->stripe_prog_id = UCS_CALLBACKQ_ID_NULL;
     return uct_mp_stripe_post_waiting(ep);
 }
 
-int uct_mp_stripe_blocked(uct_mp_ep_t *ep)
+int uct_mp_rma_blocked(uct_mp_ep_t *ep)
 {
-    if (ucs_likely(ucs_queue_is_empty(&ep->stripe_q) &&
-                   ucs_queue_is_empty(&ep->replay_q))) {
+    if (ucs_likely(ucs_queue_is_empty(&ep->rma.stripe_q) &&
+                   ucs_queue_is_empty(&ep->rma.replay_q))) {
         return 0;
     }
 
@@ -426,50 +415,24 @@ int uct_mp_stripe_blocked(uct_mp_ep_t *ep)
      * (a lane's pending dispatch): post now; if a chunk still waits,
      * busy_lane names its lane */
     uct_mp_stripe_post_waiting(ep);
-    return !ucs_queue_is_empty(&ep->stripe_q) ||
-           !ucs_queue_is_empty(&ep->replay_q);
+    return !ucs_queue_is_empty(&ep->rma.stripe_q) ||
+           !ucs_queue_is_empty(&ep->rma.replay_q);
 }
 
-ucs_status_t uct_mp_stripe_rma_zcopy(uct_mp_ep_t *ep, uct_mp_stripe_op_t op,
-                                     const uct_iov_t *iov, size_t iovcnt,
-                                     uint64_t remote_addr, uct_rkey_t rkey,
-                                     uct_completion_t *comp)
+/* A new striped operation of op, chunks as the scheduler split it */
+static uct_mp_stripe_t *
+uct_mp_stripe_new(uct_mp_ep_t *ep, uct_mp_rma_op_t op, const uct_iov_t *iov,
+                  size_t iovcnt, uint64_t remote_addr, uct_rkey_t rkey,
+                  uct_completion_t *comp, const uct_mp_chunk_t *chunks,
+                  unsigned n)
 {
-    uct_mp_iface_t *iface = uct_mp_stripe_iface(ep);
-    uct_mp_chunk_t chunks[UCT_MP_STRIPE_MAX_CHUNKS];
     uct_mp_stripe_t *stripe;
-    ucs_status_t status;
-    size_t i, length = 0;
-    unsigned n;
-
-    if (ucs_unlikely(iovcnt > UCT_MP_MAX_IOV)) {
-        ucs_error("mp_rc: iovcnt %zu exceeds %d", iovcnt, UCT_MP_MAX_IOV);
-        return UCS_ERR_INVALID_PARAM;
-    }
-
-    for (i = 0; i < iovcnt; ++i) {
-        if (ucs_unlikely(iov[i].count != 1)) {
-            return UCS_ERR_UNSUPPORTED; /* strided: the caller goes whole */
-        }
-        length += iov[i].length;
-    }
-
-    if (ucs_unlikely((op == UCT_MP_STRIPE_GET_BCOPY) && (iovcnt != 1))) {
-        ucs_error("mp_rc: ep %p: striped get_bcopy needs one buffer, got %zu",
-                  ep, iovcnt);
-        return UCS_ERR_INVALID_PARAM;
-    }
-
-    n = uct_mp_sched_split(ep->sched, length, uct_mp_stripe_now(), chunks,
-                           UCT_MP_STRIPE_MAX_CHUNKS);
-    if (n == 0) {
-        return UCS_ERR_UNSUPPORTED;
-    }
+    unsigned i;
 
     stripe = ucs_malloc(sizeof(*stripe), "mp stripe");
     if (stripe == NULL) {
         ucs_error("mp_rc: ep %p: failed to allocate a striped operation", ep);
-        return UCS_ERR_NO_MEMORY;
+        return NULL;
     }
 
     stripe->ep          = ep;
@@ -488,8 +451,49 @@ ucs_status_t uct_mp_stripe_rma_zcopy(uct_mp_ep_t *ep, uct_mp_stripe_op_t op,
         stripe->chunks[i].attempts    = 0;
         stripe->chunks[i].failed_lane = -1;
         stripe->chunks[i].lane        = chunks[i].lane;
-        stripe->chunks[i].offset = chunks[i].offset;
-        stripe->chunks[i].length = chunks[i].length;
+        stripe->chunks[i].offset      = chunks[i].offset;
+        stripe->chunks[i].length      = chunks[i].length;
+    }
+    return stripe;
+}
+
+/* An RMA of op over the scheduler's lanes; UCS_ERR_UNSUPPORTED: not
+ * striped, post it whole */
+static ucs_status_t uct_mp_stripe_rma(uct_mp_ep_t *ep, uct_mp_rma_op_t op,
+                                      const uct_iov_t *iov, size_t iovcnt,
+                                      uint64_t remote_addr, uct_rkey_t rkey,
+                                      uct_completion_t *comp)
+{
+    uct_mp_chunk_t chunks[UCT_MP_STRIPE_MAX_CHUNKS];
+    uct_mp_stripe_t *stripe;
+    ucs_status_t status;
+    size_t i, length = 0;
+    unsigned n;
+
+    UCT_CHECK_IOV_SIZE(iovcnt, (size_t)UCT_MP_MAX_IOV, "mp_rc rma");
+    for (i = 0; i < iovcnt; ++i) {
+        if (ucs_unlikely(iov[i].count != 1)) {
+            return UCS_ERR_UNSUPPORTED; /* strided: the caller goes whole */
+        }
+        length += iov[i].length;
+    }
+
+    if (ucs_unlikely((op == UCT_MP_RMA_GET_BCOPY) && (iovcnt != 1))) {
+        ucs_error("mp_rc: ep %p: striped get_bcopy needs one buffer, got %zu",
+                  ep, iovcnt);
+        return UCS_ERR_INVALID_PARAM;
+    }
+
+    n = uct_mp_sched_split(ep->rma.sched, length, uct_mp_stripe_now(), chunks,
+                           UCT_MP_STRIPE_MAX_CHUNKS);
+    if (n == 0) {
+        return UCS_ERR_UNSUPPORTED;
+    }
+
+    stripe = uct_mp_stripe_new(ep, op, iov, iovcnt, remote_addr, rkey, comp,
+                               chunks, n);
+    if (stripe == NULL) {
+        return UCS_ERR_NO_MEMORY;
     }
 
     status = uct_mp_stripe_post(stripe);
@@ -500,11 +504,8 @@ ucs_status_t uct_mp_stripe_rma_zcopy(uct_mp_ep_t *ep, uct_mp_stripe_op_t op,
         }
 
         /* the rest is posted from progress; the ep takes nothing new */
-        ucs_queue_push(&ep->stripe_q, &stripe->queue);
-        uct_worker_progress_register_safe(&iface->super.worker->super,
-                                          uct_mp_stripe_progress, ep,
-                                          UCS_CALLBACKQ_FLAG_ONESHOT,
-                                          &ep->stripe_prog_id);
+        ucs_queue_push(&ep->rma.stripe_q, &stripe->queue);
+        uct_mp_work_schedule(&ep->work, UCT_MP_WORK_STRIPE);
         return UCS_INPROGRESS;
     }
 
@@ -519,3 +520,82 @@ ucs_status_t uct_mp_stripe_rma_zcopy(uct_mp_ep_t *ep, uct_mp_stripe_op_t op,
     uct_mp_stripe_release(stripe);
     return UCS_INPROGRESS;
 }
+
+ucs_status_t uct_mp_rma_posted(uct_mp_ep_t *ep, int lane, ucs_status_t status,
+                               size_t length)
+{
+    if (ucs_likely(!UCS_STATUS_IS_ERR(status))) {
+        uct_mp_lane_account(ep, lane, length);
+        if (uct_mp_sched_outstanding(ep->rma.sched, lane) > 0) {
+            /* striped chunks wait behind these bytes: the lane's measured
+             * throughput must count them */
+            uct_mp_sched_carried(ep->rma.sched, lane, length,
+                                 uct_mp_stripe_now());
+        }
+    } else if (status == UCS_ERR_NO_RESOURCE) {
+        uct_mp_lane_set_busy(ep, lane);
+    } else {
+        return uct_mp_lane_refused(ep, lane, status);
+    }
+    return status;
+}
+
+/* A zcopy put or get whole on the RMA lane */
+static ucs_status_t uct_mp_rma_whole(uct_mp_ep_t *ep, uct_mp_rma_op_t op,
+                                     const uct_iov_t *iov, size_t iovcnt,
+                                     uint64_t remote_addr, uct_rkey_t rkey,
+                                     uct_completion_t *comp)
+{
+    size_t length = uct_iov_total_length(iov, iovcnt);
+    uct_iov_t lane_iov[UCT_MP_MAX_IOV];
+    uct_rkey_t lane_rkey;
+    ucs_status_t status;
+    int lane;
+
+    lane = uct_mp_lane_select_rma(ep, length);
+    if (ucs_unlikely(lane < 0)) {
+        return uct_mp_lane_none(ep);
+    }
+
+    status = uct_mp_lane_rkey(ep, lane, rkey, &lane_rkey);
+    if (ucs_likely(status == UCS_OK)) {
+        status = uct_mp_lane_iov(ep, lane, iov, iovcnt, lane_iov);
+    }
+    if (ucs_unlikely(status != UCS_OK)) {
+        return status;
+    }
+
+    status = (op == UCT_MP_RMA_PUT_ZCOPY) ?
+             uct_ep_put_zcopy(ep->lane.slots[lane].ep, lane_iov, iovcnt,
+                              remote_addr, lane_rkey, comp) :
+             uct_ep_get_zcopy(ep->lane.slots[lane].ep, lane_iov, iovcnt,
+                              remote_addr, lane_rkey, comp);
+    return uct_mp_rma_posted(ep, lane, status, length);
+}
+
+ucs_status_t uct_mp_rma_zcopy(uct_mp_ep_t *ep, uct_mp_rma_op_t op,
+                              const uct_iov_t *iov, size_t iovcnt,
+                              uint64_t remote_addr, uct_rkey_t rkey,
+                              uct_completion_t *comp)
+{
+    ucs_status_t status;
+
+    if ((ep->rma.sched != NULL) && (ep->lane.tx_lane >= 0)) {
+        status = uct_mp_stripe_rma(ep, op, iov, iovcnt, remote_addr, rkey,
+                                   comp);
+        if (status != UCS_ERR_UNSUPPORTED) {
+            return status;
+        }
+    }
+
+    if (op == UCT_MP_RMA_GET_BCOPY) {
+        return uct_mp_lane_none(ep); /* tracked reads are striped only */
+    }
+    return uct_mp_rma_whole(ep, op, iov, iovcnt, remote_addr, rkey, comp);
+}
+
+const uct_mp_lane_listener_t uct_mp_rma_lane_listener = {
+    .lane_changed = uct_mp_rma_lanes_changed,
+    .lane_ep_gone = NULL,
+    .peer_failed  = NULL
+};
