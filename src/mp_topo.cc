@@ -458,6 +458,56 @@ int sysfs_busid(const char *dev_name, char *busid, size_t max) {
            0 : -1;
 }
 
+const uct_mp_topo_t *this_system(char *errbuf, size_t max) {
+    static std::once_flag once;
+    static uct_mp_topo_t *topo;
+    static char error[256];
+
+    std::call_once(once, [] { topo = load(NULL, error, sizeof(error)); });
+    if (topo == NULL) {
+        set_error(errbuf, max, "%s", error);
+    }
+    return topo;
+}
+
+int rank_lanes(const char *const *names, unsigned count,
+               uct_mp_locality_t locality, uct_mp_topo_rank_t *ranks,
+               uct_mp_topo_info_t *info, char *errbuf, size_t max) {
+    std::vector<uct_mp_topo_dev_t> devs(count);
+    std::vector<std::string> busids(count);
+    const uct_mp_topo_ref_t ref = {NULL, 0, NULL};
+    const uct_mp_topo_t *topo;
+    bool any_pci = false;
+    char busid[64];
+
+    for (unsigned i = 0; i < count; ++i) {
+        devs[i].name  = names[i];
+        devs[i].busid = NULL;
+        if (sysfs_busid(names[i], busid, sizeof(busid)) == 0) {
+            busids[i]     = busid;
+            devs[i].busid = busids[i].c_str();
+            any_pci       = true;
+        }
+        ranks[i].cls   = UCT_MP_TOPO_UNKNOWN;
+        ranks[i].order = i;
+        ranks[i].keep  = 1;
+    }
+
+    if (!any_pci) {
+        if (info != NULL) {
+            memset(info, 0, sizeof(*info));
+        }
+        return 1; /* hwloc would place none of them */
+    }
+
+    topo = this_system(errbuf, max);
+    if (topo == NULL) {
+        return -1;
+    }
+    return rank(topo, &ref, locality, devs.data(), count, ranks, info, errbuf,
+                max);
+}
+
 } // namespace
 } // namespace uct_mp
 
@@ -469,16 +519,7 @@ uct_mp_topo_t *uct_mp_topo_load_xml(const char *path, char *errbuf,
 }
 
 const uct_mp_topo_t *uct_mp_topo_this_system(char *errbuf, size_t max) {
-    static std::once_flag once;
-    static uct_mp_topo_t *topo;
-    static char error[256];
-
-    std::call_once(once, [] { topo = uct_mp::load(NULL, error,
-                                                  sizeof(error)); });
-    if (topo == NULL) {
-        uct_mp::set_error(errbuf, max, "%s", error);
-    }
-    return topo;
+    return uct_mp::this_system(errbuf, max);
 }
 
 void uct_mp_topo_destroy(uct_mp_topo_t *topo) {
@@ -498,6 +539,14 @@ int uct_mp_topo_rank(const uct_mp_topo_t *topo, const uct_mp_topo_ref_t *ref,
 
 int uct_mp_topo_sysfs_busid(const char *dev_name, char *busid, size_t max) {
     return uct_mp::sysfs_busid(dev_name, busid, max);
+}
+
+int uct_mp_topo_rank_lanes(const char *const *names, unsigned count,
+                           uct_mp_locality_t locality,
+                           uct_mp_topo_rank_t *ranks, uct_mp_topo_info_t *info,
+                           char *errbuf, size_t max) {
+    return uct_mp::rank_lanes(names, count, locality, ranks, info, errbuf,
+                              max);
 }
 
 const char *uct_mp_topo_class_str(uct_mp_topo_class_t cls) {

@@ -106,6 +106,17 @@ int uct_mp_topo_rank(const uct_mp_topo_t *topo, const uct_mp_topo_ref_t *ref,
  */
 int uct_mp_topo_sysfs_busid(const char *dev_name, char *busid, size_t max);
 
+/*
+ * Rank lane devices of this system against this process's binding: their
+ * PCI bus ids from sysfs, then uct_mp_topo_rank() on this system's topology.
+ * When no device has a PCI bus id, hwloc is not loaded and every device is
+ * UNKNOWN in configured order (returns 1). 0 on success, -1 and errbuf.
+ */
+int uct_mp_topo_rank_lanes(const char *const *names, unsigned count,
+                           uct_mp_locality_t locality,
+                           uct_mp_topo_rank_t *ranks, uct_mp_topo_info_t *info,
+                           char *errbuf, size_t max);
+
 const char *uct_mp_topo_class_str(uct_mp_topo_class_t cls);
 
 #ifdef __cplusplus

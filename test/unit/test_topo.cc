@@ -435,3 +435,19 @@ TEST(topo_this_system, sysfs_pci_device_and_binding) {
     EXPECT_EQ(-1, uct_mp_topo_sysfs_busid("no_such_dev0:1", busid,
                                           sizeof(busid)));
 }
+
+/* Lane devices without a PCI device: configured order, hwloc not needed */
+TEST(topo_this_system, lanes_without_pci_keep_configured_order) {
+    const char *names[] = {"no_such_dev0:1", "lo", "no_such_dev1"};
+    uct_mp_topo_rank_t ranks[3];
+    uct_mp_topo_info_t info;
+    char err[256] = "";
+
+    ASSERT_EQ(1, uct_mp_topo_rank_lanes(names, 3, UCT_MP_LOCALITY_NEAR, ranks,
+                                        &info, err, sizeof(err))) << err;
+    for (unsigned i = 0; i < 3; ++i) {
+        EXPECT_EQ(UCT_MP_TOPO_UNKNOWN, ranks[i].cls) << names[i];
+        EXPECT_EQ(i, ranks[i].order) << names[i];
+        EXPECT_NE(0, ranks[i].keep) << names[i];
+    }
+}
