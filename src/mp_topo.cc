@@ -21,6 +21,7 @@
 #include <vector>
 
 #include <limits.h>
+#include <sched.h>
 #include <unistd.h>
 
 struct uct_mp_topo {
@@ -299,53 +300,50 @@ bool nearer(const entry &a, const entry &b) {
     return a.index < b.index;
 }
 
-std::vector<entry> rank_entries(const uct_mp_topo_t *topo, const place &r,
-                                const uct_mp_topo_dev_t *devs,
-                                unsigned count) {
-    std::vector<place> places;
-    std::vector<entry> entries;
-    unsigned i, j;
-
-    for (i = 0; i < count; ++i) {
-        places.push_back(locate(topo, devs[i].name, devs[i].busid));
-        entry e;
-        e.index  = i;
-        e.cls    = classify(topo->topology, places[i], r);
-        e.depth  = (e.cls >= UCT_MP_TOPO_MACHINE) && places[i].known ?
-                   shared_depth(topo->topology, places[i], r) : 0;
+/* Second ports and functions of a card after the other cards of the class */
+void sort_entries(std::vector<entry> *entries,
+                  const std::vector<std::string> &cards) {
+    for (entry &e : *entries) {
         e.spread = 0;
-        for (j = 0; j < i; ++j) {
-            if (!places[i].card.empty() && (places[j].card == places[i].card) &&
-                (entries[j].cls == e.cls)) {
+        for (unsigned j = 0; j < e.index; ++j) {
+            if (!cards[e.index].empty() && (cards[j] == cards[e.index]) &&
+                ((*entries)[j].cls == e.cls)) {
                 ++e.spread;
             }
         }
+    }
+    std::stable_sort(entries->begin(), entries->end(), nearer);
+}
+
+std::vector<entry> rank_entries(const uct_mp_topo_t *topo, const place &r,
+                                const uct_mp_topo_dev_t *devs,
+                                unsigned count) {
+    std::vector<std::string> cards;
+    std::vector<entry> entries;
+
+    for (unsigned i = 0; i < count; ++i) {
+        place p = locate(topo, devs[i].name, devs[i].busid);
+        entry e;
+        e.index = i;
+        e.cls   = classify(topo->topology, p, r);
+        e.depth = (e.cls >= UCT_MP_TOPO_MACHINE) && p.known ?
+                  shared_depth(topo->topology, p, r) : 0;
         entries.push_back(e);
+        cards.push_back(p.card);
     }
 
-    std::stable_sort(entries.begin(), entries.end(), nearer);
+    sort_entries(&entries, cards);
     return entries;
 }
 
-int rank(const uct_mp_topo_t *topo, const uct_mp_topo_ref_t *ref,
-         uct_mp_locality_t locality, const uct_mp_topo_dev_t *devs,
-         unsigned count, uct_mp_topo_rank_t *ranks, uct_mp_topo_info_t *info,
-         char *errbuf, size_t max) {
-    uct_mp_topo_class_t best = UCT_MP_TOPO_UNKNOWN;
-    bool last_cpu, filter;
+/* ranks[] from sorted entries; true when near dropped some */
+bool assign(const std::vector<entry> &entries, uct_mp_locality_t locality,
+            bool last_cpu, uct_mp_topo_rank_t *ranks) {
+    uct_mp_topo_class_t best = entries.empty() ? UCT_MP_TOPO_UNKNOWN :
+                               entries.front().cls;
+    bool filter = (locality == UCT_MP_LOCALITY_NEAR) && !last_cpu &&
+                  (best != UCT_MP_TOPO_UNKNOWN);
     unsigned order = 0;
-    place r;
-
-    if (!reference(topo, ref, &r, &last_cpu, errbuf, max)) {
-        return -1;
-    }
-
-    std::vector<entry> entries = rank_entries(topo, r, devs, count);
-    if (!entries.empty()) {
-        best = entries.front().cls;
-    }
-    filter = (locality == UCT_MP_LOCALITY_NEAR) && !last_cpu &&
-             (best != UCT_MP_TOPO_UNKNOWN);
 
     for (const entry &e : entries) { /* kept devices first, then dropped */
         ranks[e.index].cls  = e.cls;
@@ -359,12 +357,27 @@ int rank(const uct_mp_topo_t *topo, const uct_mp_topo_ref_t *ref,
             ranks[e.index].order = order++;
         }
     }
+    return filter && (entries.back().cls != best);
+}
 
+int rank(const uct_mp_topo_t *topo, const uct_mp_topo_ref_t *ref,
+         uct_mp_locality_t locality, const uct_mp_topo_dev_t *devs,
+         unsigned count, uct_mp_topo_rank_t *ranks, uct_mp_topo_info_t *info,
+         char *errbuf, size_t max) {
+    bool last_cpu, filtered;
+    place r;
+
+    if (!reference(topo, ref, &r, &last_cpu, errbuf, max)) {
+        return -1;
+    }
+
+    filtered = assign(rank_entries(topo, r, devs, count), locality, last_cpu,
+                      ranks);
     if (info != NULL) {
         hwloc_bitmap_list_snprintf(info->cpuset, sizeof(info->cpuset),
                                    r.cpus.set);
         info->last_cpu = last_cpu;
-        info->filtered = filter && (entries.back().cls != best);
+        info->filtered = filtered;
     }
     return 0;
 }
@@ -398,7 +411,13 @@ uct_mp_topo_t *load(const char *xml, char *errbuf, size_t max) {
             return NULL;
         }
     } else {
+        /* the linux backend alone gives CPUs, packages and NUMA nodes;
+         * cpuid (x86) and the I/O discoveries only cost start-up time */
         hwloc_topology_set_io_types_filter(t, HWLOC_TYPE_FILTER_KEEP_NONE);
+        for (const char *name : {"x86", "pci", "opencl", "gl"}) {
+            hwloc_topology_set_components(
+                    t, HWLOC_TOPOLOGY_COMPONENTS_FLAG_BLACKLIST, name);
+        }
     }
     if (hwloc_topology_load(t) != 0) {
         set_error(errbuf, max, "hwloc_topology_load(%s) failed: %m",
@@ -470,6 +489,48 @@ const uct_mp_topo_t *this_system(char *errbuf, size_t max) {
     return topo;
 }
 
+/*
+ * Without loading hwloc: when every device with a PCI bus id has the same
+ * sysfs local_cpus, no distance class can tell them apart, so the order is
+ * cards, then configured order (most hosts: one NUMA node, or all NICs on
+ * one). false when the topology is needed.
+ */
+bool rank_same_locality(const std::vector<uct_mp_topo_dev_t> &devs,
+                        uct_mp_locality_t locality, uct_mp_topo_rank_t *ranks,
+                        uct_mp_topo_info_t *info) {
+    std::vector<std::string> cards;
+    std::vector<entry> entries;
+    bitmap first, cpus;
+    bool any = false;
+    cpu_set_t bound;
+
+    for (unsigned i = 0; i < devs.size(); ++i) {
+        entry e = {i, UCT_MP_TOPO_UNKNOWN, 0, 0};
+        cards.push_back("");
+        if (devs[i].busid != NULL) {
+            std::string path = std::string("/sys/bus/pci/devices/") +
+                               devs[i].busid + "/local_cpus";
+            if (hwloc_linux_read_path_as_cpumask(path.c_str(), cpus.set) ||
+                (any && !hwloc_bitmap_isequal(first.set, cpus.set))) {
+                return false;
+            }
+            first    = cpus;
+            any      = true;
+            e.cls    = UCT_MP_TOPO_EQUAL;
+            cards[i] = card_of_busid(devs[i].busid);
+        }
+        entries.push_back(e);
+    }
+
+    sort_entries(&entries, cards);
+    CPU_ZERO(&bound);
+    info->last_cpu = (sched_getaffinity(0, sizeof(bound), &bound) != 0) ||
+                     (CPU_COUNT(&bound) >= sysconf(_SC_NPROCESSORS_ONLN));
+    info->filtered = assign(entries, locality, info->last_cpu, ranks);
+    hwloc_bitmap_list_snprintf(info->cpuset, sizeof(info->cpuset), first.set);
+    return true;
+}
+
 int rank_lanes(const char *const *names, unsigned count,
                uct_mp_locality_t locality, uct_mp_topo_rank_t *ranks,
                uct_mp_topo_info_t *info, char *errbuf, size_t max) {
@@ -480,6 +541,7 @@ int rank_lanes(const char *const *names, unsigned count,
     bool any_pci = false;
     char busid[64];
 
+    memset(info, 0, sizeof(*info));
     for (unsigned i = 0; i < count; ++i) {
         devs[i].name  = names[i];
         devs[i].busid = NULL;
@@ -494,10 +556,10 @@ int rank_lanes(const char *const *names, unsigned count,
     }
 
     if (!any_pci) {
-        if (info != NULL) {
-            memset(info, 0, sizeof(*info));
-        }
         return 1; /* hwloc would place none of them */
+    }
+    if (rank_same_locality(devs, locality, ranks, info)) {
+        return 0;
     }
 
     topo = this_system(errbuf, max);
@@ -563,6 +625,8 @@ const char *uct_mp_topo_class_str(uct_mp_topo_class_t cls) {
         return "machine-wide";
     case UCT_MP_TOPO_REMOTE:
         return "other package";
+    case UCT_MP_TOPO_EQUAL:
+        return "as near as the other placed lanes";
     case UCT_MP_TOPO_UNKNOWN:
     case UCT_MP_TOPO_CLASS_LAST:
         break;

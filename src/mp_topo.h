@@ -34,6 +34,9 @@ typedef enum {
     UCT_MP_TOPO_MACHINE,     /* attached above the packages, covering the
                                 reference: hwloc cannot say which is nearer */
     UCT_MP_TOPO_REMOTE,      /* local to other packages only */
+    UCT_MP_TOPO_EQUAL,       /* placed, but every placed device is local to
+                                the same CPUs: hwloc was not needed to order
+                                them (uct_mp_topo_rank_lanes only) */
     UCT_MP_TOPO_UNKNOWN,     /* hwloc cannot place it (rxe, veth, no PCI) */
     UCT_MP_TOPO_CLASS_LAST
 } uct_mp_topo_class_t;
@@ -110,7 +113,10 @@ int uct_mp_topo_sysfs_busid(const char *dev_name, char *busid, size_t max);
  * Rank lane devices of this system against this process's binding: their
  * PCI bus ids from sysfs, then uct_mp_topo_rank() on this system's topology.
  * When no device has a PCI bus id, hwloc is not loaded and every device is
- * UNKNOWN in configured order (returns 1). 0 on success, -1 and errbuf.
+ * UNKNOWN in configured order (returns 1). When all that have one are local
+ * to the same CPUs, hwloc is not loaded either: they are EQUAL, ordered by
+ * card and configured order, and an unbound process is one whose affinity
+ * covers every online CPU. 0 on success, -1 and errbuf.
  */
 int uct_mp_topo_rank_lanes(const char *const *names, unsigned count,
                            uct_mp_locality_t locality,

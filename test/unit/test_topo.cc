@@ -451,3 +451,37 @@ TEST(topo_this_system, lanes_without_pci_keep_configured_order) {
         EXPECT_NE(0, ranks[i].keep) << names[i];
     }
 }
+
+/*
+ * Lane devices that all share one PCI locality (this host's netdev with a
+ * PCI device, named twice): ordered without hwloc, second lane of the card
+ * after the first, an unplaced device last.
+ */
+TEST(topo_this_system, lanes_of_one_locality_need_no_topology) {
+    std::string netdev;
+    char busid[64], err[256] = "";
+    DIR *dir = opendir("/sys/class/net");
+
+    ASSERT_TRUE(dir != NULL);
+    for (struct dirent *d; (d = readdir(dir)) != NULL;) {
+        if ((d->d_name[0] != '.') && netdev.empty() &&
+            (uct_mp_topo_sysfs_busid(d->d_name, busid, sizeof(busid)) == 0)) {
+            netdev = d->d_name;
+        }
+    }
+    closedir(dir);
+    ASSERT_FALSE(netdev.empty()) << "this host has no netdev on a PCI device";
+
+    const char *names[] = {"lo", netdev.c_str(), netdev.c_str()};
+    uct_mp_topo_rank_t ranks[3];
+    uct_mp_topo_info_t info;
+    ASSERT_EQ(0, uct_mp_topo_rank_lanes(names, 3, UCT_MP_LOCALITY_ALL, ranks,
+                                        &info, err, sizeof(err))) << err;
+    EXPECT_EQ(UCT_MP_TOPO_UNKNOWN, ranks[0].cls);
+    EXPECT_EQ(2u, ranks[0].order);
+    EXPECT_EQ(UCT_MP_TOPO_EQUAL, ranks[1].cls);
+    EXPECT_EQ(0u, ranks[1].order);
+    EXPECT_EQ(UCT_MP_TOPO_EQUAL, ranks[2].cls);
+    EXPECT_EQ(1u, ranks[2].order);
+    EXPECT_NE('\0', info.cpuset[0]) << netdev << " " << busid;
+}
