@@ -395,8 +395,11 @@ uct_mp_topo_t *load(const char *xml, char *errbuf, size_t max) {
     std::unique_ptr<uct_mp_topo_t> topo(new uct_mp_topo_t());
     hwloc_topology_t t;
 
-    if (!api_matches(errbuf, max) || (hwloc_topology_init(&t) != 0)) {
-        set_error(errbuf, max, "hwloc_topology_init failed");
+    if (!api_matches(errbuf, max)) {
+        return NULL;
+    }
+    if (hwloc_topology_init(&t) != 0) {
+        set_error(errbuf, max, "hwloc_topology_init failed: %m");
         return NULL;
     }
     topo->topology = t;
@@ -575,13 +578,22 @@ int rank_lanes(const char *const *names, unsigned count,
 
 extern "C" {
 
+/* The facade never throws: std::bad_alloc becomes an error */
+#define UCT_MP_TOPO_NOTHROW(_expr, _fail) \
+    try { \
+        return _expr; \
+    } catch (...) { \
+        uct_mp::set_error(errbuf, max, "out of memory"); \
+        return _fail; \
+    }
+
 uct_mp_topo_t *uct_mp_topo_load_xml(const char *path, char *errbuf,
                                     size_t max) {
-    return uct_mp::load(path, errbuf, max);
+    UCT_MP_TOPO_NOTHROW(uct_mp::load(path, errbuf, max), NULL);
 }
 
 const uct_mp_topo_t *uct_mp_topo_this_system(char *errbuf, size_t max) {
-    return uct_mp::this_system(errbuf, max);
+    UCT_MP_TOPO_NOTHROW(uct_mp::this_system(errbuf, max), NULL);
 }
 
 void uct_mp_topo_destroy(uct_mp_topo_t *topo) {
@@ -595,20 +607,22 @@ int uct_mp_topo_rank(const uct_mp_topo_t *topo, const uct_mp_topo_ref_t *ref,
                      uct_mp_locality_t locality, const uct_mp_topo_dev_t *devs,
                      unsigned count, uct_mp_topo_rank_t *ranks,
                      uct_mp_topo_info_t *info, char *errbuf, size_t max) {
-    return uct_mp::rank(topo, ref, locality, devs, count, ranks, info, errbuf,
-                        max);
+    UCT_MP_TOPO_NOTHROW(uct_mp::rank(topo, ref, locality, devs, count, ranks,
+                                     info, errbuf, max), -1);
 }
 
 int uct_mp_topo_sysfs_busid(const char *dev_name, char *busid, size_t max) {
-    return uct_mp::sysfs_busid(dev_name, busid, max);
+    char *errbuf = NULL;
+
+    UCT_MP_TOPO_NOTHROW(uct_mp::sysfs_busid(dev_name, busid, max), -1);
 }
 
 int uct_mp_topo_rank_lanes(const char *const *names, unsigned count,
                            uct_mp_locality_t locality,
                            uct_mp_topo_rank_t *ranks, uct_mp_topo_info_t *info,
                            char *errbuf, size_t max) {
-    return uct_mp::rank_lanes(names, count, locality, ranks, info, errbuf,
-                              max);
+    UCT_MP_TOPO_NOTHROW(uct_mp::rank_lanes(names, count, locality, ranks, info,
+                                           errbuf, max), -1);
 }
 
 const char *uct_mp_topo_class_str(uct_mp_topo_class_t cls) {
