@@ -28,6 +28,13 @@ static const char *uct_mp_policy_names[] = {
     [UCT_MP_POLICY_LAST]          = NULL
 };
 
+static const char *uct_mp_locality_names[] = {
+    [UCT_MP_LOCALITY_NEAR]   = "near",
+    [UCT_MP_LOCALITY_ALL]    = "all",
+    [UCT_MP_LOCALITY_IGNORE] = "ignore",
+    [UCT_MP_LOCALITY_LAST]   = NULL
+};
+
 ucs_config_field_t uct_mp_common_config_table[] = {
     {"LANE_TL", "rc_verbs",
      "UCT transport of every lane: rc_verbs (RDMA devices and ports), rc_mlx5,\n"
@@ -56,6 +63,20 @@ ucs_config_field_t uct_mp_common_config_table[] = {
      "forever on some devices (Soft-RoCE), so values above 6 are refused.",
      ucs_offsetof(uct_mp_common_config_t, lane_retry_count),
      UCS_CONFIG_TYPE_UINT},
+
+    {"LOCALITY", "all",
+     "Lane order by hwloc distance (PCIe, NUMA node, package) between each lane\n"
+     "device and the CPUs this process is bound to, or its last CPU if unbound:\n"
+     " all    - with DEVICES=all, every device, nearest first: the nearest is the\n"
+     "          primary lane (the device name, active_backup's lane).\n"
+     " near   - only the devices of the nearest distance class, at least one; an\n"
+     "          unbound process keeps all. An explicit DEVICES list keeps its\n"
+     "          order and is only filtered.\n"
+     " ignore - configured order (DEVICES order, else by name); no hwloc.\n"
+     "Devices hwloc cannot place (rxe, veth: no PCI device) follow the placed\n"
+     "ones in configured order.",
+     ucs_offsetof(uct_mp_common_config_t, locality),
+     UCS_CONFIG_TYPE_ENUM(uct_mp_locality_names)},
 
     {NULL}
 };
@@ -178,9 +199,66 @@ static void uct_mp_md_sort_lanes(uct_mp_md_t *md,
 }
 
 /*
+ * UCX_MP_RC_LOCALITY (docs/DESIGN.md 12): with DEVICES=all, lanes in order
+ * of hwloc distance; near also drops the farther ones. An explicit DEVICES
+ * list is the user's order: near only filters it.
+ */
+static void uct_mp_md_locality(uct_mp_md_t *md,
+                               const uct_mp_common_config_t *config)
+{
+    int all = uct_mp_devices_all(&config->devices);
+    uct_mp_topo_rank_t ranks[UCT_MP_MAX_IFACE_LANES];
+    uct_mp_lane_rsc_t rscs[UCT_MP_MAX_IFACE_LANES];
+    const char *names[UCT_MP_MAX_IFACE_LANES];
+    unsigned i, num_kept = 0;
+    uct_mp_topo_info_t info;
+    char err[256] = "";
+
+    if ((config->locality == UCT_MP_LOCALITY_IGNORE) ||
+        (md->num_lane_rscs < 2) ||
+        (!all && (config->locality != UCT_MP_LOCALITY_NEAR))) {
+        return; /* nothing to choose */
+    }
+
+    for (i = 0; i < md->num_lane_rscs; ++i) {
+        names[i] = md->lane_rscs[i].dev_name;
+    }
+    if (uct_mp_topo_rank_lanes(names, md->num_lane_rscs, config->locality,
+                               ranks, &info, err, sizeof(err)) < 0) {
+        ucs_diag("mp: UCX_MP_RC_LOCALITY=%s not applied, lanes keep their "
+                 "configured order: %s",
+                 uct_mp_locality_names[config->locality], err);
+        return;
+    }
+
+    for (i = 0; i < md->num_lane_rscs; ++i) {
+        md->lane_rscs[i].locality = ranks[i].cls;
+        if (ranks[i].cls == UCT_MP_TOPO_UNKNOWN) {
+            ucs_diag("mp: lane device %s: hwloc cannot place it (no PCI "
+                     "device): %s", names[i], !ranks[i].keep ?
+                     "not used with UCX_MP_RC_LOCALITY=near" : all ?
+                     "it follows the placed devices in configured order" :
+                     "it keeps its UCX_MP_RC_DEVICES position");
+        } else if (!ranks[i].keep) {
+            ucs_diag("mp: UCX_MP_RC_LOCALITY=near: lane device %s (%s of cpus"
+                     " %s) not used", names[i],
+                     uct_mp_topo_class_str(ranks[i].cls), info.cpuset);
+        }
+        if (ranks[i].keep) {
+            rscs[all ? ranks[i].order : num_kept] = md->lane_rscs[i];
+            ++num_kept;
+        }
+    }
+
+    memcpy(md->lane_rscs, rscs, num_kept * sizeof(rscs[0]));
+    md->num_lane_rscs = num_kept;
+}
+
+/*
  * Renumber the lane mds in the order lanes first use them, so that the
  * primary lane's md has index 0: v2 ep addresses carry only the primary lane,
- * and the peer finds that lane's rkey at index 0 of our packed rkeys.
+ * and the peer finds that lane's rkey at index 0 of our packed rkeys. Lane
+ * mds left without a lane by LOCALITY=near are closed.
  */
 static void uct_mp_md_order_lane_mds(uct_mp_md_t *md)
 {
@@ -200,9 +278,27 @@ static void uct_mp_md_order_lane_mds(uct_mp_md_t *md)
         md->lane_rscs[i].md_index = new_index[md->lane_rscs[i].md_index];
     }
 
-    /* every kept md has a lane (open_lane_md closes the others) */
-    ucs_assert(count == md->num_lane_mds);
+    for (i = 0; i < md->num_lane_mds; ++i) {
+        if (new_index[i] < 0) {
+            uct_md_close(md->lane_mds[i].md);
+        }
+    }
+    md->num_lane_mds = count;
     memcpy(md->lane_mds, lane_mds, count * sizeof(lane_mds[0]));
+}
+
+/* One line per lane, e.g. under ucx_info -d with UCX_LOG_LEVEL=info */
+static void uct_mp_md_log_lanes(const uct_mp_md_t *md)
+{
+    unsigned i;
+
+    for (i = 0; i < md->num_lane_rscs; ++i) {
+        ucs_info("mp: %s lane %u: %s, %s", md->lane_tl_name, i,
+                 md->lane_rscs[i].dev_name,
+                 (md->lane_rscs[i].locality == UCT_MP_TOPO_UNKNOWN) ?
+                 "configured order" :
+                 uct_mp_topo_class_str(md->lane_rscs[i].locality));
+    }
 }
 
 static uct_component_h uct_mp_find_component(const char *name)
@@ -284,6 +380,7 @@ static ucs_status_t uct_mp_md_open_lane_md(uct_mp_md_t *md, const char *md_name,
             rsc->md_index   = md->num_lane_mds;
             rsc->dev_type   = rscs[i].dev_type;
             rsc->sys_device = rscs[i].sys_device;
+            rsc->locality   = UCT_MP_TOPO_UNKNOWN;
             ucs_strncpy_zero(rsc->dev_name, rscs[i].dev_name,
                              UCT_DEVICE_NAME_MAX);
             ++num_selected;
@@ -558,7 +655,9 @@ static ucs_status_t uct_mp_md_open_lanes(uct_mp_md_t *md,
     }
 
     uct_mp_md_sort_lanes(md, config);
+    uct_mp_md_locality(md, config);
     uct_mp_md_order_lane_mds(md);
+    uct_mp_md_log_lanes(md);
 
     return uct_mp_md_compute_rkey_size(md);
 }

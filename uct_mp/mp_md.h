@@ -9,6 +9,7 @@
 #include <uct/base/uct_md.h>
 #include "mp_wire.h"
 #include "mp_lanes.h"
+#include "mp_topo.h"
 
 
 #define UCT_MP_COMPONENT_NAME  "mp"
@@ -31,6 +32,7 @@ typedef struct uct_mp_common_config {
     ucs_config_names_array_t devices;    /* lane devices, or "all" */
     uct_mp_policy_t          policy;     /* how traffic uses the lanes */
     unsigned                 lane_retry_count; /* RC transport retries */
+    uct_mp_locality_t        locality;   /* lane order by hwloc distance */
 } uct_mp_common_config_t;
 
 extern ucs_config_field_t uct_mp_common_config_table[];
@@ -47,6 +49,8 @@ typedef struct uct_mp_lane_rsc {
     char                     dev_name[UCT_DEVICE_NAME_MAX];
     uct_device_type_t        dev_type;
     ucs_sys_device_t         sys_device;
+    uct_mp_topo_class_t      locality;   /* distance to the binding, or
+                                            UNKNOWN when not ranked */
 } uct_mp_lane_rsc_t;
 
 
