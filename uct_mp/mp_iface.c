@@ -512,7 +512,26 @@ static ucs_status_t uct_mp_iface_flush(uct_iface_h tl_iface, unsigned flags,
 {
     uct_mp_iface_t *iface = ucs_derived_of(tl_iface, uct_mp_iface_t);
     void *lane_ifaces[UCT_MP_MAX_LANES];
+    int in_progress = 0;
+    ucs_status_t status;
+    uct_mp_ep_t *ep;
     unsigned i;
+
+    /* mp's own outstanding work (AMs until acknowledged, tracked RMA,
+     * striped chunks) is not on the lane ifaces: ask every endpoint */
+    if (!(flags & UCT_FLUSH_FLAG_CANCEL)) {
+        ucs_list_for_each(ep, &iface->eps, list) {
+            status = uct_mp_ep_flush(&ep->super.super, flags, NULL);
+            if ((status == UCS_ERR_NO_RESOURCE) ||
+                (status == UCS_INPROGRESS)) {
+                in_progress = 1;
+            }
+        }
+        if (in_progress) {
+            /* with a completion: nothing is posted, the caller retries */
+            return (comp == NULL) ? UCS_INPROGRESS : UCS_ERR_NO_RESOURCE;
+        }
+    }
 
     for (i = 0; i < iface->num_lanes; ++i) {
         lane_ifaces[i] = iface->lanes[i].iface;
