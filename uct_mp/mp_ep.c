@@ -324,8 +324,20 @@ ucs_status_t uct_mp_ep_am_zcopy(uct_ep_h tl_ep, uint8_t id, const void *header,
 {
     uct_mp_ep_t *ep = ucs_derived_of(tl_ep, uct_mp_ep_t);
     size_t length   = header_length + uct_iov_total_length(iov, iovcnt);
+    uct_iface_attr_t attr;
     ucs_status_t status;
     int lane;
+
+    /* the lane would see 12 more header bytes and one more iov, and name
+     * those: check what the user passed against what mp advertises */
+    uct_iface_query(tl_ep->iface, &attr);
+    if (ucs_unlikely((header_length > attr.cap.am.max_hdr) ||
+                     (iovcnt > attr.cap.am.max_iov))) {
+        ucs_error("mp_rc: am_zcopy header length %u (max %zu), iovcnt %zu "
+                  "(max %zu)", header_length, attr.cap.am.max_hdr, iovcnt,
+                  attr.cap.am.max_iov);
+        return UCS_ERR_INVALID_PARAM;
+    }
 
     /* the AM channel translates memhs itself: it may send again elsewhere */
     status = uct_mp_ep_prepare(ep, UCT_MP_OP_AM, length, UCT_INVALID_RKEY,
