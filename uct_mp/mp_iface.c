@@ -696,6 +696,58 @@ static void uct_mp_iface_close_lanes(uct_mp_iface_t *iface)
     }
 }
 
+/*
+ * UCT_IFACE_PARAM_FIELD_AM_ALIGNMENT / AM_ALIGN_OFFSET: a power of 2, an
+ * offset below it, no offset without an alignment (as UCX's transports).
+ */
+static ucs_status_t uct_mp_iface_check_align(uct_mp_iface_t *iface,
+                                             const uct_iface_params_t *params)
+{
+    iface->am_align        = 0;
+    iface->am_align_offset = 0;
+    iface->am_align_buf    = NULL;
+    if (!(params->field_mask & UCT_IFACE_PARAM_FIELD_AM_ALIGNMENT)) {
+        if (params->field_mask & UCT_IFACE_PARAM_FIELD_AM_ALIGN_OFFSET) {
+            ucs_error("mp_rc: AM alignment offset %zu without an alignment",
+                      params->am_align_offset);
+            return UCS_ERR_INVALID_PARAM;
+        }
+        return UCS_OK;
+    }
+
+    iface->am_align        = params->am_alignment;
+    iface->am_align_offset = UCT_IFACE_PARAM_VALUE(params, am_align_offset,
+                                                   AM_ALIGN_OFFSET, 0ul);
+    if ((iface->am_align == 0) || !ucs_is_pow2(iface->am_align) ||
+        (iface->am_align_offset >= iface->am_align)) {
+        ucs_error("mp_rc: AM alignment %zu offset %zu: the alignment must be "
+                  "a power of 2 and the offset below it", iface->am_align,
+                  iface->am_align_offset);
+        return UCS_ERR_INVALID_PARAM;
+    }
+    return UCS_OK;
+}
+
+/* Lanes that deliver AMs without a descriptor (tcp) ignore the alignment:
+ * mp copies such AMs into a buffer aligned as asked (mp_am.c) */
+static ucs_status_t uct_mp_iface_alloc_align_buf(uct_mp_iface_t *iface)
+{
+    size_t size = 0;
+    unsigned i;
+
+    if (iface->am_align <= 1) {
+        return UCS_OK;
+    }
+    for (i = 0; i < iface->num_lanes; ++i) {
+        size = ucs_max(size, iface->lanes[i].attr.cap.am.max_short);
+        size = ucs_max(size, iface->lanes[i].attr.cap.am.max_bcopy);
+        size = ucs_max(size, iface->lanes[i].attr.cap.am.max_zcopy);
+    }
+    return ucs_posix_memalign(&iface->am_align_buf,
+                              ucs_max(iface->am_align, sizeof(void*)),
+                              size + iface->am_align, "mp am align");
+}
+
 /* Open the lane iface on lane device rsc; on success it becomes the next lane. */
 static ucs_status_t uct_mp_iface_open_lane(uct_mp_iface_t *iface,
                                            uct_mp_md_t *md,
@@ -761,6 +813,14 @@ static ucs_status_t uct_mp_iface_open_lane(uct_mp_iface_t *iface,
     lane_params.err_handler          = uct_mp_iface_lane_err_handler;
     lane_params.err_handler_arg      = iface;
     lane_params.err_handler_flags    = 0;
+    if (iface->am_align > 0) {
+        /* UCP's bytes start after the 12-byte mp data header */
+        lane_params.field_mask     |= UCT_IFACE_PARAM_FIELD_AM_ALIGNMENT |
+                                      UCT_IFACE_PARAM_FIELD_AM_ALIGN_OFFSET;
+        lane_params.am_alignment    = iface->am_align;
+        lane_params.am_align_offset = iface->am_align_offset +
+                                      UCT_MP_AM_HDR_LEN;
+    }
     if (params->field_mask & UCT_IFACE_PARAM_FIELD_CPU_MASK) {
         lane_params.field_mask |= UCT_IFACE_PARAM_FIELD_CPU_MASK;
         lane_params.cpu_mask    = params->cpu_mask;
@@ -1005,6 +1065,11 @@ static UCS_CLASS_INIT_FUNC(uct_mp_iface_t, uct_md_h tl_md, uct_worker_h worker,
         return UCS_ERR_NO_DEVICE;
     }
 
+    status = uct_mp_iface_check_align(self, params);
+    if (status != UCS_OK) {
+        return status;
+    }
+
     UCS_CLASS_CALL_SUPER_INIT(uct_base_iface_t, &uct_mp_iface_ops,
                               &uct_mp_iface_internal_ops, tl_md, worker, params,
                               tl_config UCS_STATS_ARG(
@@ -1106,6 +1171,11 @@ static UCS_CLASS_INIT_FUNC(uct_mp_iface_t, uct_md_h tl_md, uct_worker_h worker,
         goto err_close_lanes;
     }
 
+    status = uct_mp_iface_alloc_align_buf(self);
+    if (status != UCS_OK) {
+        goto err_close_lanes;
+    }
+
     status = uct_mp_bounce_iface_init(self, config);
     if (status != UCS_OK) {
         goto err_close_lanes;
@@ -1125,6 +1195,7 @@ static UCS_CLASS_INIT_FUNC(uct_mp_iface_t, uct_md_h tl_md, uct_worker_h worker,
 err_cleanup_bounce:
     uct_mp_bounce_iface_cleanup(self);
 err_close_lanes:
+    ucs_free(self->am_align_buf);
     uct_mp_iface_close_lanes(self);
 err_destroy_eps_hash:
     kh_destroy_inplace(uct_mp_eps, &self->eps_by_token);
@@ -1143,6 +1214,7 @@ static UCS_CLASS_CLEANUP_FUNC(uct_mp_iface_t)
     uct_mp_link_iface_cleanup(self);
     uct_mp_bounce_iface_cleanup(self);
     uct_mp_iface_close_lanes(self);
+    ucs_free(self->am_align_buf);
     kh_destroy_inplace(uct_mp_eps, &self->eps_by_token);
 }
 

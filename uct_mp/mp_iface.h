@@ -118,6 +118,10 @@ typedef struct uct_mp_iface {
     ucs_list_link_t          all_list;    /* in the process's list of mp
                                              ifaces (uct_mp_debug_dump) */
     khash_t(uct_mp_eps)      eps_by_token; /* control messages find their ep */
+    size_t                   am_align;        /* AM_ALIGNMENT, 0: none */
+    size_t                   am_align_offset; /* AM_ALIGN_OFFSET */
+    void                     *am_align_buf;   /* misaligned AMs are copied
+                                                 here before delivery */
     int                      bad_addr_logged;
     int                      bad_ctl_logged;
 } uct_mp_iface_t;
