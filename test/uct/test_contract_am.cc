@@ -322,3 +322,43 @@ INSTANTIATE_TEST_SUITE_P(lanes, contract_am_align,
                          ::testing::ValuesIn(k_variants), variant_name);
 
 } // namespace mp_contract
+
+namespace mp_contract {
+
+/*
+ * Every capability mp_rc advertises is checked by a contract test: a flag
+ * missing from this map fails, so a new capability cannot go unchecked.
+ */
+class contract_caps : public contract_test {};
+
+TEST_P(contract_caps, every_advertised_capability_has_a_contract_test) {
+    open_pair();
+    const std::pair<uint64_t, const char*> checked[] = {
+        {UCT_IFACE_FLAG_AM_SHORT,   "contract_am.am_short_*"},
+        {UCT_IFACE_FLAG_AM_BCOPY,   "contract_am.am_bcopy_*"},
+        {UCT_IFACE_FLAG_AM_ZCOPY,   "contract_am.am_zcopy_*"},
+        {UCT_IFACE_FLAG_PUT_ZCOPY,  "contract_flush.*, contract_pending.*"},
+        {UCT_IFACE_FLAG_PENDING,    "contract_pending.*"},
+        {UCT_IFACE_FLAG_CB_SYNC,    "contract_am.am_callbacks_run_inside_progress"},
+        {UCT_IFACE_FLAG_CONNECT_TO_IFACE, "contract_test::connect (iface)"},
+        {UCT_IFACE_FLAG_CONNECT_TO_EP,    "contract_test::connect (ep)"},
+        {UCT_IFACE_FLAG_ERRHANDLE_PEER_FAILURE,
+         "contract_pending.purge_after_peer_failure"},
+        {UCT_IFACE_FLAG_EP_CHECK,   "contract_pending.ep_check_reports_a_dead_peer"},
+    };
+    uint64_t flags = m_sender.m_attr.cap.flags;
+    for (const auto &c : checked) {
+        if (flags & c.first) {
+            std::cout << "[ caps ] 0x" << std::hex << c.first << std::dec
+                      << " checked by " << c.second << std::endl;
+        }
+        flags &= ~c.first;
+    }
+    EXPECT_EQ(0u, flags) << "advertised capabilities without a contract test";
+    EXPECT_EQ(0u, m_sender.m_attr.cap.event_flags) << "no wakeup support";
+}
+
+INSTANTIATE_TEST_SUITE_P(lanes, contract_caps, ::testing::ValuesIn(k_variants),
+                         variant_name);
+
+} // namespace mp_contract
