@@ -31,7 +31,23 @@ gtest_tier() {
     p=$(sed -n 's/^\[  PASSED  \] \([0-9]*\) test.*/\1/p' "$log")
     f=$(grep -c '^\[  FAILED  \] [A-Za-z]' "$log")
     [ -n "$p" ] || f=$((f + 1))
+    f=$((f + $(unexpected_skips "$log")))
     passed=$((passed + ${p:-0})); failed=$((failed + f))
+}
+
+# unexpected_skips LOG: print how many tests the log skipped that
+# test/expected-skips.txt ("test.name reason", one a line) does not list;
+# a skipped test is not a pass
+unexpected_skips() {
+    local name n=0
+    while read -r name; do
+        if ! grep -qE "^${name//./\\.}[[:space:]]+[^[:space:]]" \
+                "$SRCDIR/test/expected-skips.txt" 2>/dev/null; then
+            echo "[ skip ] unexpected: $name" >&2
+            n=$((n + 1))
+        fi
+    done < <(sed -n 's/^\[  SKIPPED \] \([A-Za-z_][^ ]*\).*/\1/p' "$1" | sort -u)
+    echo "$n"
 }
 
 echo "== unit tests (C++ core)"

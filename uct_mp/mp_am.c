@@ -209,6 +209,7 @@ ucs_status_t uct_mp_am_rx(uct_mp_iface_t *iface, unsigned lane, uint8_t id,
                           void *data, size_t length, unsigned flags)
 {
     uct_am_handler_t *handler = &iface->super.am[id];
+    void *aligned;
     uct_mp_am_hdr_t hdr;
     uint32_t dsn;
     uct_mp_ep_t *ep;
@@ -261,8 +262,22 @@ ucs_status_t uct_mp_am_rx(uct_mp_iface_t *iface, unsigned lane, uint8_t id,
         }
     }
 
-    return handler->cb(handler->arg, UCS_PTR_BYTE_OFFSET(data, UCT_MP_AM_HDR_LEN),
-                       length - UCT_MP_AM_HDR_LEN, flags);
+    data    = UCS_PTR_BYTE_OFFSET(data, UCT_MP_AM_HDR_LEN);
+    length -= UCT_MP_AM_HDR_LEN;
+    if (ucs_unlikely((iface->am_align > 1) && !(flags & UCT_CB_PARAM_FLAG_DESC) &&
+                     (((uintptr_t)data + iface->am_align_offset) %
+                      iface->am_align))) {
+        /* the lane ignored the alignment and UCP may not keep the data:
+         * deliver an aligned copy (am_align_buf is aligned to am_align) */
+        aligned = UCS_PTR_BYTE_OFFSET(iface->am_align_buf,
+                                      (iface->am_align -
+                                       (iface->am_align_offset %
+                                        iface->am_align)) % iface->am_align);
+        memcpy(aligned, data, length);
+        data = aligned;
+    }
+
+    return handler->cb(handler->arg, data, length, flags);
 }
 
 /* Keep a copy of a short/bcopy message until acknowledged */

@@ -155,10 +155,21 @@ ucs_status_t uct_mp_ep_am_zcopy(uct_ep_h tl_ep, uint8_t id, const void *header,
                                 size_t iovcnt, unsigned flags,
                                 uct_completion_t *comp)
 {
-    uct_mp_ep_t *ep = ucs_derived_of(tl_ep, uct_mp_ep_t);
-    size_t length   = header_length + uct_iov_total_length(iov, iovcnt);
+    uct_mp_ep_t *ep       = ucs_derived_of(tl_ep, uct_mp_ep_t);
+    uct_mp_iface_t *iface = uct_mp_ep_iface(ep);
+    size_t length         = header_length + uct_iov_total_length(iov, iovcnt);
     ucs_status_t status;
     int lane;
+
+    /* the lane would see 12 more header bytes and one more iov, and name
+     * those: check what the user passed against what mp advertises */
+    if (ucs_unlikely((header_length > iface->am_max_hdr) ||
+                     (iovcnt > iface->am_max_iov))) {
+        ucs_error("mp_rc: am_zcopy header length %u (max %zu), iovcnt %zu "
+                  "(max %zu)", header_length, iface->am_max_hdr, iovcnt,
+                  iface->am_max_iov);
+        return UCS_ERR_INVALID_PARAM;
+    }
 
     /* the AM channel translates memhs itself: it may send again elsewhere */
     status = uct_mp_ep_am_gate(ep, &lane);

@@ -360,7 +360,26 @@ static ucs_status_t uct_mp_iface_flush(uct_iface_h tl_iface, unsigned flags,
 {
     uct_mp_iface_t *iface = ucs_derived_of(tl_iface, uct_mp_iface_t);
     void *lane_ifaces[UCT_MP_MAX_LANES];
+    int in_progress       = 0;
+    ucs_status_t status;
+    uct_mp_ep_t *ep;
     unsigned i;
+
+    /* mp's own outstanding work (AMs until acknowledged, tracked RMA,
+     * striped chunks) is not on the lane ifaces: ask every endpoint */
+    if (!(flags & UCT_FLUSH_FLAG_CANCEL)) {
+        ucs_list_for_each(ep, &iface->eps, list) {
+            status = uct_mp_flush_ep(ep, flags, NULL);
+            if ((status == UCS_ERR_NO_RESOURCE) ||
+                (status == UCS_INPROGRESS)) {
+                in_progress = 1;
+            }
+        }
+        if (in_progress) {
+            /* with a completion: nothing is posted, the caller retries */
+            return (comp == NULL) ? UCS_INPROGRESS : UCS_ERR_NO_RESOURCE;
+        }
+    }
 
     for (i = 0; i < iface->num_lanes; ++i) {
         lane_ifaces[i] = iface->lanes[i].iface;
@@ -506,6 +525,68 @@ static unsigned uct_mp_iface_tick(void *arg)
     return 0;
 }
 
+/*
+ * UCT_IFACE_PARAM_FIELD_AM_ALIGNMENT / AM_ALIGN_OFFSET: a power of 2, an
+ * offset below it, no offset without an alignment (as UCX's transports).
+ */
+static ucs_status_t uct_mp_iface_check_align(uct_mp_iface_t *iface,
+                                             const uct_iface_params_t *params)
+{
+    iface->am_align        = 0;
+    iface->am_align_offset = 0;
+    iface->am_align_buf    = NULL;
+    if (!(params->field_mask & UCT_IFACE_PARAM_FIELD_AM_ALIGNMENT)) {
+        if (params->field_mask & UCT_IFACE_PARAM_FIELD_AM_ALIGN_OFFSET) {
+            ucs_error("mp_rc: AM alignment offset %zu without an alignment",
+                      params->am_align_offset);
+            return UCS_ERR_INVALID_PARAM;
+        }
+        return UCS_OK;
+    }
+
+    iface->am_align        = params->am_alignment;
+    iface->am_align_offset = UCT_IFACE_PARAM_VALUE(params, am_align_offset,
+                                                   AM_ALIGN_OFFSET, 0ul);
+    if ((iface->am_align == 0) || !ucs_is_pow2(iface->am_align) ||
+        (iface->am_align_offset >= iface->am_align)) {
+        ucs_error("mp_rc: AM alignment %zu offset %zu: the alignment must be "
+                  "a power of 2 and the offset below it", iface->am_align,
+                  iface->am_align_offset);
+        return UCS_ERR_INVALID_PARAM;
+    }
+    return UCS_OK;
+}
+
+/* Lanes that deliver AMs without a descriptor (tcp) ignore the alignment:
+ * mp copies such AMs into a buffer aligned as asked (mp_am.c) */
+static ucs_status_t uct_mp_iface_alloc_align_buf(uct_mp_iface_t *iface)
+{
+    size_t size = 0;
+    unsigned i;
+
+    if (iface->am_align <= 1) {
+        return UCS_OK;
+    }
+    for (i = 0; i < iface->num_lanes; ++i) {
+        size = ucs_max(size, iface->lanes[i].attr.cap.am.max_short);
+        size = ucs_max(size, iface->lanes[i].attr.cap.am.max_bcopy);
+        size = ucs_max(size, iface->lanes[i].attr.cap.am.max_zcopy);
+    }
+    return ucs_posix_memalign(&iface->am_align_buf,
+                              ucs_max(iface->am_align, sizeof(void*)),
+                              size + iface->am_align, "mp am align");
+}
+
+/* What every am_zcopy is checked against: what the iface advertises */
+static void uct_mp_iface_cache_am_caps(uct_mp_iface_t *iface)
+{
+    uct_iface_attr_t attr;
+
+    uct_mp_iface_query(&iface->super.super, &attr);
+    iface->am_max_hdr = attr.cap.am.max_hdr;
+    iface->am_max_iov = attr.cap.am.max_iov;
+}
+
 /* Check the iface config; the errors name the variables */
 static ucs_status_t
 uct_mp_iface_check_config(const uct_mp_iface_config_t *config,
@@ -635,6 +716,9 @@ static UCS_CLASS_INIT_FUNC(uct_mp_iface_t, uct_md_h tl_md, uct_worker_h worker,
                               UCS_STATS_ARG(params->mode.device.dev_name));
 
     status = uct_mp_iface_check_config(config, &self->stripe_table);
+    if (status == UCS_OK) {
+        status = uct_mp_iface_check_align(self, params);
+    }
     if (status != UCS_OK) {
         return status;
     }
@@ -660,9 +744,15 @@ static UCS_CLASS_INIT_FUNC(uct_mp_iface_t, uct_md_h tl_md, uct_worker_h worker,
         goto err_close_lanes;
     }
 
-    status = uct_mp_bounce_iface_init(self, config);
+    uct_mp_iface_cache_am_caps(self);
+    status = uct_mp_iface_alloc_align_buf(self);
     if (status != UCS_OK) {
         goto err_close_lanes;
+    }
+
+    status = uct_mp_bounce_iface_init(self, config);
+    if (status != UCS_OK) {
+        goto err_free_align_buf;
     }
 
     status = uct_mp_link_iface_init(self);
@@ -682,6 +772,8 @@ static UCS_CLASS_INIT_FUNC(uct_mp_iface_t, uct_md_h tl_md, uct_worker_h worker,
 
 err_cleanup_bounce:
     uct_mp_bounce_iface_cleanup(self);
+err_free_align_buf:
+    ucs_free(self->am_align_buf);
 err_close_lanes:
     uct_mp_iface_close_lanes(self);
 err_destroy_eps_hash:
@@ -702,6 +794,7 @@ static UCS_CLASS_CLEANUP_FUNC(uct_mp_iface_t)
     uct_mp_link_iface_cleanup(self);
     uct_mp_bounce_iface_cleanup(self);
     uct_mp_iface_close_lanes(self);
+    ucs_free(self->am_align_buf);
     kh_destroy_inplace(uct_mp_eps, &self->eps_by_token);
 }
 

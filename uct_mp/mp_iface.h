@@ -121,6 +121,12 @@ typedef struct uct_mp_iface {
     ucs_list_link_t          all_list;    /* in the process's list of mp
                                              ifaces (uct_mp_debug_dump) */
     khash_t(uct_mp_eps)      eps_by_token; /* control messages find their ep */
+    size_t                   am_align;        /* AM_ALIGNMENT, 0: none */
+    size_t                   am_align_offset; /* AM_ALIGN_OFFSET */
+    void                     *am_align_buf;   /* misaligned AMs are copied
+                                                 here before delivery */
+    size_t                   am_max_hdr;      /* cap.am.max_hdr advertised */
+    size_t                   am_max_iov;      /* cap.am.max_iov advertised */
     void                     (*ctl_dispatch)(struct uct_mp_ep *ep,
                                              unsigned lane,
                                              const uct_mp_ctl_t *msg,

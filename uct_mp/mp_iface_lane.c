@@ -124,6 +124,14 @@ static void uct_mp_iface_lane_params(uct_mp_iface_t *iface, uct_mp_md_t *md,
     lane_params->err_handler          = uct_mp_iface_lane_err_handler;
     lane_params->err_handler_arg      = iface;
     lane_params->err_handler_flags    = 0;
+    if (iface->am_align > 0) {
+        /* UCP's bytes start after the 12-byte mp data header */
+        lane_params->field_mask     |= UCT_IFACE_PARAM_FIELD_AM_ALIGNMENT |
+                                       UCT_IFACE_PARAM_FIELD_AM_ALIGN_OFFSET;
+        lane_params->am_alignment    = iface->am_align;
+        lane_params->am_align_offset = iface->am_align_offset +
+                                       UCT_MP_AM_HDR_LEN;
+    }
     if (params->field_mask & UCT_IFACE_PARAM_FIELD_CPU_MASK) {
         lane_params->field_mask |= UCT_IFACE_PARAM_FIELD_CPU_MASK;
         lane_params->cpu_mask    = params->cpu_mask;

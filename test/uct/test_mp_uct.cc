@@ -372,9 +372,7 @@ protected:
                    bool ep_to_ep = false) {
         scoped_mp_env env(devices, policy);
         ucs_status_t status = m_sender.open();
-        if (status == UCS_ERR_NO_DEVICE) {
-            GTEST_SKIP() << "no mp_rc device over tcp/" << devices;
-        }
+        ASSERT_NE(UCS_ERR_NO_DEVICE, status) << "no mp_rc device over tcp/" << devices;
         ASSERT_UCS_OK(status);
         ASSERT_UCS_OK(m_receiver.open());
         ASSERT_UCS_OK(uct_iface_set_am_handler(m_receiver.m_iface, AM_ID,
@@ -545,9 +543,7 @@ TEST_F(test_mp_uct, ep_address_size_does_not_depend_on_lane_count) {
         scoped_mp_env env(devices[i]);
         entity e;
         ucs_status_t status = e.open();
-        if (status == UCS_ERR_NO_DEVICE) {
-            GTEST_SKIP() << "no mp_rc device over tcp/" << devices[i];
-        }
+        ASSERT_NE(UCS_ERR_NO_DEVICE, status) << "no mp_rc device over tcp/" << devices[i];
         ASSERT_UCS_OK(status);
         ep_addr_len[i]  = e.m_attr.ep_addr_len;
         dev_addr_len[i] = e.m_attr.device_addr_len;
@@ -785,9 +781,7 @@ TEST_F(test_mp_uct, am_short_bcopy_in_order) {
 
 TEST_F(test_mp_uct, am_zcopy_registered_memory) {
     open_pair(k_lane_devices_two);
-    if (!m_sender.has(UCT_IFACE_FLAG_AM_ZCOPY)) {
-        GTEST_SKIP() << "lanes have no am_zcopy";
-    }
+    ASSERT_TRUE(m_sender.has(UCT_IFACE_FLAG_AM_ZCOPY)) << "lanes have no am_zcopy";
 
     size_t length = ucs_min(m_sender.m_attr.cap.am.max_zcopy, 16384ul) - 16;
     std::string payload = pattern(length, 3);
@@ -821,9 +815,7 @@ TEST_F(test_mp_uct, am_zcopy_registered_memory) {
 
 TEST_F(test_mp_uct, put_zcopy_through_packed_rkey) {
     open_pair(k_lane_devices_two, "load_balance");
-    if (!m_sender.has(UCT_IFACE_FLAG_PUT_ZCOPY)) {
-        GTEST_SKIP() << "lanes have no put_zcopy";
-    }
+    ASSERT_TRUE(m_sender.has(UCT_IFACE_FLAG_PUT_ZCOPY)) << "lanes have no put_zcopy";
 
     const size_t length = 3 * 65536 + 5;
     std::string source = pattern(length, 9);
@@ -882,9 +874,7 @@ struct fence_waiter {
 
 TEST_F(test_mp_uct, fence_holds_later_operations_until_earlier_complete) {
     open_pair(k_lane_devices_two, "load_balance");
-    if (!m_sender.has(UCT_IFACE_FLAG_PUT_ZCOPY)) {
-        GTEST_SKIP() << "lanes have no put_zcopy";
-    }
+    ASSERT_TRUE(m_sender.has(UCT_IFACE_FLAG_PUT_ZCOPY)) << "lanes have no put_zcopy";
     const size_t size = 4 * 1024 * 1024;
     rma_buffers b;
     rma_setup(m_sender, m_receiver, size, &b);
@@ -993,9 +983,7 @@ struct replying_sink {
  */
 TEST_F(test_mp_uct, lane_failing_inside_tcp_receive_parse_fails_over) {
     open_pair(k_lane_devices_two, "active_backup", true);
-    if (!m_sender.has(UCT_IFACE_FLAG_PUT_ZCOPY)) {
-        GTEST_SKIP() << "lanes have no put_zcopy";
-    }
+    ASSERT_TRUE(m_sender.has(UCT_IFACE_FLAG_PUT_ZCOPY)) << "lanes have no put_zcopy";
     entity &a = m_sender, &b = m_receiver;
     uct_ep_h a_ep = m_ep, b_ep = b.m_eps.at(0);
     replying_sink a_sink;
@@ -1111,9 +1099,7 @@ struct not_ready_once {
 
 TEST_F(test_mp_uct, pending_request_not_ready_when_tcp_lane_has_room) {
     open_pair(k_lane_devices_one);
-    if (!m_sender.has(UCT_IFACE_FLAG_PUT_ZCOPY)) {
-        GTEST_SKIP() << "lanes have no put_zcopy";
-    }
+    ASSERT_TRUE(m_sender.has(UCT_IFACE_FLAG_PUT_ZCOPY)) << "lanes have no put_zcopy";
     /* a put bigger than the socket takes at once keeps the lane busy */
     const size_t size = ucs_min(m_sender.m_attr.cap.put.max_zcopy,
                                 32ul * 1024 * 1024);
