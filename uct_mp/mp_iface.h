@@ -136,6 +136,17 @@ typedef struct uct_mp_iface {
 } uct_mp_iface_t;
 
 
+/* UCX_MP_RC_* (mp_iface_config.c) */
+extern ucs_config_field_t uct_mp_iface_config_table[];
+
+/* Check the config (errors name the variables) and fill stripe_table */
+ucs_status_t uct_mp_iface_check_config(const uct_mp_iface_config_t *config,
+                                       uct_mp_stripe_table_t *stripe_table);
+
+/* Check the AM alignment open parameters and keep them in iface */
+ucs_status_t uct_mp_iface_check_align(uct_mp_iface_t *iface,
+                                      const uct_iface_params_t *params);
+
 /* Open a lane iface on every lane device of md (at least one must open) /
  * close them */
 ucs_status_t uct_mp_iface_open_lanes(uct_mp_iface_t *iface, uct_mp_md_t *md,
