@@ -1,6 +1,8 @@
 #!/bin/bash
 # contrib/run-tests.sh: the project's test command. On a fresh Debian 12 machine
 # (root) it installs everything, builds, and runs every tier that belongs in CI:
+#   0. code structure (contrib/check-structure.py: who writes which slice of
+#      the endpoint, no call circle between modules, function and file sizes)
 #   1. unit tests (GoogleTest: codecs incl. hostile input, lane state machine)
 #      and UCT-level tests of the module (GoogleTest, loopback tcp lanes)
 #   2. host testbed (network namespaces, 2 paths, tcp lanes): UCP, perftest, MPI,
@@ -18,6 +20,10 @@ tally() { # tally LOGFILE: add its "N passed, M failed" lines
     passed=$((passed + ${p:-0})); failed=$((failed + ${f:-1}))
 }
 LOGS=$(mktemp -d /tmp/uct_mp-tests.XXXXXX)
+
+echo "== code structure (ownership of endpoint state, layering, sizes)"
+python3 contrib/check-structure.py 2>&1 | tee "$LOGS/structure.log"
+tally "$LOGS/structure.log"
 
 echo "== build"
 BUILDDIR=$(contrib/build.sh 2> "$LOGS/build.log" | tail -1) || {
