@@ -260,6 +260,27 @@ static ucs_status_t uct_mp_iface_flush_lane(void *lane_iface, unsigned flags,
     return uct_iface_flush(lane_iface, flags, comp);
 }
 
+static void *uct_mp_iface_lane_obj(void *arg, unsigned lane)
+{
+    return ((uct_mp_iface_t*)arg)->lanes[lane].iface;
+}
+
+/* Post lane iface flushes that found their lane without resources again */
+static unsigned uct_mp_iface_flush_progress(void *arg)
+{
+    uct_mp_iface_t *iface = arg;
+
+    iface->flush_prog_id = UCS_CALLBACKQ_ID_NULL;
+    if (uct_mp_flush_lanes_retry(&iface->flush_retry_q, uct_mp_iface_lane_obj,
+                                 iface)) {
+        uct_worker_progress_register_safe(&iface->super.worker->super,
+                                          uct_mp_iface_flush_progress, iface,
+                                          UCS_CALLBACKQ_FLAG_ONESHOT,
+                                          &iface->flush_prog_id);
+    }
+    return 1;
+}
+
 static ucs_status_t uct_mp_iface_flush(uct_iface_h tl_iface, unsigned flags,
                                        uct_completion_t *comp)
 {
@@ -289,9 +310,16 @@ static ucs_status_t uct_mp_iface_flush(uct_iface_h tl_iface, unsigned flags,
     for (i = 0; i < iface->num_lanes; ++i) {
         lane_ifaces[i] = iface->lanes[i].iface;
     }
-    return uct_mp_flush_lanes(lane_ifaces, iface->num_lanes,
-                              uct_mp_iface_flush_lane, flags, comp, NULL,
-                              NULL);
+    status = uct_mp_flush_lanes(lane_ifaces, iface->num_lanes,
+                                uct_mp_iface_flush_lane, flags, comp,
+                                &iface->flush_retry_q, NULL, NULL);
+    if (!ucs_queue_is_empty(&iface->flush_retry_q)) {
+        uct_worker_progress_register_safe(&iface->super.worker->super,
+                                          uct_mp_iface_flush_progress, iface,
+                                          UCS_CALLBACKQ_FLAG_ONESHOT,
+                                          &iface->flush_prog_id);
+    }
+    return status;
 }
 
 static ucs_status_t uct_mp_iface_fence(uct_iface_h tl_iface, unsigned flags)
@@ -483,6 +511,8 @@ static void uct_mp_iface_copy_config(uct_mp_iface_t *iface, uct_mp_md_t *md,
     iface->bad_ctl_logged    = 0;
     iface->ctl_dispatch      = uct_mp_ep_ctl_dispatch;
     iface->ka_prog_id        = UCS_CALLBACKQ_ID_NULL;
+    iface->flush_prog_id     = UCS_CALLBACKQ_ID_NULL;
+    ucs_queue_head_init(&iface->flush_retry_q);
     iface->ka_next_check     = ucs_get_time();
     memset(iface->lane_weight, 0, sizeof(iface->lane_weight));
     for (i = 0; i < UCT_MP_MAX_LANES; ++i) {
@@ -630,6 +660,9 @@ static UCS_CLASS_CLEANUP_FUNC(uct_mp_iface_t)
     }
     uct_worker_progress_unregister_safe(&self->super.worker->super,
                                         &self->ka_prog_id);
+    uct_worker_progress_unregister_safe(&self->super.worker->super,
+                                        &self->flush_prog_id);
+    uct_mp_flush_lanes_cancel(&self->flush_retry_q);
     uct_mp_link_iface_cleanup(self);
     uct_mp_bounce_iface_cleanup(self);
     uct_mp_iface_close_lanes(self);
