@@ -3,7 +3,7 @@
  * See file LICENSE for terms.
  *
  * Striping scheduler: lane choice, water-fill split, throughput adaptation
- * and starved-lane probes: see mp_sched.h and DESIGN §11.
+ * and starved-lane probes: see mp_sched.h and docs/DESIGN.md §11.
  */
 
 #include "mp_sched.h"
@@ -279,7 +279,7 @@ private:
 
     /*
      * Water-fill length bytes over the usable lanes into shares (see
-     * mp_sched.h). Returns the lane holding the largest share, -1 if none.
+     * DESIGN §11). Returns the lane holding the largest share, -1 if none.
      */
     int water_fill(size_t length, double now,
                    std::array<size_t, UCT_MP_MAX_LANES> &shares) {
