@@ -97,6 +97,12 @@ static ucs_status_t uct_mp_pending_dispatch(uct_mp_ep_t *ep, int self_lane)
     unsigned round;
     ucs_status_t status;
 
+    if (ucs_unlikely(ep->lane.peer_failed)) {
+        /* the user was told the ep failed: its requests stay queued for
+         * uct_ep_pending_purge(), none runs against a dead peer */
+        return UCS_OK;
+    }
+
     for (round = 0; round < UCT_MP_PENDING_MAX_ROUNDS; ++round) {
         uct_mp_lane_set_busy(ep, -1); /* set again by a lane that refuses */
         uct_mp_ctrl_first(ep); /* resources freed up */
