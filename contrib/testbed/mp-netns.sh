@@ -58,10 +58,11 @@
 #
 # so A's pathk address reaches B's pathk address only through router k (one
 # hop: TTL 1 expires there). Shaping and the host-side faults act on the
-# hosts' pathk ends as without routers; 'fault PATH cut' drops inside the
-# router, which neither host sees as a link event (the silent cut that only
-# keepalive detects). The other commands find the routers by their
-# namespaces; 'down' removes them too.
+# hosts' pathk ends as without routers ('fault PATH up' also puts back the
+# host's route, which the kernel removed with the link). 'fault PATH cut'
+# drops inside the router, which neither host sees as a link event (the
+# silent cut that only keepalive detects). The other commands find the
+# routers by their namespaces; 'down' removes them too.
 #
 # The kernel this was built on has no netem: faults are link down/up, nftables
 # drop and nftables TCP reset. All traffic stays inside the two namespaces
@@ -229,8 +230,18 @@ routed_path_up() {
     ip -n "$r" link set toA up
     ip -n "$r" link set toB up
     ip -n "$NS_B" link set "path$k" up
-    ip -n "$NS_A" route add "$nb.0/24" via "$na.254" dev "path$k"
-    ip -n "$NS_B" route add "$na.0/24" via "$nb.254" dev "path$k"
+    routed_route "$NS_A" "$k"
+    routed_route "$NS_B" "$k"
+}
+
+# routed_route NS K: host NS's route to the other host's path K subnet,
+# through router K (the kernel removes it when NS's pathK goes down)
+routed_route() {
+    if [ "$1" = "$NS_A" ]; then
+        ip -n "$1" route replace "$(net_b "$2").0/24" via "$(net_a "$2").254" dev "path$2"
+    else
+        ip -n "$1" route replace "$(net_a "$2").0/24" via "$(net_b "$2").254" dev "path$2"
+    fi
 }
 
 # up_check N: every path's ends running and answering ping
@@ -524,7 +535,10 @@ do_fault() {
             t0=$(date +%s.%N)
             for ns in $targets; do
                 case $mode in
-                    down|up) ip -n "$ns" link set "$p" "$mode" ;;
+                    down|up) ip -n "$ns" link set "$p" "$mode"
+                             if [ "$mode" = up ] && [ "$ROUTED" = 1 ]; then
+                                 routed_route "$ns" "${p#path}"
+                             fi ;;
                     undrop)  nft_set "$ns" delete drop_if "$p" ;;
                     unreset) nft_set "$ns" delete reset_if "$p" ;;
                     uncut)   nft_set "$ns" delete cut_if toB ;;
