@@ -28,6 +28,7 @@ static const uct_mp_lane_listener_t *const uct_mp_ep_lane_listeners[] = {
     &uct_mp_join_lane_listener,
     &uct_mp_pending_lane_listener,
     &uct_mp_flush_lane_listener,
+    &uct_mp_drain_lane_listener,
     NULL
 };
 
@@ -66,6 +67,9 @@ static unsigned uct_mp_ep_progress(void *arg)
     }
     if (bits & UCT_MP_WORK_FLUSH) {
         uct_mp_flush_progress(ep);
+    }
+    if (bits & UCT_MP_WORK_DRAIN) {
+        uct_mp_drain_progress(ep);
     }
 
     if (bits & UCT_MP_WORK_PENDING) {
@@ -108,6 +112,10 @@ void uct_mp_ep_ctl_dispatch(uct_mp_ep_t *ep, unsigned lane,
         break;
     case UCT_MP_CTL_DATA_ACK:
         uct_mp_am_handle_ack(ep, msg->probe_seq);
+        break;
+    case UCT_MP_CTL_DRAIN:
+    case UCT_MP_CTL_DRAIN_DONE:
+        uct_mp_drain_handle_ctl(ep, msg);
         break;
     default:
         uct_mp_join_handle_ctl(ep, msg, data, length);
@@ -393,6 +401,7 @@ static ucs_status_t uct_mp_ep_init_modules(uct_mp_ep_t *ep)
     uct_mp_am_ep_init(ep);
     uct_mp_flush_ep_init(ep);
     uct_mp_join_init(ep);
+    uct_mp_drain_init(ep);
     uct_mp_bounce_ep_init(ep);
     uct_mp_fence_ep_init(ep);
     uct_mp_keepalive_ep_init(ep);
