@@ -166,6 +166,7 @@ static int uct_mp_drain_lane_progress(uct_mp_ep_t *ep, unsigned lane)
 
     if (!dl->local_done && uct_mp_lane_flushed(ep, lane)) {
         dl->local_done = 1;
+        dl->flushed    = ucs_get_time();
         uct_mp_drain_send(ep, lane, UCT_MP_CTL_DRAIN_DONE);
     }
 
@@ -176,10 +177,12 @@ static int uct_mp_drain_lane_progress(uct_mp_ep_t *ep, unsigned lane)
     uct_mp_lane_destroy(ep, lane);
     dl->phase    = UCT_MP_DRAIN_CLOSED;
     dl->finished = ucs_get_time();
-    ucs_diag("mp_rc: ep %p lane %u (%s): drained%s in %.3f s, closed", ep, lane,
+    ucs_diag("mp_rc: ep %p lane %u (%s): drained%s in %.3f s (its own work "
+             "flushed after %.3f s), closed", ep, lane,
              uct_mp_lane_name(ep, lane),
              dl->fell_back ? " (failed meanwhile, failed over)" : "",
-             ucs_time_to_sec(dl->finished - dl->started));
+             ucs_time_to_sec(dl->finished - dl->started),
+             ucs_time_to_sec(dl->flushed - dl->started));
     return 0;
 }
 

@@ -37,6 +37,7 @@ typedef struct uct_mp_drain_lane {
     uint8_t                  peer_done;   /* DRAIN_DONE received */
     uint8_t                  fell_back;   /* the lane failed during the drain */
     ucs_time_t               started;
+    ucs_time_t               flushed;     /* when local_done was set */
     ucs_time_t               finished;
 } uct_mp_drain_lane_t;
 
