@@ -157,7 +157,10 @@ static int uct_mp_drain_lane_progress(uct_mp_ep_t *ep, unsigned lane)
         if (ep->lane.slots[lane].ep != NULL) {
             return 1; /* its operations come back when the ep goes */
         }
-        dl->fell_back = 1;
+        /* after our DRAIN_DONE, the peer closing its side looks like this
+         * (its DRAIN_DONE may come later, on another lane): nothing of ours
+         * was left; before it, the drain failed over */
+        dl->fell_back = !dl->local_done;
         dl->peer_done = 1; /* the path is gone: nothing to wait for */
     } else if (state != UCT_MP_LANE_DRAINING) {
         dl->phase = UCT_MP_DRAIN_NONE; /* closed or reopened meanwhile */
