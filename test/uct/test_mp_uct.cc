@@ -1374,3 +1374,38 @@ TEST_F(test_mp_uct, control_socket_answers_status_and_refuses_bad_requests) {
     rmdir(dir.c_str());
     rmdir(dir_tmpl);
 }
+
+/* A put striped over both lanes, in flight when lane 1 starts draining,
+ * completes with every byte; the lane closes after it */
+TEST_F(test_mp_uct, drain_lets_outstanding_rma_complete) {
+    open_pair(k_lane_devices_two, "load_balance", true);
+    uct_ep_h back_ep = m_receiver.m_eps.at(0);
+    const size_t size = 4 * 1024 * 1024;
+    rma_buffers fwd;
+
+    rma_setup(m_sender, m_receiver, size, &fwd);
+    put_chunks(m_ep, &fwd, 65536); /* joins lane 1 */
+    flush(m_ep);
+    ASSERT_TRUE(wait_for([&] {
+        return (lane_state(m_ep, 1) == UCT_MP_LANE_ACTIVE) &&
+               (lane_state(back_ep, 1) == UCT_MP_LANE_ACTIVE);
+    }));
+
+    fwd.target.assign(size, '\0');
+    uct_completion_t comp;
+    completion_init(&comp);
+    ucs_status_t status = put_all(m_ep, &fwd, &comp);
+    ASSERT_EQ(UCS_INPROGRESS, status) << ucs_status_string(status);
+    ASSERT_UCS_OK(uct_mp_drain_start(reinterpret_cast<struct uct_mp_ep*>(m_ep),
+                                     1));
+    EXPECT_EQ(UCT_MP_LANE_DRAINING, lane_state(m_ep, 1));
+    ASSERT_TRUE(wait_for([&] { return comp.count == 0; }));
+    ASSERT_UCS_OK(comp.status);
+    EXPECT_TRUE(fwd.target == fwd.source) << "bytes differ";
+    ASSERT_TRUE(wait_for([&] {
+        return (lane_state(m_ep, 1) == UCT_MP_LANE_CLOSED) &&
+               (lane_state(back_ep, 1) == UCT_MP_LANE_CLOSED);
+    }));
+    EXPECT_EQ(UCT_MP_LANE_ACTIVE, lane_state(back_ep, 0));
+    rma_release(m_sender, m_receiver, &fwd);
+}
