@@ -147,9 +147,11 @@ static void uct_mp_control_open(const char *config_dir)
 
     unlink(addr.sun_path); /* an earlier process with this pid left it */
     if ((bind(fd, (struct sockaddr*)&addr, sizeof(addr)) != 0) ||
+        (chmod(addr.sun_path, 0600) != 0) ||
         (listen(fd, UCT_MP_CONTROL_MAX_CLIENTS) != 0)) {
         ucs_warn("mp_rc: no control socket: bind/listen on %s failed: %m",
                  addr.sun_path);
+        unlink(addr.sun_path);
         close(fd);
         return;
     }

@@ -1317,6 +1317,9 @@ TEST_F(test_mp_uct, control_socket_answers_status_and_refuses_bad_requests) {
     struct stat st;
     ASSERT_EQ(0, stat(dir.c_str(), &st)) << dir;
     EXPECT_EQ(0700u, st.st_mode & 07777);
+    ASSERT_EQ(0, stat(path.c_str(), &st)) << path;
+    EXPECT_TRUE(S_ISSOCK(st.st_mode));
+    EXPECT_EQ(0600u, st.st_mode & 07777);
 
     /* one request; the reply comes from this process's progress */
     auto request = [&](const std::string &req, std::string *text) -> int {
