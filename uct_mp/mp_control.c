@@ -415,6 +415,12 @@ static const char *uct_mp_control_drain_refusal(const char *dev, char *buf,
                           uct_mp_lane_usable(ep, lane,
                                              UCT_MP_LANE_USE_CONNECTED);
             }
+            if ((on_dev > 0) && !uct_mp_drain_supported(ep)) {
+                snprintf(buf, max, "cannot drain %s: the peer of ep 0x%x "
+                         "(iface %s) does not support DRAIN", dev, ep->token,
+                         iface->lanes[0].dev_name);
+                return buf;
+            }
             if ((on_dev > 0) && (uct_mp_lanes_usable(ep->lane.sm) <= on_dev)) {
                 snprintf(buf, max, "cannot drain %s: it is the last usable "
                          "lane of ep 0x%x (iface %s)", dev, ep->token,

@@ -19,7 +19,19 @@
 
 void uct_mp_drain_init(uct_mp_ep_t *ep)
 {
+    ep->drain.peer_drains = 0;
     memset(ep->drain.lanes, 0, sizeof(ep->drain.lanes));
+}
+
+void uct_mp_drain_ep_connected(uct_mp_ep_t *ep, uint8_t peer_caps)
+{
+    ep->drain.peer_drains = !!(peer_caps & UCT_MP_CAP_DRAIN);
+}
+
+int uct_mp_drain_supported(uct_mp_ep_t *ep)
+{
+    /* connect-to-iface: no peer ep, only this side drains */
+    return (ep->remote_token == 0) || ep->drain.peer_drains;
 }
 
 /* Tell the peer about lane (DRAIN or DRAIN_DONE) on the AM lane */
@@ -56,6 +68,10 @@ ucs_status_t uct_mp_drain_start(uct_mp_ep_t *ep, unsigned lane)
 
     if (ep->drain.lanes[lane].phase == UCT_MP_DRAIN_RUNNING) {
         return UCS_OK;
+    }
+
+    if (!uct_mp_drain_supported(ep)) {
+        return UCS_ERR_UNSUPPORTED;
     }
 
     status = uct_mp_lane_drain(ep, lane);

@@ -44,6 +44,7 @@ typedef struct uct_mp_drain_lane {
 
 /* The endpoint's slice owned by mp_drain.c */
 typedef struct uct_mp_drain_ep {
+    int                      peer_drains; /* the peer ep answers DRAIN */
     uct_mp_drain_lane_t      lanes[UCT_MP_MAX_LANES];
 } uct_mp_drain_ep_t;
 
@@ -53,8 +54,15 @@ extern const struct uct_mp_lane_listener uct_mp_drain_lane_listener;
 
 void uct_mp_drain_init(struct uct_mp_ep *ep);
 
+/* ep connected to its peer ep, whose address offers peer_caps */
+void uct_mp_drain_ep_connected(struct uct_mp_ep *ep, uint8_t peer_caps);
+
+/* May ep drain its lanes? Not when its peer ep would not answer DRAIN */
+int uct_mp_drain_supported(struct uct_mp_ep *ep);
+
 /* Drain lane (operator request on this side): UCS_ERR_BUSY when it is the
- * last usable lane, UCS_ERR_NOT_CONNECTED when it is not connected */
+ * last usable lane, UCS_ERR_NOT_CONNECTED when it is not connected,
+ * UCS_ERR_UNSUPPORTED when the peer ep does not answer DRAIN */
 ucs_status_t uct_mp_drain_start(struct uct_mp_ep *ep, unsigned lane);
 
 /* Undrain a drained, closed lane: it rejoins; UCS_ERR_INVALID_PARAM when it

@@ -302,6 +302,7 @@ ucs_status_t uct_mp_ep_connect_to_ep(uct_ep_h tl_ep,
     uct_mp_am_ep_connected(ep, epa.caps);
     uct_mp_lane_event(ep, 0, UCT_MP_LANE_EV_CONNECTED);
     uct_mp_join_primary_connected(ep, epa.caps);
+    uct_mp_drain_ep_connected(ep, epa.caps);
 
     ucs_debug("mp_rc: ep %p token 0x%x connected to ep 0x%x, join %s", ep,
               ep->token, ep->remote_token,

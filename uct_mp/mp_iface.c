@@ -506,7 +506,8 @@ static void uct_mp_iface_copy_config(uct_mp_iface_t *iface, uct_mp_md_t *md,
                                    ucs_max(config->failback_interval, 0.0));
     iface->link_events       = config->link_events;
     iface->device_atomics    = config->device_atomics;
-    iface->caps              = UCT_MP_CAP_JOIN | UCT_MP_CAP_SEQ;
+    iface->caps              = UCT_MP_CAP_JOIN | UCT_MP_CAP_SEQ |
+                               UCT_MP_CAP_DRAIN;
     iface->num_lanes         = 0;
     iface->bad_addr_logged   = 0;
     iface->bad_ctl_logged    = 0;
