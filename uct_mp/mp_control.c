@@ -42,6 +42,9 @@ typedef enum {
 
 typedef struct {
     int                      fd;          /* -1: free slot */
+    int                      refused;     /* another uid: the reason goes
+                                             out after its request came */
+    char                     reason[128];
     uct_mp_control_job_t     job;
     char                     dev[UCT_DEVICE_NAME_MAX];
     ucs_time_t               started;
@@ -588,7 +591,6 @@ static int uct_mp_control_allowed(int fd, char *msg, size_t max)
 static void uct_mp_control_accept(void)
 {
     uct_mp_control_client_t *c = NULL, tmp;
-    char msg[256];
     unsigned i;
     int fd;
 
@@ -605,16 +607,18 @@ static void uct_mp_control_accept(void)
     }
 
     tmp.fd = fd;
-    if (!uct_mp_control_allowed(fd, msg, sizeof(msg))) {
-        uct_mp_control_fail(&tmp, msg);
-    } else if (c == NULL) {
+    if (c == NULL) {
         uct_mp_control_fail(&tmp, "busy: too many control clients");
-    } else {
-        memset(c, 0, sizeof(*c));
-        c->fd      = fd;
-        c->job     = UCT_MP_CONTROL_JOB_NONE;
-        c->started = ucs_get_time();
+        return;
     }
+
+    memset(c, 0, sizeof(*c));
+    c->fd      = fd;
+    c->job     = UCT_MP_CONTROL_JOB_NONE;
+    c->started = ucs_get_time();
+    /* a refusal waits for the request: closing with it unread would reset
+     * the connection before the client reads why */
+    c->refused = !uct_mp_control_allowed(fd, c->reason, sizeof(c->reason));
 }
 
 static void uct_mp_control_client_progress(uct_mp_control_client_t *c,
@@ -635,11 +639,14 @@ static void uct_mp_control_client_progress(uct_mp_control_client_t *c,
     }
 
     len = recv(c->fd, req, sizeof(req) - 1, MSG_DONTWAIT);
-    if (len > 0) {
+    if ((len > 0) && c->refused) {
+        uct_mp_control_fail(c, c->reason);
+    } else if (len > 0) {
         req[len] = '\0';
         uct_mp_control_request(c, req);
     } else if ((len == 0) || ((errno != EAGAIN) && (errno != EWOULDBLOCK)) ||
-               (ucs_time_to_sec(now - c->started) > UCT_MP_CONTROL_IDLE_SEC)) {
+               ((int64_t)(now - c->started) >
+                (int64_t)ucs_time_from_sec(UCT_MP_CONTROL_IDLE_SEC))) {
         close(c->fd);
         c->fd = -1;
     }

@@ -1322,7 +1322,8 @@ TEST_F(test_mp_uct, control_socket_answers_status_and_refuses_bad_requests) {
     EXPECT_EQ(0600u, st.st_mode & 07777);
 
     /* one request; the reply comes from this process's progress */
-    auto request = [&](const std::string &req, std::string *text) -> int {
+    auto request = [&](const std::string &req, std::string *text,
+                       bool late = false) -> int {
         int fd = socket(AF_UNIX, SOCK_SEQPACKET | SOCK_NONBLOCK, 0);
         struct sockaddr_un addr = {};
         addr.sun_family = AF_UNIX;
@@ -1330,6 +1331,13 @@ TEST_F(test_mp_uct, control_socket_answers_status_and_refuses_bad_requests) {
         if (connect(fd, (struct sockaddr*)&addr, sizeof(addr)) != 0) {
             close(fd);
             return -1;
+        }
+        if (late) {
+            /* accepted before the request comes: it must still be read */
+            auto until = clock::now() + std::chrono::milliseconds(20);
+            while (clock::now() < until) {
+                progress();
+            }
         }
         send(fd, req.data(), req.size(), 0);
         int code = -2;
@@ -1348,6 +1356,9 @@ TEST_F(test_mp_uct, control_socket_answers_status_and_refuses_bad_requests) {
     };
 
     std::string text;
+    EXPECT_EQ(0, request("status", &text, true)) << text;
+    EXPECT_NE(std::string::npos, text.find("lanes lo,lo")) << text;
+    text.clear();
     EXPECT_EQ(0, request("status json", &text)) << text;
     EXPECT_NE(std::string::npos,
               text.find("\"pid\":" + std::to_string(getpid()))) << text;
