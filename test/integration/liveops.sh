@@ -305,8 +305,8 @@ ops_status_refused() {
     timeout 5 python3 -c 'import socket, sys, time
 s = socket.socket(socket.AF_UNIX, socket.SOCK_SEQPACKET)
 s.bind(sys.argv[1]); s.listen(1); c = s.accept()[0]; time.sleep(2)' "$CTL_ROOT/mute/4242.sock" &
-    local mute=$!
-    sleep 0.3
+    local mute=$! n
+    for n in $(seq 30); do [ -S "$CTL_ROOT/mute/4242.sock" ] && break; sleep 0.1; done
     echo "== mute"; "$CTL" --dir "$CTL_ROOT/mute" 4242 status --timeout 0.5; echo "rc $?"
     wait $mute
 }
