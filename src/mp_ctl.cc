@@ -23,7 +23,8 @@ bool valid_type(unsigned type)
 {
     return is_join_with_lanes(type) || (type == UCT_MP_CTL_JOIN_NAK) ||
            (type == UCT_MP_CTL_KEEPALIVE) || (type == UCT_MP_CTL_KEEPALIVE_ACK) ||
-           (type == UCT_MP_CTL_DATA_ACK);
+           (type == UCT_MP_CTL_DATA_ACK) || (type == UCT_MP_CTL_DRAIN) ||
+           (type == UCT_MP_CTL_DRAIN_DONE);
 }
 
 size_t body_len(const uct_mp_ctl_t *msg)
@@ -32,6 +33,8 @@ size_t body_len(const uct_mp_ctl_t *msg)
     case UCT_MP_CTL_KEEPALIVE:
     case UCT_MP_CTL_KEEPALIVE_ACK:
     case UCT_MP_CTL_DATA_ACK:
+    case UCT_MP_CTL_DRAIN:
+    case UCT_MP_CTL_DRAIN_DONE:
         return 4;
     case UCT_MP_CTL_JOIN_NAK:
         return 5;
@@ -91,6 +94,8 @@ size_t pack(const uct_mp_ctl_t *msg, void *buf, size_t buf_len, char *errmsg,
     case UCT_MP_CTL_KEEPALIVE:
     case UCT_MP_CTL_KEEPALIVE_ACK:
     case UCT_MP_CTL_DATA_ACK:
+    case UCT_MP_CTL_DRAIN:
+    case UCT_MP_CTL_DRAIN_DONE:
         w.u32(msg->probe_seq);
         break;
     case UCT_MP_CTL_JOIN_NAK:
@@ -129,6 +134,8 @@ int unpack_fields(byte_reader &r, size_t length, uct_mp_ctl_t *out,
     case UCT_MP_CTL_KEEPALIVE:
     case UCT_MP_CTL_KEEPALIVE_ACK:
     case UCT_MP_CTL_DATA_ACK:
+    case UCT_MP_CTL_DRAIN:
+    case UCT_MP_CTL_DRAIN_DONE:
         ok = r.u32(&out->probe_seq);
         break;
     case UCT_MP_CTL_JOIN_NAK:
@@ -283,6 +290,8 @@ const char *uct_mp_ctl_type_str(unsigned type)
     case UCT_MP_CTL_JOIN_REQ:  return "JOIN_REQ";
     case UCT_MP_CTL_JOIN_ACK:  return "JOIN_ACK";
     case UCT_MP_CTL_JOIN_NAK:  return "JOIN_NAK";
+    case UCT_MP_CTL_DRAIN:     return "DRAIN";
+    case UCT_MP_CTL_DRAIN_DONE: return "DRAIN_DONE";
     default:                   return "unknown";
     }
 }

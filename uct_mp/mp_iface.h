@@ -31,6 +31,7 @@ typedef struct uct_mp_iface_config {
     int                      device_atomics;    /* DEVICE_ATOMICS */
     int                      rma_bounce;        /* RMA_BOUNCE */
     uct_iface_mpool_config_t bounce_mp;         /* BOUNCE_MAX_BUFS, _GROW */
+    char                     *control_dir;      /* CONTROL_DIR */
 } uct_mp_iface_config_t;
 
 
@@ -134,6 +135,8 @@ typedef struct uct_mp_iface {
                                              unsigned lane,
                                              const uct_mp_ctl_t *msg,
                                              const void *data, size_t length);
+    uct_worker_cb_id_t       control_prog_id; /* reads the control socket
+                                                 (mp_control.c) */
     int                      bad_addr_logged;
     int                      bad_ctl_logged;
 } uct_mp_iface_t;
