@@ -361,7 +361,9 @@ ucs_status_t uct_mp_am_short(uct_mp_ep_t *ep, int lane, uint8_t id,
     msg = uct_mp_am_msg_alloc(ep, id, sizeof(header) + length);
     if (msg != NULL) {
         memcpy(msg->data, &header, sizeof(header));
-        memcpy(msg->data + sizeof(header), payload, length);
+        if (length > 0) { /* payload may be NULL then */
+            memcpy(msg->data + sizeof(header), payload, length);
+        }
         uct_mp_am_ring_push(ep, msg);
     } else {
         ep->am.tx_dsn = (ep->am.tx_dsn + 1) & UCT_MP_AM_DSN_MASK;
