@@ -428,6 +428,32 @@ size_t uct_mp_lane_tl_rkey_len(uct_mp_lane_tl_t tl)
     }
 }
 
+int uct_mp_wire_unpack_rkey(const void *buf, uct_mp_wire_t *msg, char *errmsg,
+                            size_t errmsg_len)
+{
+    static const uint8_t lens[] = {0, 8}; /* every uct_mp_lane_tl_rkey_len */
+    uct_mp_wire_t out;
+
+    if (uct_mp::unpack_exact(buf, UCT_MP_WIRE_RKEY, lens, 2, &out, errmsg,
+                             errmsg_len) != 0) {
+        return -1;
+    }
+
+    size_t len = uct_mp_lane_tl_rkey_len(
+                     static_cast<uct_mp_lane_tl_t>(out.lane_tl));
+    for (unsigned i = 0; i < out.lane_count; ++i) {
+        if (out.lanes[i].len != len) {
+            uct_mp::set_error(errmsg, errmsg_len, "mp remote key: lane %u has "
+                              "%u bytes, lane transport %u uses %zu", i,
+                              out.lanes[i].len, out.lane_tl, len);
+            return -1;
+        }
+    }
+
+    *msg = out;
+    return 0;
+}
+
 int uct_mp_wire_is_kind(const void *buf, uct_mp_wire_kind_t kind)
 {
     const uint8_t *bytes = static_cast<const uint8_t*>(buf);

@@ -131,6 +131,11 @@ int uct_mp_wire_is_other_version(const void *buf, size_t max_len,
  * component's rkey_unpack reads) */
 size_t uct_mp_lane_tl_rkey_len(uct_mp_lane_tl_t tl);
 
+/* Decode a remote key whose length UCT does not pass: every lane entry must
+ * have the rkey length of its lane transport, nothing past them is read */
+int uct_mp_wire_unpack_rkey(const void *buf, uct_mp_wire_t *msg, char *errmsg,
+                            size_t errmsg_len);
+
 /* Does buf (at least 2 readable bytes) start like an mp buffer of this kind
  * and version? A cheap test to tell an mp address from another transport's;
  * uct_mp_wire_unpack() still validates everything. */
