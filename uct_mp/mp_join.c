@@ -225,8 +225,8 @@ static void uct_mp_join_handle_req(uct_mp_ep_t *ep, const uct_mp_ctl_t *req)
             continue;
         }
 
-        status = uct_mp_lane_connect(ep, lane, req->devs.lanes[remote].data,
-                                     req->addrs.lanes[remote].data, remote,
+        status = uct_mp_lane_connect(ep, lane, &req->devs.lanes[remote],
+                                     &req->addrs.lanes[remote], remote,
                                      req->devs.lanes[remote].md_index);
         if (status != UCS_OK) {
             ucs_diag("mp_rc: ep %p lane %u (%s): joining peer lane %d failed: "
@@ -271,8 +271,8 @@ static void uct_mp_join_handle_ack(uct_mp_ep_t *ep, const uct_mp_ctl_t *ack)
             continue;
         }
 
-        status = uct_mp_lane_connect(ep, lane, ack->devs.lanes[remote].data,
-                                     ack->addrs.lanes[remote].data, remote,
+        status = uct_mp_lane_connect(ep, lane, &ack->devs.lanes[remote],
+                                     &ack->addrs.lanes[remote], remote,
                                      ack->devs.lanes[remote].md_index);
         if (status != UCS_OK) {
             ucs_diag("mp_rc: ep %p lane %u (%s): connecting to joined peer "
@@ -473,8 +473,8 @@ static void uct_mp_join_handle_rejoin_ack(uct_mp_ep_t *ep,
         return;
     }
 
-    status = uct_mp_lane_connect(ep, lane, ack->devs.lanes[remote].data,
-                                 ack->addrs.lanes[remote].data, remote,
+    status = uct_mp_lane_connect(ep, lane, &ack->devs.lanes[remote],
+                                 &ack->addrs.lanes[remote], remote,
                                  ack->devs.lanes[remote].md_index);
     if (status != UCS_OK) {
         uct_mp_lane_fail(ep, lane, status);
@@ -519,7 +519,10 @@ static int uct_mp_join_rejoin_lane(uct_mp_ep_t *ep, const uct_mp_ctl_t *req,
         j = i;
     }
     if ((j >= iface->num_lanes) || ((int)j == ep->lane.tx_lane) ||
-        (req->addrs.lanes[i].len != iface->lanes[j].attr.ep_addr_len)) {
+        (i >= req->devs.lane_count) ||
+        (req->devs.lanes[i].md_index >= UCT_MP_MAX_LANES) ||
+        !uct_mp_lane_entries_fit(iface, j, &req->devs.lanes[i], NULL,
+                                 &req->addrs.lanes[i])) {
         return -1;
     }
 
@@ -554,8 +557,8 @@ static ucs_status_t uct_mp_join_replace_lane(uct_mp_ep_t *ep,
     }
 
     /* CONNECTED when the initiator's KEEPALIVE arrives on it */
-    status = uct_mp_lane_connect(ep, j, req->devs.lanes[i].data,
-                                 req->addrs.lanes[i].data, i,
+    status = uct_mp_lane_connect(ep, j, &req->devs.lanes[i],
+                                 &req->addrs.lanes[i], i,
                                  req->devs.lanes[i].md_index);
     if (status != UCS_OK) {
         uct_mp_lane_fail(ep, j, status);
