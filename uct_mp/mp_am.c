@@ -58,10 +58,31 @@ void uct_mp_am_ep_init(uct_mp_ep_t *ep)
     ep->am.replay       = 0;
     ep->am.dups         = 0;
     ep->am.replayed     = 0;
+    ep->am.refused      = 0;
+    ep->am.bad_logged   = 0;
     ucs_queue_head_init(&ep->am.ring);
     ep->am.replay_dsn   = 0;
     ep->am.probe_dsn    = UINT32_MAX;
 }
+
+/* What a peer may send wrong; the first of each kind is logged at error
+ * level, the others at debug level (a peer may repeat them at any rate) */
+enum {
+    UCT_MP_AM_BAD_ACK = UCS_BIT(0), /* ack beyond the DSNs sent */
+    UCT_MP_AM_BAD_DSN = UCS_BIT(1)  /* DSN out of the receive window */
+};
+
+#define uct_mp_am_log_bad(_ep, _kind, _fmt, ...) \
+    do { \
+        ++(_ep)->am.refused; \
+        if (!((_ep)->am.bad_logged & (_kind))) { \
+            (_ep)->am.bad_logged |= (_kind); \
+            ucs_error("mp_rc: ep %p: " _fmt " (later ones at debug level)", \
+                      (_ep), ## __VA_ARGS__); \
+        } else { \
+            ucs_debug("mp_rc: ep %p: " _fmt, (_ep), ## __VA_ARGS__); \
+        } \
+    } while (0)
 
 static void uct_mp_am_msg_free(uct_mp_am_msg_t *msg)
 {
@@ -161,6 +182,14 @@ void uct_mp_am_handle_ack(uct_mp_ep_t *ep, uint32_t ack)
     int was_full = uct_mp_am_ring_full(ep);
     uct_mp_am_msg_t *msg;
 
+    ack &= UCT_MP_AM_DSN_MASK;
+    if (ucs_unlikely(UCT_MP_AM_DSN_BEFORE(ep->am.tx_dsn, ack))) {
+        /* would free messages not yet delivered, or not yet sent */
+        uct_mp_am_log_bad(ep, UCT_MP_AM_BAD_ACK, "peer acknowledges DSN %u, "
+                          "only %u sent: ignored", ack, ep->am.tx_dsn);
+        return;
+    }
+
     while (!ucs_queue_is_empty(&ep->am.ring)) {
         msg = ucs_queue_head_elem_non_empty(&ep->am.ring, uct_mp_am_msg_t,
                                             queue);
@@ -211,13 +240,40 @@ void uct_mp_am_send_ack(uct_mp_ep_t *ep, int force)
     uct_mp_ctrl_send(ep, lane, &ack);
 }
 
+/* Is hdr the next message from the peer? Its ack is applied only then, or
+ * for a message sent again after a lane failure (one of the sender's
+ * unacknowledged ones, at most RING_MAX before), which is dropped */
+static int uct_mp_am_rx_in_order(uct_mp_ep_t *ep, uint8_t id,
+                                 const uct_mp_am_hdr_t *hdr)
+{
+    uint32_t dsn = hdr->dsn & UCT_MP_AM_DSN_MASK;
+
+    if (ucs_likely(dsn == ep->am.rx_expected)) {
+        uct_mp_am_handle_ack(ep, hdr->ack);
+        return 1;
+    }
+
+    if (UCT_MP_AM_DSN_BEFORE(dsn, ep->am.rx_expected) &&
+        !UCT_MP_AM_DSN_BEFORE(dsn, ep->am.rx_expected - UCT_MP_AM_RING_MAX)) {
+        ++ep->am.dups;
+        uct_mp_am_handle_ack(ep, hdr->ack);
+        if (hdr->dsn & UCT_MP_AM_ACK_NOW) {
+            uct_mp_am_send_ack(ep, 1);
+        }
+        return 0;
+    }
+
+    uct_mp_am_log_bad(ep, UCT_MP_AM_BAD_DSN, "AM %u with DSN %u, expected %u: "
+                      "dropped", id, dsn, ep->am.rx_expected);
+    return 0;
+}
+
 ucs_status_t uct_mp_am_rx(uct_mp_iface_t *iface, unsigned lane, uint8_t id,
                           void *data, size_t length, unsigned flags)
 {
     uct_am_handler_t *handler = &iface->super.am[id];
     void *aligned;
     uct_mp_am_hdr_t hdr;
-    uint32_t dsn;
     uct_mp_ep_t *ep;
 
     if (ucs_unlikely(length < UCT_MP_AM_HDR_LEN)) {
@@ -245,18 +301,7 @@ ucs_status_t uct_mp_am_rx(uct_mp_iface_t *iface, unsigned lane, uint8_t id,
         }
 
         uct_mp_lane_arrival(ep, lane);
-        uct_mp_am_handle_ack(ep, hdr.ack);
-        dsn = hdr.dsn & UCT_MP_AM_DSN_MASK;
-        if (ucs_unlikely(dsn != ep->am.rx_expected)) {
-            if (UCT_MP_AM_DSN_BEFORE(dsn, ep->am.rx_expected)) {
-                ++ep->am.dups; /* sent again after a lane failure */
-                if (hdr.dsn & UCT_MP_AM_ACK_NOW) {
-                    uct_mp_am_send_ack(ep, 1);
-                }
-                return UCS_OK;
-            }
-            ucs_error("mp_rc: ep %p: AM %u with DSN %u, expected %u: dropped",
-                      ep, id, dsn, ep->am.rx_expected);
+        if (ucs_unlikely(!uct_mp_am_rx_in_order(ep, id, &hdr))) {
             return UCS_OK;
         }
 

@@ -314,9 +314,10 @@ void uct_mp_ep_dump(uct_mp_ep_t *ep, FILE *stream)
             ucs_queue_length(&ep->rma.replay_q), ucs_queue_length(&ep->flush.q),
             ep->join.rejoin_lane);
     fprintf(stream, "  am: seq %d tx_dsn %u rx_expected %u rx_acked %u "
-            "probe_dsn %u ring %u lane %d replay %d\n", ep->am.seq,
+            "probe_dsn %u ring %u lane %d replay %d refused %u\n", ep->am.seq,
             ep->am.tx_dsn, ep->am.rx_expected, ep->am.rx_acked,
-            ep->am.probe_dsn, ep->am.ring_len, ep->am.lane, ep->am.replay);
+            ep->am.probe_dsn, ep->am.ring_len, ep->am.lane, ep->am.replay,
+            ep->am.refused);
     for (lane = 0; lane < iface->num_lanes; ++lane) {
         fprintf(stream, "  lane %u (%s): %s ep %p remote %u wakeup %s, "
                 "outstanding %zu B, weight %.1f MB/s, probe %u\n", lane,

@@ -14,6 +14,7 @@
 #include "mp_ctl.h"
 #include "mp_wire.h"
 
+#include <climits>
 #include <sys/mman.h>
 #include <unistd.h>
 
@@ -439,6 +440,43 @@ TEST_P(hostile_ep, rejoin_request_with_an_empty_lane_device_is_refused) {
 
     /* nothing torn down, nothing connected to the forged lane */
     EXPECT_EQ(lane1, lane_line(m_back_ep, 1)) << dump(m_back_ep);
+    expect_am_delivered();
+    close_and_check();
+}
+
+/* "name N" of an endpoint's dump */
+static unsigned dump_field(const std::string &dump, const std::string &name)
+{
+    size_t pos = dump.find(" " + name + " ");
+    return (pos == std::string::npos) ? UINT_MAX :
+           std::stoul(dump.substr(pos + name.size() + 2));
+}
+
+TEST_P(hostile_ep, ack_beyond_what_was_sent_is_ignored) {
+    for (int i = 0; i < 3; ++i) {
+        expect_am_delivered();
+    }
+    std::string before = dump(m_ep);
+    unsigned tx_dsn    = dump_field(before, "tx_dsn");
+    ASSERT_EQ(3u, tx_dsn) << before;
+
+    /* the receiver acknowledges 100 messages more than were sent */
+    uct_mp_ctl_t ack;
+    memset(&ack, 0, sizeof(ack));
+    ack.type      = UCT_MP_CTL_DATA_ACK;
+    ack.probe_seq = tx_dsn + 100;
+    CT_ASSERT_UCS_OK(uct_mp_ctrl_send((struct uct_mp_ep*)m_back_ep, 0, &ack));
+    EXPECT_TRUE(wait_for([&] {
+        return m_log.count("peer acknowledges DSN 103, only 3 sent") > 0;
+    })) << m_log.all();
+    EXPECT_EQ(1u, dump_field(dump(m_ep), "refused")) << dump(m_ep);
+
+    /* a real acknowledgement still frees what was delivered */
+    ack.probe_seq = tx_dsn;
+    CT_ASSERT_UCS_OK(uct_mp_ctrl_send((struct uct_mp_ep*)m_back_ep, 0, &ack));
+    EXPECT_TRUE(wait_for([&] {
+        return dump_field(dump(m_ep), "ring") == 0;
+    })) << dump(m_ep);
     expect_am_delivered();
     close_and_check();
 }
