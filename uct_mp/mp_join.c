@@ -502,6 +502,28 @@ void uct_mp_join_rejoin_confirmed(uct_mp_ep_t *ep, unsigned lane)
              ep->lane.slots[lane].remote_lane, uct_mp_lanes_usable(ep->lane.sm));
 }
 
+/* Responder: may the peer's rejoin replace our lane j? Only a lane that
+ * failed or is being rejoined, or one silent for a keepalive interval (the
+ * peer saw the path fail first): a working lane is never torn down */
+static int uct_mp_join_may_replace(uct_mp_ep_t *ep, unsigned j)
+{
+    uct_mp_iface_t *iface     = uct_mp_join_iface(ep);
+    uct_mp_lane_state_t state = uct_mp_lane_state(ep, j);
+    ucs_time_t silent         = ucs_get_time() -
+                                ep->lane.slots[j].last_arrival;
+
+    if ((state == UCT_MP_LANE_FAILED) || (state == UCT_MP_LANE_CONNECTING) ||
+        ((iface->ka_interval > 0) && (silent >= iface->ka_interval))) {
+        return 1;
+    }
+
+    ucs_diag("mp_rc: ep %p lane %u (%s): peer asks to rejoin it, but it is "
+             "%s and heard from %.0f ms ago: refused", ep, j,
+             iface->lanes[j].dev_name, uct_mp_lane_state_str(state),
+             ucs_time_to_msec(silent));
+    return 0;
+}
+
 /* Responder: our lane for the peer's rejoining lane i: the lane paired with
  * it before, else the same index; -1 if none may rejoin now */
 static int uct_mp_join_rejoin_lane(uct_mp_ep_t *ep, const uct_mp_ctl_t *req,
@@ -519,7 +541,7 @@ static int uct_mp_join_rejoin_lane(uct_mp_ep_t *ep, const uct_mp_ctl_t *req,
         j = i;
     }
     if ((j >= iface->num_lanes) || ((int)j == ep->lane.tx_lane) ||
-        (i >= req->devs.lane_count) ||
+        (i >= req->devs.lane_count) || !uct_mp_join_may_replace(ep, j) ||
         (req->devs.lanes[i].md_index >= UCT_MP_MAX_LANES) ||
         !uct_mp_lane_entries_fit(iface, j, &req->devs.lanes[i], NULL,
                                  &req->addrs.lanes[i])) {
@@ -643,6 +665,17 @@ void uct_mp_join_handle_ctl(uct_mp_ep_t *ep, const uct_mp_ctl_t *msg,
 {
     switch (msg->type) {
     case UCT_MP_CTL_JOIN_REQ:
+        if (ep->join.peer_id_valid &&
+            ((int32_t)(msg->join_id - ep->join.peer_id) <= 0)) {
+            /* every attempt of the peer has a new id: a repeated or older
+             * one was answered already */
+            ucs_debug("mp_rc: ep %p: JOIN_REQ %u of ep 0x%x again (last %u): "
+                      "ignored", ep, msg->join_id, msg->src_token,
+                      ep->join.peer_id);
+            break;
+        }
+        ep->join.peer_id       = msg->join_id;
+        ep->join.peer_id_valid = 1;
         if ((ep->join.state == UCT_MP_JOIN_DONE) &&
             (ep->join.rejoin_req == NULL)) {
             uct_mp_join_queue_rejoin(ep, data, length);

@@ -54,6 +54,8 @@ typedef struct uct_mp_join_lane {
 typedef struct uct_mp_join_ep {
     uct_mp_join_state_t      state;         /* joining non-primary lanes */
     uint32_t                 id;            /* last JOIN_REQ sent */
+    uint32_t                 peer_id;       /* last peer JOIN_REQ taken */
+    int                      peer_id_valid; /* one was taken */
     int                      rejoin_lane;   /* fail-back JOIN in flight */
     ucs_time_t               rejoin_deadline;
     void                     *rejoin_req;   /* peer's REPLACE JOIN_REQ, copied */

@@ -213,7 +213,12 @@ protected:
         uct_mp_wire_t epa = unpack(a.data(), UCT_MP_WIRE_EP_ADDR);
         uct_mp_wire_t dev = unpack(m_sender.m_dev_addr.data(),
                                    UCT_MP_WIRE_DEVICE_ADDR);
+        /* device bytes of the real lane 0 where the length allows: a
+         * lane that connects anyway connects to loopback */
         m_forged_dev.assign(dev_len, '\x55');
+        if (dev_len == dev.lanes[0].len) {
+            m_forged_dev.assign((const char*)dev.lanes[0].data, dev_len);
+        }
         m_forged_ep.assign(ep_len, '\x66');
 
         memset(msg, 0, sizeof(*msg));
@@ -440,6 +445,43 @@ TEST_P(hostile_ep, rejoin_request_with_an_empty_lane_device_is_refused) {
 
     /* nothing torn down, nothing connected to the forged lane */
     EXPECT_EQ(lane1, lane_line(m_back_ep, 1)) << dump(m_back_ep);
+    expect_am_delivered();
+    close_and_check();
+}
+
+TEST_P(hostile_ep, repeated_or_unfounded_rejoin_tears_nothing_down) {
+    expect_am_delivered(); /* the sender joins, JOIN 1 */
+    ASSERT_TRUE(wait_for([&] { return joined(m_ep) && joined(m_back_ep); }))
+        << dump(m_ep) << dump(m_back_ep);
+    std::string lanes;
+    for (unsigned lane = 1; lane < var().lanes; ++lane) {
+        lanes += lane_line(m_back_ep, lane) + "\n";
+    }
+
+    /* JOIN 1 again, then new ids naming working lanes, with entries that
+     * fit: a lane replaced would connect to them */
+    size_t dev_len = unpack(m_sender.m_dev_addr.data(),
+                            UCT_MP_WIRE_DEVICE_ADDR).lanes[0].len;
+    for (uint32_t id : {1u, 1u, 50u, 51u}) {
+        uct_mp_ctl_t req;
+        forge_join(UCT_MP_CTL_JOIN_REQ, id, 1, dev_len,
+                   m_sender.m_attr.ep_addr_len - 12, &req);
+        for (unsigned i = 0; i < var().lanes; ++i) {
+            if (i != 1) {
+                req.addrs.lanes[i].len = 0; /* a rejoin offers one lane */
+            }
+        }
+        CT_ASSERT_UCS_OK(uct_mp_ctrl_send((struct uct_mp_ep*)m_ep, 0, &req));
+        for (int i = 0; i < 50; ++i) {
+            progress();
+        }
+    }
+
+    std::string after;
+    for (unsigned lane = 1; lane < var().lanes; ++lane) {
+        after += lane_line(m_back_ep, lane) + "\n";
+    }
+    EXPECT_EQ(lanes, after) << dump(m_back_ep);
     expect_am_delivered();
     close_and_check();
 }
