@@ -23,6 +23,9 @@
 #include <string.h>
 
 
+#define UCT_MP_JOIN_MAX_TRIES  3   /* JOIN_REQs of the first join */
+
+
 static UCS_F_ALWAYS_INLINE uct_mp_iface_t *uct_mp_join_iface(uct_mp_ep_t *ep)
 {
     return ucs_derived_of(ep->super.super.iface, uct_mp_iface_t);
@@ -130,6 +133,14 @@ void uct_mp_join_primary_connected(uct_mp_ep_t *ep, uint8_t peer_caps)
     }
 }
 
+/* A JOIN or rejoin unanswered for 3 keepalive intervals (at least 1 s) is
+ * taken as lost */
+static ucs_time_t uct_mp_join_timeout(uct_mp_ep_t *ep)
+{
+    return ucs_max(3 * uct_mp_join_iface(ep)->ka_interval,
+                   ucs_time_from_sec(1.0));
+}
+
 void uct_mp_join_start(uct_mp_ep_t *ep)
 {
     uint8_t ep_addrs[UCT_MP_MAX_LANES][UINT8_MAX];
@@ -140,7 +151,9 @@ void uct_mp_join_start(uct_mp_ep_t *ep)
     msg.lane    = 0;
     msg.join_id = ++ep->join.id;
 
-    ep->join.state = UCT_MP_JOIN_SENT;
+    ep->join.state    = UCT_MP_JOIN_SENT;
+    ep->join.deadline = ucs_get_time() + uct_mp_join_timeout(ep);
+    ++ep->join.tries;
     if ((uct_mp_join_fill_lanes(ep, &msg, ep_addrs) != UCS_OK) ||
         (uct_mp_ctrl_send(ep, uct_mp_join_ctl_lane(ep), &msg) != UCS_OK)) {
         ep->join.state = UCT_MP_JOIN_DONE;
@@ -389,8 +402,7 @@ static void uct_mp_join_start_rejoin(uct_mp_ep_t *ep, unsigned lane,
     }
 
     ep->join.rejoin_lane           = lane;
-    ep->join.rejoin_deadline       = now + ucs_max(3 * iface->ka_interval,
-                                                   ucs_time_from_sec(1.0));
+    ep->join.rejoin_deadline       = now + uct_mp_join_timeout(ep);
     ep->join.lanes[lane].retry_at = 0;
     uct_mp_lane_unpair(ep, lane);
     ucs_diag("mp_rc: ep %p lane %u (%s): trying to rejoin (JOIN %u)", ep, lane,
@@ -417,11 +429,38 @@ static void uct_mp_join_link_came_up(uct_mp_ep_t *ep, unsigned lane)
     }
 }
 
+/* JOIN_SENT too long: the request or its answer was lost (a control message
+ * on a lane that fails is dropped); ask again with a new id, a bounded
+ * number of times, then go on with the lanes there are */
+static void uct_mp_join_check_sent(uct_mp_ep_t *ep, ucs_time_t now)
+{
+    if ((ep->join.state != UCT_MP_JOIN_SENT) ||
+        ((int64_t)(now - ep->join.deadline) <= 0)) {
+        return;
+    }
+
+    if (ep->join.tries < UCT_MP_JOIN_MAX_TRIES) {
+        ucs_diag("mp_rc: ep %p: no answer to JOIN %u from ep 0x%x, asking "
+                 "again", ep, ep->join.id, ep->remote_token);
+        ep->join.state = UCT_MP_JOIN_WANTED;
+        uct_mp_join_start(ep);
+        return;
+    }
+
+    ucs_warn("mp_rc: ep %p: no answer to JOIN %u from ep 0x%x after %u "
+             "tries: %u lanes not joined", ep, ep->join.id, ep->remote_token,
+             ep->join.tries, uct_mp_join_iface(ep)->num_lanes - 1);
+    ep->join.state = UCT_MP_JOIN_DONE;
+    uct_mp_join_close_unjoined(ep);
+}
+
 void uct_mp_join_failback_tick(uct_mp_ep_t *ep, ucs_time_t now)
 {
     uct_mp_iface_t *iface = uct_mp_join_iface(ep);
     uct_mp_join_lane_t *jl;
     unsigned lane;
+
+    uct_mp_join_check_sent(ep, now);
 
     if (ep->join.rejoin_lane >= 0) {
         if ((int64_t)(now - ep->join.rejoin_deadline) > 0) {

@@ -90,7 +90,6 @@ protected:
         contract_test::SetUp();
         m_log.quiet = true; /* the refusals are logged at error level */
         open_pair();
-        connect();
     }
 
     /* forms of the receiver's device address with the primary entry of
@@ -207,11 +206,14 @@ protected:
      * entries for the other lanes: device addresses of dev_len bytes and
      * ep addresses of ep_len bytes */
     void forge_join(uct_mp_ctl_type_t type, uint32_t join_id, unsigned lane,
-                    size_t dev_len, size_t ep_len, uct_mp_ctl_t *msg) {
-        std::vector<uint8_t> a(m_sender.m_attr.ep_addr_len);
-        CT_ASSERT_UCS_OK(uct_ep_get_address(m_ep, (uct_ep_addr_t*)a.data()));
+                    size_t dev_len, size_t ep_len, uct_mp_ctl_t *msg,
+                    bool from_receiver = false) {
+        entity &from  = from_receiver ? m_receiver : m_sender;
+        uct_ep_h ep   = from_receiver ? m_back_ep : m_ep;
+        std::vector<uint8_t> a(from.m_attr.ep_addr_len);
+        CT_ASSERT_UCS_OK(uct_ep_get_address(ep, (uct_ep_addr_t*)a.data()));
         uct_mp_wire_t epa = unpack(a.data(), UCT_MP_WIRE_EP_ADDR);
-        uct_mp_wire_t dev = unpack(m_sender.m_dev_addr.data(),
+        uct_mp_wire_t dev = unpack(from.m_dev_addr.data(),
                                    UCT_MP_WIRE_DEVICE_ADDR);
         /* device bytes of the real lane 0 where the length allows: a
          * lane that connects anyway connects to loopback */
@@ -494,6 +496,60 @@ static unsigned dump_field(const std::string &dump, const std::string &name)
            std::stoul(dump.substr(pos + name.size() + 2));
 }
 
+/* keepalive every 100 ms: a lost JOIN is asked again after 1 s */
+class hostile_ep_join : public hostile_ep {
+protected:
+    void SetUp() override {
+        scoped_env::set("UCX_MP_RC_KEEPALIVE_INTERVAL", "0.1s");
+        hostile_ep::SetUp();
+    }
+
+    /* the sender takes JOIN id (a request the receiver never sent) and
+     * refuses it, or joins nothing: later requests up to id are ignored */
+    void sender_takes_join_id(uint32_t id, bool refuse) {
+        size_t dev_len = unpack(m_receiver.m_dev_addr.data(),
+                                UCT_MP_WIRE_DEVICE_ADDR).lanes[0].len;
+        uct_mp_ctl_t req;
+        forge_join(UCT_MP_CTL_JOIN_REQ, id, 0, refuse ? 0 : dev_len, 0, &req,
+                   true);
+        CT_ASSERT_UCS_OK(uct_mp_ctrl_send((struct uct_mp_ep*)m_back_ep, 0,
+                                          &req));
+        for (int i = 0; i < 100; ++i) {
+            progress();
+        }
+        EXPECT_NE(std::string::npos, dump(m_back_ep).find("join 1"))
+            << dump(m_back_ep);
+    }
+};
+
+TEST_P(hostile_ep_join, lost_join_request_is_sent_again) {
+    sender_takes_join_id(1, true);
+
+    /* the receiver's JOIN 1 is lost: the sender ignores an id it took */
+    uct_ep_am_short(m_back_ep, AM_ID, 1, "join", 4); /* may find no room */
+    EXPECT_TRUE(wait_for([&] { return joined(m_ep) && joined(m_back_ep); },
+                         5))
+        << dump(m_ep) << dump(m_back_ep);
+    expect_am_delivered();
+    close_and_check();
+}
+
+TEST_P(hostile_ep_join, unanswered_join_gives_up_after_bounded_tries) {
+    sender_takes_join_id(1000, false);
+
+    uct_ep_am_short(m_back_ep, AM_ID, 1, "join", 4);
+    EXPECT_TRUE(wait_for([&] {
+        return m_log.count("no answer to JOIN 3 from") > 0;
+    }, 8)) << m_log.all();
+    EXPECT_GE(m_log.count("after 3 tries"), 1u) << m_log.all();
+    EXPECT_NE(std::string::npos, dump(m_back_ep).find("join 3"))
+        << dump(m_back_ep);
+    expect_am_delivered();
+
+    close_and_check();
+}
+
+
 TEST_P(hostile_ep, ack_beyond_what_was_sent_is_ignored) {
     for (int i = 0; i < 3; ++i) {
         expect_am_delivered();
@@ -531,6 +587,9 @@ INSTANTIATE_TEST_SUITE_P(tcp, hostile,
 INSTANTIATE_TEST_SUITE_P(tcp, hostile_iface,
                          ::testing::Values(variant{1, false},
                                            variant{2, false}),
+                         variant_name);
+INSTANTIATE_TEST_SUITE_P(tcp, hostile_ep_join,
+                         ::testing::Values(variant{2, true}),
                          variant_name);
 INSTANTIATE_TEST_SUITE_P(tcp, hostile_ep,
                          ::testing::Values(variant{2, true},
