@@ -77,6 +77,27 @@ static ssize_t uct_mp_ctrl_post(uct_mp_ep_t *ep, uct_mp_ctrl_out_t *out)
     return packed;
 }
 
+/* A message about the endpoint rather than its lane (JOIN_*, DATA_ACK)
+ * queued for a lane that failed or has no ep goes on the AM lane: dropped,
+ * a lost JOIN leaves the endpoint on fewer lanes. Probes stay on their lane
+ * (their answer is the lane's evidence). */
+static void uct_mp_ctrl_retarget(uct_mp_ep_t *ep, uct_mp_ctrl_out_t *out)
+{
+    int am_lane = ep->lane.tx_lane;
+
+    if ((out->type == UCT_MP_CTL_KEEPALIVE) ||
+        (out->type == UCT_MP_CTL_KEEPALIVE_ACK) || (am_lane < 0) ||
+        (am_lane == out->lane) ||
+        ((ep->lane.slots[out->lane].ep != NULL) &&
+         (uct_mp_lane_state(ep, out->lane) != UCT_MP_LANE_FAILED))) {
+        return;
+    }
+
+    ucs_debug("mp_rc: ep %p: %s for lane %u goes on lane %d", ep,
+              uct_mp_ctl_type_str(out->type), out->lane, am_lane);
+    out->lane = am_lane;
+}
+
 /*
  * Send queued control messages, in order per lane. A lane without resources
  * (a tcp lane still connecting, a full send queue) holds back only its own
@@ -90,6 +111,7 @@ unsigned uct_mp_ctrl_progress(uct_mp_ep_t *ep)
     unsigned count = 0;
 
     ucs_queue_for_each_safe(out, iter, &ep->ctrl.q, queue) {
+        uct_mp_ctrl_retarget(ep, out);
         if (blocked & UCS_BIT(out->lane)) {
             continue;
         }

@@ -546,6 +546,18 @@ TEST_P(hostile_ep_join, unanswered_join_gives_up_after_bounded_tries) {
         << dump(m_back_ep);
     expect_am_delivered();
 
+    /* lane 1 was closed: a DATA_ACK (of 100 more messages than were sent)
+     * queued for it goes on the AM lane, and is refused there */
+    EXPECT_EQ(std::string::npos, lane_line(m_back_ep, 1).find("active"));
+    uct_mp_ctl_t ack;
+    memset(&ack, 0, sizeof(ack));
+    ack.type      = UCT_MP_CTL_DATA_ACK;
+    ack.lane      = 1;
+    ack.probe_seq = 100 + dump_field(dump(m_ep), "tx_dsn");
+    CT_ASSERT_UCS_OK(uct_mp_ctrl_send((struct uct_mp_ep*)m_back_ep, 1, &ack));
+    EXPECT_TRUE(wait_for([&] {
+        return m_log.count("peer acknowledges DSN") > 0;
+    }, 2)) << m_log.all();
     close_and_check();
 }
 
