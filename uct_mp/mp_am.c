@@ -69,7 +69,8 @@ void uct_mp_am_ep_init(uct_mp_ep_t *ep)
  * level, the others at debug level (a peer may repeat them at any rate) */
 enum {
     UCT_MP_AM_BAD_ACK = UCS_BIT(0), /* ack beyond the DSNs sent */
-    UCT_MP_AM_BAD_DSN = UCS_BIT(1)  /* DSN out of the receive window */
+    UCT_MP_AM_BAD_DSN = UCS_BIT(1), /* DSN out of the receive window */
+    UCT_MP_AM_NO_MEMORY = UCS_BIT(2) /* (not the peer's) no copy for replay */
 };
 
 #define uct_mp_am_log_bad(_ep, _kind, _fmt, ...) \
@@ -338,8 +339,11 @@ static uct_mp_am_msg_t *uct_mp_am_msg_alloc(uct_mp_ep_t *ep, uint8_t id,
     uct_mp_am_msg_t *msg = ucs_malloc(sizeof(*msg) + length, "mp am msg");
 
     if (msg == NULL) {
-        ucs_error("mp_rc: ep %p: failed to keep a %zu-byte AM for replay", ep,
-                  length);
+        if (!(ep->am.bad_logged & UCT_MP_AM_NO_MEMORY)) { /* may repeat */
+            ep->am.bad_logged |= UCT_MP_AM_NO_MEMORY;
+            ucs_error("mp_rc: ep %p: no memory for a %zu-byte AM copy: not "
+                      "sent, the caller retries", ep, length);
+        }
         return NULL;
     }
 
@@ -385,6 +389,17 @@ ucs_status_t uct_mp_am_short(uct_mp_ep_t *ep, int lane, uint8_t id,
         return status;
     }
 
+    if (ep->am.seq) {
+        /* the copy first: a message sent without one uses up a DSN with
+         * nothing to send again; without it nothing is sent */
+        msg = uct_mp_am_msg_alloc(ep, id, sizeof(header) + length);
+        if (msg == NULL) {
+            return UCS_ERR_NO_RESOURCE;
+        }
+        memcpy(msg->data, &header, sizeof(header));
+        memcpy(msg->data + sizeof(header), payload, length);
+    }
+
     uct_mp_am_fill_hdr(ep, &hdr, ep->am.tx_dsn, 0);
     iov[0].buffer = &hdr;
     iov[0].length = sizeof(hdr);
@@ -398,17 +413,13 @@ ucs_status_t uct_mp_am_short(uct_mp_ep_t *ep, int lane, uint8_t id,
 
     status = uct_ep_am_short_iov(ep->lane.slots[lane].ep, id, iov,
                                  (length > 0) ? 3 : 2);
-    if ((status != UCS_OK) || !ep->am.seq) {
+    if (status != UCS_OK) {
+        ucs_free(msg);
         return status;
     }
 
-    msg = uct_mp_am_msg_alloc(ep, id, sizeof(header) + length);
     if (msg != NULL) {
-        memcpy(msg->data, &header, sizeof(header));
-        memcpy(msg->data + sizeof(header), payload, length);
         uct_mp_am_ring_push(ep, msg);
-    } else {
-        ep->am.tx_dsn = (ep->am.tx_dsn + 1) & UCT_MP_AM_DSN_MASK;
     }
     return UCS_OK;
 }
@@ -417,7 +428,7 @@ ucs_status_t uct_mp_am_short_iov(uct_mp_ep_t *ep, int lane, uint8_t id,
                                  const uct_iov_t *iov, size_t iovcnt)
 {
     uct_iov_t lane_iov[UCT_MP_MAX_IOV + 1];
-    uct_mp_am_msg_t *msg;
+    uct_mp_am_msg_t *msg = NULL;
     uct_mp_am_hdr_t hdr;
     ucs_status_t status;
     size_t i, offset;
@@ -431,6 +442,17 @@ ucs_status_t uct_mp_am_short_iov(uct_mp_ep_t *ep, int lane, uint8_t id,
         return status;
     }
 
+    if (ep->am.seq) {
+        msg = uct_mp_am_msg_alloc(ep, id, uct_iov_total_length(iov, iovcnt));
+        if (msg == NULL) {
+            return UCS_ERR_NO_RESOURCE; /* nothing sent, no DSN used */
+        }
+        for (i = 0, offset = 0; i < iovcnt; ++i) {
+            memcpy(msg->data + offset, iov[i].buffer, iov[i].length);
+            offset += iov[i].length;
+        }
+    }
+
     uct_mp_am_fill_hdr(ep, &hdr, ep->am.tx_dsn, 0);
     lane_iov[0].buffer = &hdr;
     lane_iov[0].length = sizeof(hdr);
@@ -441,19 +463,13 @@ ucs_status_t uct_mp_am_short_iov(uct_mp_ep_t *ep, int lane, uint8_t id,
 
     status = uct_ep_am_short_iov(ep->lane.slots[lane].ep, id, lane_iov,
                                  iovcnt + 1);
-    if ((status != UCS_OK) || !ep->am.seq) {
+    if (status != UCS_OK) {
+        ucs_free(msg);
         return status;
     }
 
-    msg = uct_mp_am_msg_alloc(ep, id, uct_iov_total_length(iov, iovcnt));
     if (msg != NULL) {
-        for (i = 0, offset = 0; i < iovcnt; ++i) {
-            memcpy(msg->data + offset, iov[i].buffer, iov[i].length);
-            offset += iov[i].length;
-        }
         uct_mp_am_ring_push(ep, msg);
-    } else {
-        ep->am.tx_dsn = (ep->am.tx_dsn + 1) & UCT_MP_AM_DSN_MASK;
     }
     return UCS_OK;
 }
@@ -482,11 +498,10 @@ static size_t uct_mp_am_pack(void *dest, void *arg)
     }
 
     length = ctx->pack_cb(payload, ctx->arg);
-    if (ctx->ep->am.seq) {
-        ctx->kept = uct_mp_am_msg_alloc(ctx->ep, ctx->id, length);
-        if (ctx->kept != NULL) {
-            memcpy(ctx->kept->data, payload, length);
-        }
+    if (ctx->kept != NULL) {
+        /* allocated for the largest message before the send */
+        ctx->kept->length = length;
+        memcpy(ctx->kept->data, payload, length);
     }
     return UCT_MP_AM_HDR_LEN + length;
 }
@@ -494,6 +509,7 @@ static size_t uct_mp_am_pack(void *dest, void *arg)
 ssize_t uct_mp_am_bcopy(uct_mp_ep_t *ep, int lane, uint8_t id,
                         uct_pack_callback_t pack_cb, void *arg, unsigned flags)
 {
+    uct_mp_am_msg_t *trimmed;
     uct_mp_am_pack_ctx_t ctx;
     ucs_status_t status;
     ssize_t packed;
@@ -509,6 +525,17 @@ ssize_t uct_mp_am_bcopy(uct_mp_ep_t *ep, int lane, uint8_t id,
     ctx.id      = id;
     ctx.msg     = NULL;
     ctx.kept    = NULL;
+    if (ep->am.seq) {
+        /* the copy must exist before the user packs: room for the most the
+         * lane carries, trimmed after the send; without it nothing is sent
+         * and no DSN is used */
+        ctx.kept = uct_mp_am_msg_alloc(ep, id,
+                                       uct_mp_am_iface(ep)->lanes[lane].attr.
+                                       cap.am.max_bcopy);
+        if (ctx.kept == NULL) {
+            return UCS_ERR_NO_RESOURCE;
+        }
+    }
     uct_mp_am_fill_hdr(ep, &ctx.hdr, ep->am.tx_dsn, 0);
 
     packed = uct_ep_am_bcopy(ep->lane.slots[lane].ep, id, uct_mp_am_pack, &ctx,
@@ -518,12 +545,10 @@ ssize_t uct_mp_am_bcopy(uct_mp_ep_t *ep, int lane, uint8_t id,
         return packed;
     }
 
-    if (ep->am.seq) {
-        if (ctx.kept != NULL) {
-            uct_mp_am_ring_push(ep, ctx.kept);
-        } else {
-            ep->am.tx_dsn = (ep->am.tx_dsn + 1) & UCT_MP_AM_DSN_MASK;
-        }
+    if (ctx.kept != NULL) {
+        trimmed = ucs_realloc(ctx.kept, sizeof(*ctx.kept) + ctx.kept->length,
+                              "mp am msg");
+        uct_mp_am_ring_push(ep, (trimmed != NULL) ? trimmed : ctx.kept);
     }
     return packed - UCT_MP_AM_HDR_LEN;
 }
@@ -600,7 +625,7 @@ ucs_status_t uct_mp_am_zcopy(uct_mp_ep_t *ep, int lane, uint8_t id,
 
     msg = uct_mp_am_msg_alloc(ep, id, header_length);
     if (msg == NULL) {
-        return UCS_ERR_NO_MEMORY;
+        return UCS_ERR_NO_RESOURCE; /* nothing sent: the caller retries */
     }
 
     memcpy(msg->data, header, header_length);

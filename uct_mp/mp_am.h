@@ -65,7 +65,7 @@ typedef struct uct_mp_am_ep {
     unsigned                 replayed;    /* messages sent again */
     unsigned                 refused;     /* out of the DSN window, or an
                                              ack beyond what was sent */
-    uint8_t                  bad_logged;  /* UCT_MP_AM_BAD_* at error level */
+    uint8_t                  bad_logged;  /* UCT_MP_AM_BAD_* etc. logged */
 } uct_mp_am_ep_t;
 
 

@@ -14,6 +14,7 @@
 #include "mp_ctl.h"
 #include "mp_wire.h"
 
+#include <cerrno>
 #include <climits>
 #include <sys/mman.h>
 #include <unistd.h>
@@ -26,6 +27,27 @@ ucs_status_t uct_mp_ctrl_send(struct uct_mp_ep *ep, unsigned lane,
                               uct_mp_ctl_t *msg);
 /* the endpoint's state, as uct_mp_ep_dump prints it (uct_mp/mp_ep.h) */
 void uct_mp_ep_dump(struct uct_mp_ep *ep, FILE *stream);
+}
+
+/* malloc that fails, while armed, for sizes in [min, max]: the test binary's
+ * malloc is the one libuct_mp uses */
+static struct {
+    bool     armed;
+    size_t   min, max;
+    unsigned failed;
+} g_fail_malloc;
+
+extern "C" void *__libc_malloc(size_t size);
+
+extern "C" void *malloc(size_t size)
+{
+    if (g_fail_malloc.armed && (size >= g_fail_malloc.min) &&
+        (size <= g_fail_malloc.max)) {
+        ++g_fail_malloc.failed;
+        errno = ENOMEM;
+        return NULL;
+    }
+    return __libc_malloc(size);
 }
 
 namespace mp_contract {
@@ -494,6 +516,50 @@ static unsigned dump_field(const std::string &dump, const std::string &name)
     size_t pos = dump.find(" " + name + " ");
     return (pos == std::string::npos) ? UINT_MAX :
            std::stoul(dump.substr(pos + name.size() + 2));
+}
+
+TEST_P(hostile_ep, am_without_memory_for_its_copy_is_not_sent) {
+    expect_am_delivered(); /* sequence numbers in use */
+    unsigned tx_dsn  = dump_field(dump(m_ep), "tx_dsn");
+    size_t delivered = m_sink.messages.size();
+    std::string payload(3000, 'm');
+    ASSERT_GE(m_sender.m_attr.cap.am.max_short, payload.size() + 8);
+
+    /* the copy kept for replay is the only allocation of this size */
+    g_fail_malloc = {true, payload.size() + 8, payload.size() + 8 + 2048, 0};
+    ucs_status_t status = uct_ep_am_short(m_ep, AM_ID, 1, payload.data(),
+                                          payload.size());
+    g_fail_malloc.armed = false;
+    EXPECT_EQ(UCS_ERR_NO_RESOURCE, status);
+    EXPECT_EQ(1u, g_fail_malloc.failed);
+
+    /* bcopy: the copy is made, for the largest message, before packing */
+    size_t max_bcopy = m_sender.m_attr.cap.am.max_bcopy;
+    g_fail_malloc    = {true, max_bcopy, max_bcopy + 2048, 0};
+    ssize_t packed   = uct_ep_am_bcopy(m_ep, AM_ID, [](void *dest, void *arg) {
+        memcpy(dest, "bcopy", 5);
+        return (size_t)5;
+    }, NULL, 0);
+    g_fail_malloc.armed = false;
+    EXPECT_EQ(UCS_ERR_NO_RESOURCE, packed);
+    EXPECT_EQ(1u, g_fail_malloc.failed);
+
+    /* nothing went, no sequence number was used */
+    for (int i = 0; i < 100; ++i) {
+        progress();
+    }
+    EXPECT_EQ(delivered, m_sink.messages.size());
+    EXPECT_EQ(tx_dsn, dump_field(dump(m_ep), "tx_dsn")) << dump(m_ep);
+
+    /* the caller's retry goes */
+    CT_ASSERT_UCS_OK(retry([&] {
+        return uct_ep_am_short(m_ep, AM_ID, 1, payload.data(),
+                               payload.size());
+    }));
+    ASSERT_TRUE(wait_for([&] { return m_sink.messages.size() > delivered; }));
+    EXPECT_EQ(payload.size() + 8, m_sink.messages[delivered].data.size());
+    EXPECT_EQ(tx_dsn + 1, dump_field(dump(m_ep), "tx_dsn"));
+    close_and_check();
 }
 
 /* keepalive every 100 ms: a lost JOIN is asked again after 1 s */
