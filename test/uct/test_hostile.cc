@@ -562,6 +562,46 @@ TEST_P(hostile_ep, am_without_memory_for_its_copy_is_not_sent) {
     close_and_check();
 }
 
+TEST_P(hostile_ep, control_queue_is_bounded_and_acks_coalesce) {
+    expect_am_delivered();
+    unsigned base = dump_field(dump(m_ep), "ctl");
+
+    /* what a flood of probes and duplicates asks for, without progress */
+    uct_mp_ctl_t msg;
+    for (uint8_t type : {UCT_MP_CTL_DATA_ACK, UCT_MP_CTL_KEEPALIVE_ACK}) {
+        for (uint32_t i = 0; i < 1000; ++i) {
+            memset(&msg, 0, sizeof(msg));
+            msg.type      = type;
+            msg.probe_seq = (type == UCT_MP_CTL_DATA_ACK) ? 0 : i;
+            CT_ASSERT_UCS_OK(uct_mp_ctrl_send((struct uct_mp_ep*)m_ep, 0,
+                                              &msg));
+        }
+    }
+    EXPECT_LE(dump_field(dump(m_ep), "ctl"), base + 2) << dump(m_ep);
+
+    /* messages that do not coalesce stop at the bound, logged once */
+    unsigned queued = 0, refused = 0;
+    for (uint32_t i = 0; i < 200; ++i) {
+        memset(&msg, 0, sizeof(msg));
+        msg.type      = UCT_MP_CTL_KEEPALIVE;
+        msg.probe_seq = 1000 + i;
+        ucs_status_t status = uct_mp_ctrl_send((struct uct_mp_ep*)m_ep, 0,
+                                               &msg);
+        (status == UCS_OK) ? ++queued : ++refused;
+        EXPECT_TRUE((status == UCS_OK) || (status == UCS_ERR_NO_RESOURCE));
+    }
+    EXPECT_EQ(64u, dump_field(dump(m_ep), "ctl")) << dump(m_ep);
+    EXPECT_EQ(200u, queued + refused);
+    EXPECT_GE(refused, 200u - 64u);
+    EXPECT_EQ(1u, m_log.count("control messages wait to be sent"))
+        << m_log.all();
+
+    EXPECT_TRUE(wait_for([&] { return dump_field(dump(m_ep), "ctl") == 0; }))
+        << dump(m_ep);
+    expect_am_delivered();
+    close_and_check();
+}
+
 /* keepalive every 100 ms: a lost JOIN is asked again after 1 s */
 class hostile_ep_join : public hostile_ep {
 protected:
