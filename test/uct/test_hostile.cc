@@ -620,7 +620,16 @@ protected:
                    true);
         CT_ASSERT_UCS_OK(uct_mp_ctrl_send((struct uct_mp_ep*)m_back_ep, 0,
                                           &req));
-        for (int i = 0; i < 100; ++i) {
+        /* the sender took it: refused (logged), or joined nothing */
+        ASSERT_TRUE(wait_for([&] {
+            return refuse ? (m_log.count("rejecting peer JOIN_REQ") > 0) :
+                   (dump(m_ep).find("join 3") != std::string::npos);
+        })) << m_log.all() << dump(m_ep);
+        /* and its answer, which the receiver ignores, is through */
+        ASSERT_TRUE(wait_for([&] {
+            return dump_field(dump(m_ep), "ctl") == 0;
+        })) << dump(m_ep);
+        for (int i = 0; i < 200; ++i) {
             progress();
         }
         EXPECT_NE(std::string::npos, dump(m_back_ep).find("join 1"))
