@@ -50,6 +50,7 @@ from bench import NETNS, PERF, SRCDIR, env_list, sh  # noqa: E402
 MPIRUN = os.path.join(SRCDIR, "contrib/testbed/mpirun-ns.sh")
 SCENARIOS = {"equal": ["1gbit", "1gbit"], "unequal": ["1gbit", "500mbit"]}
 P1, P2, MR = "tcp-path1", "tcp-path2", "tcp-multirail"
+SWEEPS = ["lat", "mpi", "rate", "eager"]
 UNITS = {"lat": "usec", "mpi": "usec", "rate": "msg/s", "eager": "MB/s"}
 TITLES = {"lat": "ucx_perftest tag_lat, median one-way latency",
           "mpi": "MPI ping-pong (Open MPI, pml ucx), median one-way latency",
@@ -246,7 +247,8 @@ def targets(results, policy):
     def div(a, b):
         return a / b if a and b else None
 
-    points = sorted({(r["sweep"], r["scenario"], r["size"]) for r in results})
+    points = sorted({(r["sweep"], r["scenario"], r["size"]) for r in results},
+                    key=lambda p: (SWEEPS.index(p[0]), p[1], p[2]))
     for sweep, sc, size in points:
         v, p1, mr = (med(sweep, sc, c, size) for c in (mp, P1, MR))
         if sweep in ("lat", "mpi"):
@@ -270,11 +272,12 @@ def targets(results, policy):
 def fmt(v, sweep):
     if v is None:
         return "-"
-    return "%.0f" % v if sweep == "rate" else "%.2f" % v if sweep != "eager" else "%.1f" % v
+    return {"rate": "%.0f", "eager": "%.1f"}.get(sweep, "%.2f") % v
 
 
 def summary_md(tgts):
-    lines = ["## Targets", "", "| sweep | links | target | met | missed | missed at |",
+    lines = ["## Targets", "", "| sweep | links | target | met | not met | not met at "
+             "(size: ratio) |",
              "|---|---|---|---|---|---|"]
     keys = []
     for t in tgts:
@@ -287,7 +290,7 @@ def summary_md(tgts):
         missed = [t for t in rows if t["status"] != "met"]
         lines.append("| %s | %s | %s | %d | %d | %s |" % (
             sweep, "/".join(SCENARIOS[sc]), what, len(rows) - len(missed),
-            len(missed), ", ".join("%s (%s)" % (
+            len(missed), ", ".join("%s: %s" % (
                 t["size"], "-" if t["ratio"] is None else "%.2f" % t["ratio"])
                 for t in missed) or "-"))
     return lines + [""]
@@ -333,7 +336,7 @@ def report(results, tgts, meta):
                  meta["repetitions"], meta["policy"], meta["load_start"],
                  meta["load_end"], meta["cores"]), ""]
     lines += summary_md(tgts)
-    for sweep in ("lat", "mpi", "rate", "eager"):
+    for sweep in SWEEPS:
         for sc in SCENARIOS:
             if any(r["sweep"] == sweep and r["scenario"] == sc for r in results):
                 lines += sweep_md(sweep, sc, results, tgts, meta["policy"],
@@ -450,7 +453,7 @@ def main():
     quick = os.environ.get("BENCH_QUICK") == "1"
     reps = 1 if quick else int(os.environ.get("BENCH_SMALL_REPS",
                                               os.environ.get("BENCH_REPS", "5")))
-    sweeps = env_list("BENCH_SMALL_SWEEPS", ["lat", "mpi", "rate", "eager"])
+    sweeps = env_list("BENCH_SMALL_SWEEPS", SWEEPS)
     if "mpi" in sweeps and not os.access(program, os.X_OK):
         print("bench-small: %s not built (no mpicc?), no MPI sweep" % program)
         sweeps.remove("mpi")
