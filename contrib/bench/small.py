@@ -39,6 +39,7 @@ import json
 import os
 import platform
 import re
+import signal
 import statistics
 import subprocess
 import sys
@@ -161,14 +162,15 @@ def shown(sweep, size, got):
     return "%.2f %s" % (got[size], UNITS[sweep])
 
 
-def measure(points, reps, quick, module, policy, program, eager_thresh):
-    """Runs every point reps times, interleaved; returns the samples
-    (sweep, scenario, config, size) -> [value or None] and every run's raw
-    figures (ucx_perftest's Final line, mpi_pingpong's lines)."""
+def measure(points, reps, quick, module, policy, program, eager_thresh,
+            samples, runs):
+    """Runs every point reps times, interleaved, into samples
+    (sweep, scenario, config, size) -> [value or None] and runs (every run's
+    raw figures: ucx_perftest's Final line, mpi_pingpong's lines)."""
     perf_cfgs = configs(module, policy, False)
     mpi_cfgs = configs(module, policy, True)
     total = reps * sum(len(p[3]) for p in points)
-    samples, runs, done, t0 = {}, [], 0, time.time()
+    done, t0 = 0, time.time()
     print("bench-small: %d runs (%d points, %d repetitions), load %s" %
           (total, len(points), reps, loadavg()), flush=True)
     for rep in range(reps):
@@ -200,7 +202,6 @@ def measure(points, reps, quick, module, policy, program, eager_thresh):
                              scenario, sweep, size or "1-64K", name, rep + 1,
                              shown(sweep, size, got)),
                           flush=True)
-    return samples, runs
 
 
 def medians(samples):
@@ -335,6 +336,8 @@ def report(results, tgts, meta):
                  meta["commit"], " ".join(meta["ucx"]), meta["date"],
                  meta["repetitions"], meta["policy"], meta["load_start"],
                  meta["load_end"], meta["cores"]), ""]
+    if meta.get("interrupted"):
+        lines += ["**Partial results: the run was %s.**" % meta["interrupted"], ""]
     lines += summary_md(tgts)
     for sweep in SWEEPS:
         for sc in SCENARIOS:
@@ -424,7 +427,7 @@ def plot(results, out_dir):
     return path
 
 
-def meta_of(reps, policy, eager_thresh, points, load_start):
+def meta_of(reps, policy, eager_thresh, points, load_start, interrupted):
     return {"date": time.strftime("%Y-%m-%d %H:%M:%S %Z"),
             "kernel": platform.release(), "cores": os.cpu_count(),
             "ucx": subprocess.run(["ucx_info", "-v"], capture_output=True,
@@ -433,6 +436,7 @@ def meta_of(reps, policy, eager_thresh, points, load_start):
                                       "HEAD"], capture_output=True,
                                      text=True).stdout.strip(),
             "load_start": load_start, "load_end": loadavg(),
+            "interrupted": interrupted,
             "repetitions": reps, "policy": policy,
             "eager_rndv_thresh": eager_thresh, "other_rndv_thresh": "auto",
             "points": [list(p) for p in points],
@@ -466,14 +470,28 @@ def main():
     sh(NETNS, "down")
     if subprocess.run([NETNS, "up", "3"], capture_output=True).returncode != 0:
         sys.exit("bench-small: testbed setup failed")
+    # a SIGTERM (e.g. the caller's time limit) still removes the testbed and
+    # writes what was measured so far
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
+    samples, runs, interrupted = {}, [], None
     try:
-        samples, runs = measure(points, reps, quick, module, policy, program, eager_thresh)
+        measure(points, reps, quick, module, policy, program, eager_thresh,
+                samples, runs)
+    except (KeyboardInterrupt, SystemExit) as e:
+        interrupted = "interrupted (%s) after %d runs" % (type(e).__name__, len(runs))
+        print("bench-small: %s; writing the partial results" % interrupted, flush=True)
     finally:
         sh(NETNS, "shape", "off")
         sh(NETNS, "down")
+    write_results(out_dir, samples, runs, policy,
+                  meta_of(reps, policy, eager_thresh, points, load_start, interrupted))
+    if interrupted:
+        sys.exit(1)
+
+
+def write_results(out_dir, samples, runs, policy, meta):
     results = medians(samples)
     tgts = targets(results, policy)
-    meta = meta_of(reps, policy, eager_thresh, points, load_start)
     with open(os.path.join(out_dir, "small.json"), "w") as f:
         json.dump({"meta": meta, "results": results, "targets": tgts,
                    "runs": runs}, f, indent=1)
