@@ -302,10 +302,8 @@ def sweep_md(sweep, sc, results, tgts, policy, eager_thresh):
         r["config"] == n and r["sweep"] == sweep and r["scenario"] == sc
         for r in results)]
     rows = [t for t in tgts if t["sweep"] == sweep and t["scenario"] == sc]
-    kinds = []
-    for t in rows:
-        if t["target"] not in kinds:
-            kinds.append(t["target"])
+    # the target against one lane (or the sum) first, multi-rail last
+    kinds = sorted({t["target"] for t in rows}, key=lambda k: ("multi-rail" in k, k))
     title = TITLES[sweep] % eager_thresh if sweep == "eager" else TITLES[sweep]
     head = ["size"] + names + sum([["ratio", kind] for kind in kinds], [])
     lines = ["## %s, %s links (%s), %s" % (sweep, sc, "/".join(SCENARIOS[sc]), title),
