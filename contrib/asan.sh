@@ -48,7 +48,7 @@ LIBS_ASAN="-lasan"
 export ASAN_OPTIONS="halt_on_error=1:abort_on_error=1:print_stacktrace=1"
 ASAN_OPTIONS+=":detect_leaks=1"
 export UBSAN_OPTIONS="halt_on_error=1:abort_on_error=1:print_stacktrace=1"
-export LSAN_OPTIONS="print_suppressions=0"
+export LSAN_OPTIONS="print_suppressions=0:suppressions=$SRCDIR/contrib/lsan.supp"
 REPORT='ERROR: (Address|Leak)Sanitizer|runtime error:'
 
 fail_all() { # fail_all REASON: every program failed

@@ -160,7 +160,8 @@ ucs_status_t uct_mp_lane_create(uct_mp_ep_t *ep, unsigned lane,
         return status;
     }
 
-    slot->parked = 0; /* an undrain reopens a drained lane with RETRY */
+    slot->parked      = 0; /* an undrain reopens a drained lane with RETRY */
+    slot->drain_flush = 0;
     uct_mp_lane_event(ep, lane, event);
     return UCS_OK;
 }
@@ -449,12 +450,38 @@ ucs_status_t uct_mp_lane_drain(uct_mp_ep_t *ep, unsigned lane)
     return UCS_OK;
 }
 
+static void uct_mp_lane_drain_flushed(uct_completion_t *self)
+{
+    ucs_container_of(self, uct_mp_lane_slot_t, drain_comp)->drain_flush = 2;
+}
+
+/*
+ * One flush with a completion, not polled flushes without one: tcp asks the
+ * peer to acknowledge its last put only for a flush that waits for it, so a
+ * flush without a completion may answer UCS_INPROGRESS for ever.
+ */
 int uct_mp_lane_flushed(uct_mp_ep_t *ep, unsigned lane)
 {
-    uct_ep_h lane_ep = ep->lane.slots[lane].ep;
+    uct_mp_lane_slot_t *slot = &ep->lane.slots[lane];
+    ucs_status_t status;
 
-    return (lane_ep == NULL) || ep->lane.slots[lane].destroy_pending ||
-           (uct_ep_flush(lane_ep, 0, NULL) == UCS_OK);
+    if ((slot->ep == NULL) || slot->destroy_pending ||
+        (slot->drain_flush == 2)) {
+        return 1;
+    } else if (slot->drain_flush == 1) {
+        return 0;
+    }
+
+    slot->drain_comp.func   = uct_mp_lane_drain_flushed;
+    slot->drain_comp.count  = 1;
+    slot->drain_comp.status = UCS_OK;
+    status                  = uct_ep_flush(slot->ep, 0, &slot->drain_comp);
+    if (status == UCS_OK) {
+        slot->drain_flush = 2;
+    } else if (status == UCS_INPROGRESS) {
+        slot->drain_flush = 1; /* the completion ends it */
+    }
+    return slot->drain_flush == 2; /* UCS_ERR_NO_RESOURCE: ask again */
 }
 
 int uct_mp_lane_parked(uct_mp_ep_t *ep, unsigned lane)

@@ -34,6 +34,10 @@ typedef struct uct_mp_lane_slot {
                                                  fail-back leaves it alone */
     uint8_t                  retrying;        /* RETRY applied, not yet
                                                  CONNECTED */
+    uint8_t                  drain_flush;     /* uct_mp_lane_flushed(): 0 no
+                                                 flush posted, 1 in flight,
+                                                 2 complete */
+    uct_completion_t         drain_comp;      /* of that flush */
     ucs_time_t               last_arrival;    /* when anything last arrived
                                                  on this lane */
     uint64_t                 rx_msgs;         /* AMs received on the lane */

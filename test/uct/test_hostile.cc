@@ -37,7 +37,15 @@ static struct {
     unsigned failed;
 } g_fail_malloc;
 
+#ifdef __SANITIZE_ADDRESS__
+/* under ASan its allocator is the real one: memory it did not hand out
+ * must not reach its free() */
+extern "C" void *__interceptor_malloc(size_t size);
+#  define UCT_MP_TEST_REAL_MALLOC __interceptor_malloc
+#else
 extern "C" void *__libc_malloc(size_t size);
+#  define UCT_MP_TEST_REAL_MALLOC __libc_malloc
+#endif
 
 extern "C" void *malloc(size_t size)
 {
@@ -47,7 +55,7 @@ extern "C" void *malloc(size_t size)
         errno = ENOMEM;
         return NULL;
     }
-    return __libc_malloc(size);
+    return UCT_MP_TEST_REAL_MALLOC(size);
 }
 
 namespace mp_contract {
@@ -232,9 +240,12 @@ protected:
                     bool from_receiver = false) {
         entity &from  = from_receiver ? m_receiver : m_sender;
         uct_ep_h ep   = from_receiver ? m_back_ep : m_ep;
-        std::vector<uint8_t> a(from.m_attr.ep_addr_len);
-        CT_ASSERT_UCS_OK(uct_ep_get_address(ep, (uct_ep_addr_t*)a.data()));
-        uct_mp_wire_t epa = unpack(a.data(), UCT_MP_WIRE_EP_ADDR);
+        /* msg points into the ep address: it outlives this call */
+        m_forged_epa.assign(from.m_attr.ep_addr_len, 0);
+        CT_ASSERT_UCS_OK(uct_ep_get_address(ep,
+                                            (uct_ep_addr_t*)
+                                            m_forged_epa.data()));
+        uct_mp_wire_t epa = unpack(m_forged_epa.data(), UCT_MP_WIRE_EP_ADDR);
         uct_mp_wire_t dev = unpack(from.m_dev_addr.data(),
                                    UCT_MP_WIRE_DEVICE_ADDR);
         /* device bytes of the real lane 0 where the length allows: a
@@ -267,8 +278,9 @@ protected:
         }
     }
 
-    am_sink     m_back_sink;
-    std::string m_forged_dev, m_forged_ep;
+    am_sink              m_back_sink;
+    std::string          m_forged_dev, m_forged_ep;
+    std::vector<uint8_t> m_forged_epa;
 };
 
 TEST_P(hostile, device_address_of_other_lengths_is_unreachable) {
