@@ -19,11 +19,31 @@ bool is_join_with_lanes(unsigned type)
     return (type == UCT_MP_CTL_JOIN_REQ) || (type == UCT_MP_CTL_JOIN_ACK);
 }
 
+/* Messages with [lane devices][lane addresses]: JOIN_REQ/ACK, HELLO */
+bool has_lanes(unsigned type)
+{
+    return is_join_with_lanes(type) || (type == UCT_MP_CTL_HELLO);
+}
+
+/* Messages with pairs: JOIN_ACK, HELLO */
+bool has_pairs(unsigned type)
+{
+    return (type == UCT_MP_CTL_JOIN_ACK) || (type == UCT_MP_CTL_HELLO);
+}
+
+/* The kind of the lane addresses of a message with lanes */
+uct_mp_wire_kind_t addrs_kind(unsigned type)
+{
+    return (type == UCT_MP_CTL_HELLO) ? UCT_MP_WIRE_IFACE_ADDR :
+                                        UCT_MP_WIRE_EP_ADDR;
+}
+
 bool valid_type(unsigned type)
 {
-    return is_join_with_lanes(type) || (type == UCT_MP_CTL_JOIN_NAK) ||
+    return has_lanes(type) || (type == UCT_MP_CTL_JOIN_NAK) ||
            (type == UCT_MP_CTL_KEEPALIVE) || (type == UCT_MP_CTL_KEEPALIVE_ACK) ||
-           (type == UCT_MP_CTL_DATA_ACK);
+           (type == UCT_MP_CTL_DATA_ACK) || (type == UCT_MP_CTL_HELLO_ACK) ||
+           (type == UCT_MP_CTL_BYE);
 }
 
 size_t body_len(const uct_mp_ctl_t *msg)
@@ -41,7 +61,12 @@ size_t body_len(const uct_mp_ctl_t *msg)
     case UCT_MP_CTL_JOIN_ACK:
         return 5 + msg->pair_count + uct_mp_wire_packed_size(&msg->devs) +
                uct_mp_wire_packed_size(&msg->addrs);
-    default:
+    case UCT_MP_CTL_HELLO:
+        return 2 + msg->pair_count + uct_mp_wire_packed_size(&msg->devs) +
+               uct_mp_wire_packed_size(&msg->addrs);
+    case UCT_MP_CTL_HELLO_ACK:
+        return 1;
+    default: /* BYE */
         return 0;
     }
 }
@@ -55,17 +80,17 @@ size_t pack(const uct_mp_ctl_t *msg, void *buf, size_t buf_len, char *errmsg,
         return 0;
     }
 
-    if (is_join_with_lanes(msg->type)) {
+    if (has_lanes(msg->type)) {
         if ((msg->devs.kind != UCT_MP_WIRE_LANE_DEVS) ||
-            (msg->addrs.kind != UCT_MP_WIRE_EP_ADDR) ||
+            (msg->addrs.kind != addrs_kind(msg->type)) ||
             (msg->devs.lane_count != msg->addrs.lane_count)) {
             set_error(errmsg, errmsg_len,
-                      "mp control %s: needs lane devices and ep addresses of "
-                      "the same lane count", uct_mp_ctl_type_str(msg->type));
+                      "mp control %s: needs lane devices and lane addresses "
+                      "of the same lane count",
+                      uct_mp_ctl_type_str(msg->type));
             return 0;
         }
-        if ((msg->type == UCT_MP_CTL_JOIN_ACK) &&
-            (msg->pair_count > UCT_MP_MAX_LANES)) {
+        if (has_pairs(msg->type) && (msg->pair_count > UCT_MP_MAX_LANES)) {
             set_error(errmsg, errmsg_len, "mp control %s: %u pairs, maximum "
                       "%d", uct_mp_ctl_type_str(msg->type), msg->pair_count,
                       UCT_MP_MAX_LANES);
@@ -97,9 +122,18 @@ size_t pack(const uct_mp_ctl_t *msg, void *buf, size_t buf_len, char *errmsg,
         w.u32(msg->join_id);
         w.u8(msg->reason);
         break;
-    default: /* JOIN_REQ, JOIN_ACK */
-        w.u32(msg->join_id);
-        if (msg->type == UCT_MP_CTL_JOIN_ACK) {
+    case UCT_MP_CTL_HELLO_ACK:
+        w.u8(msg->caps);
+        break;
+    case UCT_MP_CTL_BYE:
+        break;
+    default: /* JOIN_REQ, JOIN_ACK, HELLO */
+        if (msg->type == UCT_MP_CTL_HELLO) {
+            w.u8(msg->caps);
+        } else {
+            w.u32(msg->join_id);
+        }
+        if (has_pairs(msg->type)) {
             w.u8(msg->pair_count);
             w.bytes(msg->pairs, msg->pair_count);
         }
@@ -162,9 +196,16 @@ int unpack(const void *buf, size_t length, uct_mp_ctl_t *msg, char *errmsg,
     case UCT_MP_CTL_JOIN_NAK:
         ok = r.u32(&out.join_id) && r.u8(&out.reason);
         break;
+    case UCT_MP_CTL_HELLO_ACK:
+        ok = r.u8(&out.caps);
+        break;
+    case UCT_MP_CTL_BYE:
+        ok = true;
+        break;
     default:
-        ok = r.u32(&out.join_id);
-        if (ok && (out.type == UCT_MP_CTL_JOIN_ACK)) {
+        ok = (out.type == UCT_MP_CTL_HELLO) ? r.u8(&out.caps) :
+                                              r.u32(&out.join_id);
+        if (ok && has_pairs(out.type)) {
             ok = r.u8(&out.pair_count);
             if (ok && (out.pair_count > UCT_MP_MAX_LANES)) {
                 set_error(errmsg, errmsg_len, "mp control %s: %u pairs, "
@@ -186,14 +227,14 @@ int unpack(const void *buf, size_t length, uct_mp_ctl_t *msg, char *errmsg,
         return -1;
     }
 
-    if (is_join_with_lanes(out.type)) {
+    if (has_lanes(out.type)) {
         if (uct_mp_wire_unpack(r.cur(), r.remaining(), UCT_MP_WIRE_LANE_DEVS,
                                &out.devs, wire_err, sizeof(wire_err)) != 0) {
             set_error(errmsg, errmsg_len, "mp control %s: %s", what, wire_err);
             return -1;
         }
         r.skip(out.devs.total_len);
-        if (uct_mp_wire_unpack(r.cur(), r.remaining(), UCT_MP_WIRE_EP_ADDR,
+        if (uct_mp_wire_unpack(r.cur(), r.remaining(), addrs_kind(out.type),
                                &out.addrs, wire_err, sizeof(wire_err)) != 0) {
             set_error(errmsg, errmsg_len, "mp control %s: %s", what, wire_err);
             return -1;
@@ -205,18 +246,28 @@ int unpack(const void *buf, size_t length, uct_mp_ctl_t *msg, char *errmsg,
                       out.addrs.lane_count);
             return -1;
         }
-        if (out.addrs.token != out.src_token) {
+        if ((out.type != UCT_MP_CTL_HELLO) &&
+            (out.addrs.token != out.src_token)) {
             set_error(errmsg, errmsg_len, "mp control %s: ep address of ep "
                       "0x%x sent by ep 0x%x", what, out.addrs.token,
                       out.src_token);
             return -1;
         }
+        if ((out.type == UCT_MP_CTL_HELLO) &&
+            (out.pair_count != out.devs.lane_count)) {
+            set_error(errmsg, errmsg_len, "mp control %s: %u pairs for %u "
+                      "lanes", what, out.pair_count, out.devs.lane_count);
+            return -1;
+        }
+        /* JOIN_ACK pairs name the sender's lanes, HELLO pairs the
+         * receiver's */
+        unsigned pair_limit = (out.type == UCT_MP_CTL_HELLO) ?
+                              UCT_MP_MAX_LANES : out.devs.lane_count;
         for (unsigned i = 0; i < out.pair_count; ++i) {
             if ((out.pairs[i] != UCT_MP_CTL_NO_PAIR) &&
-                (out.pairs[i] >= out.devs.lane_count)) {
+                (out.pairs[i] >= pair_limit)) {
                 set_error(errmsg, errmsg_len, "mp control %s: pair %u names "
-                          "lane %u of %u", what, i, out.pairs[i],
-                          out.devs.lane_count);
+                          "lane %u of %u", what, i, out.pairs[i], pair_limit);
                 return -1;
             }
         }
@@ -259,6 +310,9 @@ const char *uct_mp_ctl_type_str(unsigned type)
     case UCT_MP_CTL_JOIN_REQ:  return "JOIN_REQ";
     case UCT_MP_CTL_JOIN_ACK:  return "JOIN_ACK";
     case UCT_MP_CTL_JOIN_NAK:  return "JOIN_NAK";
+    case UCT_MP_CTL_HELLO:     return "HELLO";
+    case UCT_MP_CTL_HELLO_ACK: return "HELLO_ACK";
+    case UCT_MP_CTL_BYE:       return "BYE";
     default:                   return "unknown";
     }
 }
