@@ -64,7 +64,9 @@ enum {
     UCT_MP_CAP_STRIPE    = 1u << 0, /* may split one RMA over lanes */
     UCT_MP_CAP_SEQ       = 1u << 1, /* AMs carry MP sequence numbers */
     UCT_MP_CAP_KEEPALIVE = 1u << 2, /* answers MP keepalive probes */
-    UCT_MP_CAP_JOIN      = 1u << 3  /* lanes may join after creation */
+    UCT_MP_CAP_JOIN      = 1u << 3, /* lanes may join after creation */
+    UCT_MP_CAP_HELLO     = 1u << 4  /* connect-to-iface endpoints say HELLO
+                                       and get a passive partner (mp_ctl.h) */
 };
 
 /* Lane transports both sides must agree on. */

@@ -117,16 +117,11 @@ void uct_mp_ctrl_first(uct_mp_ep_t *ep)
     }
 }
 
-ucs_status_t uct_mp_ctrl_send(uct_mp_ep_t *ep, unsigned lane, uct_mp_ctl_t *msg)
+/* Fill out with msg from ep for lane */
+static ucs_status_t uct_mp_ctrl_fill(uct_mp_ep_t *ep, unsigned lane,
+                                     uct_mp_ctl_t *msg, uct_mp_ctrl_out_t *out)
 {
     char errmsg[UCT_MP_WIRE_ERRMSG_MAX];
-    uct_mp_ctrl_out_t *out;
-
-    out = ucs_malloc(sizeof(*out), "mp control message");
-    if (out == NULL) {
-        ucs_error("mp_rc: ep %p: failed to allocate a control message", ep);
-        return UCS_ERR_NO_MEMORY;
-    }
 
     msg->dst_token = ep->remote_token;
     msg->src_token = ep->token;
@@ -136,8 +131,35 @@ ucs_status_t uct_mp_ctrl_send(uct_mp_ep_t *ep, unsigned lane, uct_mp_ctl_t *msg)
                                      errmsg, sizeof(errmsg));
     if (out->length == 0) {
         ucs_error("mp_rc: ep %p: %s", ep, errmsg);
-        ucs_free(out);
         return UCS_ERR_INVALID_PARAM;
+    }
+    return UCS_OK;
+}
+
+void uct_mp_ctrl_send_now(uct_mp_ep_t *ep, unsigned lane, uct_mp_ctl_t *msg)
+{
+    uct_mp_ctrl_out_t out;
+
+    if (uct_mp_ctrl_fill(ep, lane, msg, &out) == UCS_OK) {
+        uct_mp_ctrl_post(ep, &out);
+    }
+}
+
+ucs_status_t uct_mp_ctrl_send(uct_mp_ep_t *ep, unsigned lane, uct_mp_ctl_t *msg)
+{
+    uct_mp_ctrl_out_t *out;
+    ucs_status_t status;
+
+    out = ucs_malloc(sizeof(*out), "mp control message");
+    if (out == NULL) {
+        ucs_error("mp_rc: ep %p: failed to allocate a control message", ep);
+        return UCS_ERR_NO_MEMORY;
+    }
+
+    status = uct_mp_ctrl_fill(ep, lane, msg, out);
+    if (status != UCS_OK) {
+        ucs_free(out);
+        return status;
     }
 
     ucs_queue_push(&ep->ctrl.q, &out->queue);
@@ -160,6 +182,12 @@ ucs_status_t uct_mp_ctrl_am_handler(void *arg, void *data, size_t length,
             ucs_error("mp_rc: dropping control message on lane %u: %s",
                       trampoline->lane, errmsg);
         }
+        return UCS_OK;
+    }
+
+    if (msg.type == UCT_MP_CTL_HELLO) {
+        /* from an ep that has no peer ep here yet */
+        iface->hello_dispatch(iface, trampoline->lane, &msg, data, length);
         return UCS_OK;
     }
 

@@ -130,6 +130,11 @@ void uct_mp_join_primary_connected(uct_mp_ep_t *ep, uint8_t peer_caps)
     }
 }
 
+void uct_mp_join_iface_connected(uct_mp_ep_t *ep)
+{
+    ep->join.state = UCT_MP_JOIN_DONE;
+}
+
 void uct_mp_join_start(uct_mp_ep_t *ep)
 {
     uint8_t ep_addrs[UCT_MP_MAX_LANES][UINT8_MAX];

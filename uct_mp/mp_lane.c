@@ -272,6 +272,9 @@ static ucs_status_t uct_mp_lane_peer_failed(uct_mp_ep_t *ep, unsigned lane,
             (*l)->peer_failed(ep, status);
         }
     }
+    if (ep->hidden) {
+        return UCS_OK; /* a passive partner: UCP does not know it */
+    }
     return uct_iface_handle_ep_err(&uct_mp_lane_iface(ep)->super.super,
                                    &ep->super.super, status);
 }
