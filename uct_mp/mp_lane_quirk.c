@@ -36,9 +36,9 @@
  * duplicates (8.2); tcp has already completed this side's outstanding PUTs
  * with an error, and mp re-posts them.
  */
-static void uct_mp_lane_quirk_tcp_ep_failed(uct_ep_h lane_ep)
+static void uct_mp_lane_quirk_tcp_rx_parse(uct_tcp_ep_t *tcp_ep)
 {
-    uct_tcp_ep_t *tcp_ep = ucs_derived_of(lane_ep, uct_tcp_ep_t);
+    uct_ep_h lane_ep = &tcp_ep->super.super;
     size_t unparsed;
 
     if ((tcp_ep->rx.buf == NULL) || (tcp_ep->rx.offset >= tcp_ep->rx.length)) {
@@ -49,6 +49,39 @@ static void uct_mp_lane_quirk_tcp_ep_failed(uct_ep_h lane_ep)
     tcp_ep->rx.offset  = tcp_ep->rx.length;
     ucs_debug("mp_rc: tcp lane ep %p failed with %zu received bytes not "
               "parsed yet: dropped", lane_ep, unparsed);
+}
+
+/*
+ * tcp (UCX 1.13, src/uct/tcp/tcp_ep.c): a zcopy send (am_zcopy, put_zcopy)
+ * that fails in uct_tcp_ep_sendv() goes to uct_tcp_ep_handle_send_err() and
+ * uct_tcp_ep_handle_disconnected(), which purges the ep: the outstanding
+ * zcopy completes with the error and UCT_TCP_EP_FLAG_ZCOPY_TX is cleared.
+ * That calls this error handler. Back in uct_tcp_ep_sendv(), tcp completes
+ * the same zcopy again (uct_tcp_ep_zcopy_completed(ep, ctx->comp, status))
+ * and the process aborts in uct_invoke_completion() ("Assertion
+ * 'comp->count > 0' failed"). The p2p failover tests met it when a tcp
+ * reset hit the AM lane under UCP's zcopy AMs.
+ *
+ * With the zcopy completed (the flag clear), the completion in the tx
+ * context is cleared, so the second call completes nothing. An outstanding
+ * zcopy (the flag set) is left alone: its ep has not been purged, and its
+ * completion comes when it is. The tx buffer of a failed ep is not sent
+ * any more: a bcopy message there loses nothing it still needed.
+ */
+static void uct_mp_lane_quirk_tcp_zcopy_done(uct_tcp_ep_t *tcp_ep)
+{
+    if ((tcp_ep->tx.buf != NULL) &&
+        !(tcp_ep->flags & UCT_TCP_EP_FLAG_ZCOPY_TX)) {
+        ((uct_tcp_ep_zcopy_tx_t*)tcp_ep->tx.buf)->comp = NULL;
+    }
+}
+
+static void uct_mp_lane_quirk_tcp_ep_failed(uct_ep_h lane_ep)
+{
+    uct_tcp_ep_t *tcp_ep = ucs_derived_of(lane_ep, uct_tcp_ep_t);
+
+    uct_mp_lane_quirk_tcp_rx_parse(tcp_ep);
+    uct_mp_lane_quirk_tcp_zcopy_done(tcp_ep);
 }
 
 void uct_mp_lane_quirk_ep_failed(const char *lane_tl, uct_ep_h lane_ep)
