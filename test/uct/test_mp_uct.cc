@@ -1549,4 +1549,134 @@ TEST_F(test_mp_uct, iface_connected_am_zcopy_survives_a_lane_failure) {
     ASSERT_UCS_OK(uct_md_mem_dereg(m_sender.m_md, memh));
 }
 
+
+/* The connected TCP sockets of this process with at least min_unsent bytes
+ * in their send queue: the socket of a lane whose peer does not read */
+std::vector<int> tcp_sockets_with_unsent(int min_unsent) {
+    std::vector<int> fds;
+    DIR *dir = opendir("/proc/self/fd");
+    if (dir == NULL) {
+        return fds;
+    }
+    for (struct dirent *d; (d = readdir(dir)) != NULL;) {
+        int fd = atoi(d->d_name), type = 0, unsent = 0;
+        socklen_t len = sizeof(type);
+        struct stat st;
+        if ((d->d_name[0] == '.') || (fd == dirfd(dir)) ||
+            (fstat(fd, &st) != 0) || !S_ISSOCK(st.st_mode) ||
+            (getsockopt(fd, SOL_SOCKET, SO_TYPE, &type, &len) != 0) ||
+            (type != SOCK_STREAM) || (ioctl(fd, SIOCOUTQ, &unsent) != 0) ||
+            (unsent < min_unsent)) {
+            continue;
+        }
+        fds.push_back(fd);
+    }
+    closedir(dir);
+    return fds;
+}
+
+/*
+ * A zcopy AM half sent when its lane's socket breaks. UCX 1.13's tcp
+ * completes it twice (uct_tcp_ep_handle_disconnected() purges it, then
+ * uct_tcp_ep_sendv() completes it again) and aborts on "Assertion
+ * 'comp->count > 0' failed" unless mp's lane error handler clears the
+ * completion in between (mp_lane_quirk.c). Small socket buffers and a
+ * receiver that does not progress leave the AM half sent; the sender's
+ * socket is then shut for writing, so tcp's next send of it fails. The AMs
+ * arrive once, in order, on the other lane, and each completion comes once.
+ */
+TEST_F(test_mp_uct, zcopy_am_half_sent_when_its_tcp_lane_breaks) {
+    mp_log_capture log(k_hello_log);
+    setenv("UCX_TCP_SNDBUF", "16k", 1);
+    setenv("UCX_TCP_RCVBUF", "16k", 1);
+    open_pair(k_lane_devices_two, "active_backup");
+    unsetenv("UCX_TCP_SNDBUF");
+    unsetenv("UCX_TCP_RCVBUF");
+    ASSERT_TRUE(m_sender.has(UCT_IFACE_FLAG_AM_ZCOPY));
+    const size_t count  = 64;
+    const size_t length = ucs_min(m_sender.m_attr.cap.am.max_zcopy,
+                                  16384ul) - 16;
+    std::string payload = pattern(count * length, 13);
+    uct_mem_h memh;
+    ASSERT_UCS_OK(uct_md_mem_reg(m_sender.m_md, &payload[0], payload.size(),
+                                 UCT_MD_MEM_ACCESS_ALL, &memh));
+    std::vector<uct_completion_t> comps(count);
+    auto post = [&](size_t i) {
+        uct_iov_t iov = {&payload[i * length], length, memh, 0, 1};
+        uint64_t hdr  = i;
+        completion_init(&comps[i]);
+        ucs_status_t status = uct_ep_am_zcopy(m_ep, AM_ID, &hdr, sizeof(hdr),
+                                              &iov, 1, 0, &comps[i]);
+        if (status == UCS_OK) {
+            comps[i].count = 0;
+        }
+        return status;
+    };
+
+    /* HELLO answered; then the sender posts until a send stays half done
+     * (the receiver does not read) */
+    ucs_status_t status;
+    ASSERT_TRUE(wait_for([&] {
+        return (status = post(0)) != UCS_ERR_NO_RESOURCE;
+    }));
+    ASSERT_TRUE(wait_for([&] { return comps[0].count == 0; }));
+    ASSERT_TRUE(wait_for([&] { return m_sink.messages.size() == 1; }));
+    size_t next = 1;
+    auto deadline = deadline_in_10s();
+    while ((next < count / 2) && (clock::now() < deadline)) {
+        status = post(next);
+        if (status == UCS_ERR_NO_RESOURCE) {
+            break; /* the lane holds a half-sent AM */
+        }
+        ASSERT_TRUE((status == UCS_OK) || (status == UCS_INPROGRESS))
+            << ucs_status_string(status);
+        ++next;
+    }
+    ASSERT_EQ(UCS_ERR_NO_RESOURCE, status) << "every AM went at once";
+    /* the lane socket holding it: the one with the most unsent bytes (a
+     * control message may wait on another) */
+    int fd = -1, most = 0;
+    for (int cand : tcp_sockets_with_unsent(1)) {
+        int unsent = 0;
+        ioctl(cand, SIOCOUTQ, &unsent);
+        if (unsent > most) {
+            fd   = cand;
+            most = unsent;
+        }
+    }
+    ASSERT_GE(most, (int)length) << "no socket holds the half-sent AM";
+    ASSERT_EQ(0, shutdown(fd, SHUT_WR));
+
+    for (size_t i = next; i < count; ++i) {
+        ASSERT_TRUE(wait_for([&] {
+            return (status = post(i)) != UCS_ERR_NO_RESOURCE;
+        })) << "AM " << i;
+        ASSERT_TRUE((status == UCS_OK) || (status == UCS_INPROGRESS))
+            << "AM " << i << ": " << ucs_status_string(status);
+    }
+    ASSERT_TRUE(wait_for([&] {
+        for (const uct_completion_t &c : comps) {
+            if (c.count != 0) {
+                return false;
+            }
+        }
+        return m_sink.messages.size() >= count;
+    })) << m_sink.messages.size() << " AMs arrived";
+    for (int i = 0; i < 100; ++i) {
+        progress();
+    }
+    ASSERT_EQ(count, m_sink.messages.size()) << "AMs delivered more than once";
+    for (size_t i = 0; i < count; ++i) {
+        uint64_t hdr = i;
+        EXPECT_EQ(std::string((const char*)&hdr, sizeof(hdr)) +
+                  payload.substr(i * length, length), m_sink.messages[i])
+            << "AM " << i;
+        EXPECT_EQ(UCS_OK, comps[i].status) << "AM " << i;
+    }
+    EXPECT_GE(log.count("lane 0 (lo) failed"), 1u) << "the AM lane lives";
+    uct_ep_destroy(m_ep);
+    m_sender.m_eps.clear();
+    ASSERT_UCS_OK(uct_md_mem_dereg(m_sender.m_md, memh));
+}
+
 } // namespace
