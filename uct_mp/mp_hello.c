@@ -339,6 +339,10 @@ void uct_mp_hello_iface_cleanup(uct_mp_iface_t *iface)
 
     uct_worker_progress_unregister_safe(&iface->super.worker->super,
                                         &iface->hello_prog_id);
+    if (iface->hello_partners > 0) {
+        ucs_debug("mp_rc: iface %p closes: releasing %u passive partners",
+                  iface, iface->hello_partners);
+    }
     ucs_list_for_each_safe(ep, tmp, &iface->eps, list) {
         if (ep->hello.state == UCT_MP_HELLO_PARTNER) {
             uct_ep_destroy(&ep->super.super);
