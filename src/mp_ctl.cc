@@ -151,11 +151,113 @@ size_t pack(const uct_mp_ctl_t *msg, void *buf, size_t buf_len, char *errmsg,
     return w.pos();
 }
 
+/* The type's fixed fields of out from r, which is past the header; -1 with
+ * a message */
+int unpack_fields(byte_reader &r, size_t length, uct_mp_ctl_t *out,
+                  char *errmsg, size_t errmsg_len)
+{
+    const char *what = uct_mp_ctl_type_str(out->type);
+    bool ok;
+
+    switch (out->type) {
+    case UCT_MP_CTL_KEEPALIVE:
+    case UCT_MP_CTL_KEEPALIVE_ACK:
+    case UCT_MP_CTL_DATA_ACK:
+        ok = r.u32(&out->probe_seq);
+        break;
+    case UCT_MP_CTL_JOIN_NAK:
+        ok = r.u32(&out->join_id) && r.u8(&out->reason);
+        break;
+    case UCT_MP_CTL_HELLO_ACK:
+        ok = r.u8(&out->caps);
+        break;
+    case UCT_MP_CTL_BYE:
+        ok = true;
+        break;
+    default: /* JOIN_REQ, JOIN_ACK, HELLO */
+        ok = (out->type == UCT_MP_CTL_HELLO) ? r.u8(&out->caps) :
+                                               r.u32(&out->join_id);
+        if (ok && has_pairs(out->type)) {
+            ok = r.u8(&out->pair_count);
+            if (ok && (out->pair_count > UCT_MP_MAX_LANES)) {
+                set_error(errmsg, errmsg_len, "mp control %s: %u pairs, "
+                          "maximum %d", what, out->pair_count,
+                          UCT_MP_MAX_LANES);
+                return -1;
+            }
+            ok = ok && (r.remaining() >= out->pair_count);
+            if (ok) {
+                memcpy(out->pairs, r.cur(), out->pair_count);
+                r.skip(out->pair_count);
+            }
+        }
+        break;
+    }
+    if (!ok) {
+        set_error(errmsg, errmsg_len, "mp control %s truncated: %zu bytes",
+                  what, length);
+        return -1;
+    }
+    return 0;
+}
+
+/* The lane devices and addresses of a JOIN_REQ/JOIN_ACK/HELLO from r,
+ * checked against each other and the header; -1 with a message */
+int unpack_lanes(byte_reader &r, uct_mp_ctl_t *out, char *errmsg,
+                 size_t errmsg_len)
+{
+    const char *what = uct_mp_ctl_type_str(out->type);
+    char wire_err[UCT_MP_WIRE_ERRMSG_MAX];
+
+    if (uct_mp_wire_unpack(r.cur(), r.remaining(), UCT_MP_WIRE_LANE_DEVS,
+                           &out->devs, wire_err, sizeof(wire_err)) != 0) {
+        set_error(errmsg, errmsg_len, "mp control %s: %s", what, wire_err);
+        return -1;
+    }
+    r.skip(out->devs.total_len);
+    if (uct_mp_wire_unpack(r.cur(), r.remaining(), addrs_kind(out->type),
+                           &out->addrs, wire_err, sizeof(wire_err)) != 0) {
+        set_error(errmsg, errmsg_len, "mp control %s: %s", what, wire_err);
+        return -1;
+    }
+    r.skip(out->addrs.total_len);
+    if (out->devs.lane_count != out->addrs.lane_count) {
+        set_error(errmsg, errmsg_len, "mp control %s: %u lane devices but "
+                  "%u lane addresses", what, out->devs.lane_count,
+                  out->addrs.lane_count);
+        return -1;
+    }
+    if ((out->type != UCT_MP_CTL_HELLO) &&
+        (out->addrs.token != out->src_token)) {
+        set_error(errmsg, errmsg_len, "mp control %s: ep address of ep "
+                  "0x%x sent by ep 0x%x", what, out->addrs.token,
+                  out->src_token);
+        return -1;
+    }
+    if ((out->type == UCT_MP_CTL_HELLO) &&
+        (out->pair_count != out->devs.lane_count)) {
+        set_error(errmsg, errmsg_len, "mp control %s: %u pairs for %u lanes",
+                  what, out->pair_count, out->devs.lane_count);
+        return -1;
+    }
+    /* JOIN_ACK pairs name the sender's lanes, HELLO pairs the receiver's */
+    unsigned pair_limit = (out->type == UCT_MP_CTL_HELLO) ?
+                          UCT_MP_MAX_LANES : out->devs.lane_count;
+    for (unsigned i = 0; i < out->pair_count; ++i) {
+        if ((out->pairs[i] != UCT_MP_CTL_NO_PAIR) &&
+            (out->pairs[i] >= pair_limit)) {
+            set_error(errmsg, errmsg_len, "mp control %s: pair %u names "
+                      "lane %u of %u", what, i, out->pairs[i], pair_limit);
+            return -1;
+        }
+    }
+    return 0;
+}
+
 int unpack(const void *buf, size_t length, uct_mp_ctl_t *msg, char *errmsg,
            size_t errmsg_len)
 {
     const uint8_t *bytes = static_cast<const uint8_t*>(buf);
-    char wire_err[UCT_MP_WIRE_ERRMSG_MAX];
     uct_mp_ctl_t out;
 
     if ((buf == nullptr) || (length < UCT_MP_CTL_HDR_LEN)) {
@@ -185,97 +287,18 @@ int unpack(const void *buf, size_t length, uct_mp_ctl_t *msg, char *errmsg,
         return -1;
     }
 
-    const char *what = uct_mp_ctl_type_str(out.type);
-    bool ok;
-    switch (out.type) {
-    case UCT_MP_CTL_KEEPALIVE:
-    case UCT_MP_CTL_KEEPALIVE_ACK:
-    case UCT_MP_CTL_DATA_ACK:
-        ok = r.u32(&out.probe_seq);
-        break;
-    case UCT_MP_CTL_JOIN_NAK:
-        ok = r.u32(&out.join_id) && r.u8(&out.reason);
-        break;
-    case UCT_MP_CTL_HELLO_ACK:
-        ok = r.u8(&out.caps);
-        break;
-    case UCT_MP_CTL_BYE:
-        ok = true;
-        break;
-    default:
-        ok = (out.type == UCT_MP_CTL_HELLO) ? r.u8(&out.caps) :
-                                              r.u32(&out.join_id);
-        if (ok && has_pairs(out.type)) {
-            ok = r.u8(&out.pair_count);
-            if (ok && (out.pair_count > UCT_MP_MAX_LANES)) {
-                set_error(errmsg, errmsg_len, "mp control %s: %u pairs, "
-                          "maximum %d", what, out.pair_count,
-                          UCT_MP_MAX_LANES);
-                return -1;
-            }
-            ok = ok && (r.remaining() >= out.pair_count);
-            if (ok) {
-                memcpy(out.pairs, r.cur(), out.pair_count);
-                r.skip(out.pair_count);
-            }
-        }
-        break;
-    }
-    if (!ok) {
-        set_error(errmsg, errmsg_len, "mp control %s truncated: %zu bytes",
-                  what, length);
+    if (unpack_fields(r, length, &out, errmsg, errmsg_len) != 0) {
         return -1;
     }
 
-    if (has_lanes(out.type)) {
-        if (uct_mp_wire_unpack(r.cur(), r.remaining(), UCT_MP_WIRE_LANE_DEVS,
-                               &out.devs, wire_err, sizeof(wire_err)) != 0) {
-            set_error(errmsg, errmsg_len, "mp control %s: %s", what, wire_err);
-            return -1;
-        }
-        r.skip(out.devs.total_len);
-        if (uct_mp_wire_unpack(r.cur(), r.remaining(), addrs_kind(out.type),
-                               &out.addrs, wire_err, sizeof(wire_err)) != 0) {
-            set_error(errmsg, errmsg_len, "mp control %s: %s", what, wire_err);
-            return -1;
-        }
-        r.skip(out.addrs.total_len);
-        if (out.devs.lane_count != out.addrs.lane_count) {
-            set_error(errmsg, errmsg_len, "mp control %s: %u lane devices but "
-                      "%u lane addresses", what, out.devs.lane_count,
-                      out.addrs.lane_count);
-            return -1;
-        }
-        if ((out.type != UCT_MP_CTL_HELLO) &&
-            (out.addrs.token != out.src_token)) {
-            set_error(errmsg, errmsg_len, "mp control %s: ep address of ep "
-                      "0x%x sent by ep 0x%x", what, out.addrs.token,
-                      out.src_token);
-            return -1;
-        }
-        if ((out.type == UCT_MP_CTL_HELLO) &&
-            (out.pair_count != out.devs.lane_count)) {
-            set_error(errmsg, errmsg_len, "mp control %s: %u pairs for %u "
-                      "lanes", what, out.pair_count, out.devs.lane_count);
-            return -1;
-        }
-        /* JOIN_ACK pairs name the sender's lanes, HELLO pairs the
-         * receiver's */
-        unsigned pair_limit = (out.type == UCT_MP_CTL_HELLO) ?
-                              UCT_MP_MAX_LANES : out.devs.lane_count;
-        for (unsigned i = 0; i < out.pair_count; ++i) {
-            if ((out.pairs[i] != UCT_MP_CTL_NO_PAIR) &&
-                (out.pairs[i] >= pair_limit)) {
-                set_error(errmsg, errmsg_len, "mp control %s: pair %u names "
-                          "lane %u of %u", what, i, out.pairs[i], pair_limit);
-                return -1;
-            }
-        }
+    if (has_lanes(out.type) &&
+        (unpack_lanes(r, &out, errmsg, errmsg_len) != 0)) {
+        return -1;
     }
 
     if (r.remaining() != 0) {
         set_error(errmsg, errmsg_len, "mp control %s: %zu unexpected bytes at "
-                  "the end", what, r.remaining());
+                  "the end", uct_mp_ctl_type_str(out.type), r.remaining());
         return -1;
     }
 

@@ -77,6 +77,9 @@ typedef struct uct_mp_iface {
     ucs_time_t               failback_interval; /* 0: no fail-back */
     ucs_time_t               ka_next_check;
     uct_worker_cb_id_t       ka_prog_id;
+    ucs_queue_head_t         flush_retry_q;   /* lane iface flushes to post
+                                                 again (mp_flush.h) */
+    uct_worker_cb_id_t       flush_prog_id;   /* posts them */
     /* link events (mp_link.c) */
     int                      link_events;     /* LINK_EVENTS */
     int                      link_fd;         /* rtnetlink socket, -1: none */

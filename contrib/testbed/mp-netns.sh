@@ -3,7 +3,9 @@
 # namespaces) joined by several veth "paths", for multi-path tests without RDMA.
 #
 # Usage (root):
-#   mp-netns.sh up [NPATHS]            create ${P}A and ${P}B joined by NPATHS paths (1-4, default 2)
+#   mp-netns.sh up [NPATHS]            create ${P}A and ${P}B joined by NPATHS paths (1-4, default 2);
+#                                      the names hostA/hostB resolve to path K's addresses
+#                                      (MP_NS_HOST_PATH=K, default 1), e.g. a launcher path
 #   mp-netns.sh down                   remove them (and only what 'up' created); never fails
 #   mp-netns.sh shape R1 [R2 ...]|off  tbf rate limit on both ends of each path
 #                                      (path k gets Rk, or the last rate given)
@@ -46,6 +48,7 @@ PREFIX=${MP_NS_PREFIX:-mp}
 NS_A=${PREFIX}A
 NS_B=${PREFIX}B
 MAX_PATHS=4
+HOST_PATH=${MP_NS_HOST_PATH:-1}       # path whose addresses the names hostA/hostB have
 NFT_TABLE=uctmp                       # table inet uctmp inside a namespace
 MARKER="# created by uct_mp contrib/testbed/mp-netns.sh"
 SELF=$(readlink -f "$0")
@@ -140,7 +143,7 @@ write_hosts() { # write_hosts NS NPATHS
     {
         echo "$MARKER (MP_NS_PREFIX=$PREFIX); removed by 'mp-netns.sh down'"
         printf '127.0.0.1\tlocalhost\n'
-        printf '198.18.1.1\thostA\n198.18.1.2\thostB\n'
+        printf '198.18.%d.1\thostA\n198.18.%d.2\thostB\n' "$HOST_PATH" "$HOST_PATH"
         for k in $(seq "$2"); do
             printf '198.18.%d.1\thostA-path%d\n198.18.%d.2\thostB-path%d\n' "$k" "$k" "$k" "$k"
         done
@@ -161,6 +164,9 @@ do_up() {
     local n=${1:-2} ns k i ok
     if ! [[ $n =~ ^[1-9][0-9]*$ ]] || [ "$n" -gt "$MAX_PATHS" ]; then
         die "NPATHS must be 1..$MAX_PATHS (got '$n')"
+    fi
+    if ! [[ $HOST_PATH =~ ^[1-9][0-9]*$ ]] || [ "$HOST_PATH" -gt "$n" ]; then
+        die "MP_NS_HOST_PATH must be a path of this testbed, 1..$n (got '$HOST_PATH')"
     fi
     need_root
     for ns in "$NS_A" "$NS_B"; do
