@@ -42,7 +42,8 @@ bool valid_type(unsigned type)
 {
     return has_lanes(type) || (type == UCT_MP_CTL_JOIN_NAK) ||
            (type == UCT_MP_CTL_KEEPALIVE) || (type == UCT_MP_CTL_KEEPALIVE_ACK) ||
-           (type == UCT_MP_CTL_DATA_ACK) || (type == UCT_MP_CTL_HELLO_ACK) ||
+           (type == UCT_MP_CTL_DATA_ACK) || (type == UCT_MP_CTL_DRAIN) ||
+           (type == UCT_MP_CTL_DRAIN_DONE) || (type == UCT_MP_CTL_HELLO_ACK) ||
            (type == UCT_MP_CTL_BYE);
 }
 
@@ -52,6 +53,8 @@ size_t body_len(const uct_mp_ctl_t *msg)
     case UCT_MP_CTL_KEEPALIVE:
     case UCT_MP_CTL_KEEPALIVE_ACK:
     case UCT_MP_CTL_DATA_ACK:
+    case UCT_MP_CTL_DRAIN:
+    case UCT_MP_CTL_DRAIN_DONE:
         return 4;
     case UCT_MP_CTL_JOIN_NAK:
         return 5;
@@ -71,31 +74,41 @@ size_t body_len(const uct_mp_ctl_t *msg)
     }
 }
 
-size_t pack(const uct_mp_ctl_t *msg, void *buf, size_t buf_len, char *errmsg,
-            size_t errmsg_len)
+/* Can msg be packed (a known type, consistent lanes)? If not, why */
+bool packable(const uct_mp_ctl_t *msg, char *errmsg, size_t errmsg_len)
 {
     if (!valid_type(msg->type)) {
         set_error(errmsg, errmsg_len, "mp control: cannot pack type %u",
                   msg->type);
-        return 0;
+        return false;
     }
 
-    if (has_lanes(msg->type)) {
-        if ((msg->devs.kind != UCT_MP_WIRE_LANE_DEVS) ||
-            (msg->addrs.kind != addrs_kind(msg->type)) ||
-            (msg->devs.lane_count != msg->addrs.lane_count)) {
-            set_error(errmsg, errmsg_len,
-                      "mp control %s: needs lane devices and lane addresses "
-                      "of the same lane count",
-                      uct_mp_ctl_type_str(msg->type));
-            return 0;
-        }
-        if (has_pairs(msg->type) && (msg->pair_count > UCT_MP_MAX_LANES)) {
-            set_error(errmsg, errmsg_len, "mp control %s: %u pairs, maximum "
-                      "%d", uct_mp_ctl_type_str(msg->type), msg->pair_count,
-                      UCT_MP_MAX_LANES);
-            return 0;
-        }
+    if (!has_lanes(msg->type)) {
+        return true;
+    }
+
+    if ((msg->devs.kind != UCT_MP_WIRE_LANE_DEVS) ||
+        (msg->addrs.kind != addrs_kind(msg->type)) ||
+        (msg->devs.lane_count != msg->addrs.lane_count)) {
+        set_error(errmsg, errmsg_len, "mp control %s: needs lane devices and "
+                  "lane addresses of the same lane count",
+                  uct_mp_ctl_type_str(msg->type));
+        return false;
+    }
+    if (has_pairs(msg->type) && (msg->pair_count > UCT_MP_MAX_LANES)) {
+        set_error(errmsg, errmsg_len, "mp control %s: %u pairs, maximum %d",
+                  uct_mp_ctl_type_str(msg->type), msg->pair_count,
+                  UCT_MP_MAX_LANES);
+        return false;
+    }
+    return true;
+}
+
+size_t pack(const uct_mp_ctl_t *msg, void *buf, size_t buf_len, char *errmsg,
+            size_t errmsg_len)
+{
+    if (!packable(msg, errmsg, errmsg_len)) {
+        return 0;
     }
 
     size_t size = UCT_MP_CTL_HDR_LEN + body_len(msg);
@@ -116,6 +129,8 @@ size_t pack(const uct_mp_ctl_t *msg, void *buf, size_t buf_len, char *errmsg,
     case UCT_MP_CTL_KEEPALIVE:
     case UCT_MP_CTL_KEEPALIVE_ACK:
     case UCT_MP_CTL_DATA_ACK:
+    case UCT_MP_CTL_DRAIN:
+    case UCT_MP_CTL_DRAIN_DONE:
         w.u32(msg->probe_seq);
         break;
     case UCT_MP_CTL_JOIN_NAK:
@@ -163,6 +178,8 @@ int unpack_fields(byte_reader &r, size_t length, uct_mp_ctl_t *out,
     case UCT_MP_CTL_KEEPALIVE:
     case UCT_MP_CTL_KEEPALIVE_ACK:
     case UCT_MP_CTL_DATA_ACK:
+    case UCT_MP_CTL_DRAIN:
+    case UCT_MP_CTL_DRAIN_DONE:
         ok = r.u32(&out->probe_seq);
         break;
     case UCT_MP_CTL_JOIN_NAK:
@@ -333,6 +350,8 @@ const char *uct_mp_ctl_type_str(unsigned type)
     case UCT_MP_CTL_JOIN_REQ:  return "JOIN_REQ";
     case UCT_MP_CTL_JOIN_ACK:  return "JOIN_ACK";
     case UCT_MP_CTL_JOIN_NAK:  return "JOIN_NAK";
+    case UCT_MP_CTL_DRAIN:     return "DRAIN";
+    case UCT_MP_CTL_DRAIN_DONE: return "DRAIN_DONE";
     case UCT_MP_CTL_HELLO:     return "HELLO";
     case UCT_MP_CTL_HELLO_ACK: return "HELLO_ACK";
     case UCT_MP_CTL_BYE:       return "BYE";

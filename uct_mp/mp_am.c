@@ -245,6 +245,7 @@ ucs_status_t uct_mp_am_rx(uct_mp_iface_t *iface, unsigned lane, uint8_t id,
         }
 
         uct_mp_lane_arrival(ep, lane);
+        uct_mp_lane_count_rx(ep, lane, length);
         uct_mp_am_handle_ack(ep, hdr.ack);
         dsn = hdr.dsn & UCT_MP_AM_DSN_MASK;
         if (ucs_unlikely(dsn != ep->am.rx_expected)) {

@@ -19,6 +19,7 @@
 #include "mp_keepalive.h"
 #include "mp_join.h"
 #include "mp_hello.h"
+#include "mp_drain.h"
 #include "mp_peer.h"
 
 #include <stdio.h>
@@ -53,6 +54,7 @@ typedef struct uct_mp_ep {
     uct_mp_ka_ep_t           ka;           /* mp_keepalive.c: probes */
     uct_mp_join_ep_t         join;         /* mp_join.c: join, fail-back */
     uct_mp_hello_ep_t        hello;        /* mp_hello.c: HELLO, partners */
+    uct_mp_drain_ep_t        drain;        /* mp_drain.c: operator drain */
 } uct_mp_ep_t;
 
 

@@ -16,6 +16,7 @@
 #include "mp_ep.h"
 #include "mp_link.h"
 #include "mp_lane_quirk.h"
+#include "mp_control.h"
 
 #include <uct/api/v2/uct_v2.h>
 #include <ucs/debug/log.h>
@@ -508,7 +509,7 @@ static void uct_mp_iface_copy_config(uct_mp_iface_t *iface, uct_mp_md_t *md,
     iface->link_events       = config->link_events;
     iface->device_atomics    = config->device_atomics;
     iface->caps              = UCT_MP_CAP_JOIN | UCT_MP_CAP_SEQ |
-                               UCT_MP_CAP_HELLO;
+                               UCT_MP_CAP_DRAIN | UCT_MP_CAP_HELLO;
     iface->num_lanes         = 0;
     iface->bad_addr_logged   = 0;
     iface->bad_ctl_logged    = 0;
@@ -668,6 +669,7 @@ static UCS_CLASS_INIT_FUNC(uct_mp_iface_t, uct_md_h tl_md, uct_worker_h worker,
         return status;
     }
 
+    uct_mp_control_iface_add(self, config->control_dir);
     ucs_debug("mp_rc: iface %p opened %u of %u %s lanes, policy %s", self,
               self->num_lanes, md->num_lane_rscs, md->lane_tl_name,
               uct_mp_policy_str(self->policy));
@@ -676,6 +678,7 @@ static UCS_CLASS_INIT_FUNC(uct_mp_iface_t, uct_md_h tl_md, uct_worker_h worker,
 
 static UCS_CLASS_CLEANUP_FUNC(uct_mp_iface_t)
 {
+    uct_mp_control_iface_remove(self);
     ucs_list_del(&self->all_list);
     uct_mp_hello_iface_cleanup(self); /* partners are ours, not UCP's */
     if (!ucs_list_is_empty(&self->eps)) {

@@ -31,6 +31,7 @@ typedef struct uct_mp_iface_config {
     int                      device_atomics;    /* DEVICE_ATOMICS */
     int                      rma_bounce;        /* RMA_BOUNCE */
     uct_iface_mpool_config_t bounce_mp;         /* BOUNCE_MAX_BUFS, _GROW */
+    char                     *control_dir;      /* CONTROL_DIR */
 } uct_mp_iface_config_t;
 
 
@@ -147,6 +148,8 @@ typedef struct uct_mp_iface {
     unsigned                 hello_partners;
     int                      hello_limit_logged;
     uct_worker_cb_id_t       hello_prog_id;   /* releases doomed partners */
+    uct_worker_cb_id_t       control_prog_id; /* reads the control socket
+                                                 (mp_control.c) */
     int                      bad_addr_logged;
     int                      bad_ctl_logged;
 } uct_mp_iface_t;
