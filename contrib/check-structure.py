@@ -24,10 +24,11 @@ OWNERS = {
     'lane': 'mp_lane.c', 'ctrl': 'mp_ctrl.c', 'am': 'mp_am.c',
     'rma': 'mp_rma.c', 'bounce': 'mp_bounce.c', 'flush': 'mp_flush.c',
     'fence': 'mp_fence.c', 'pending': 'mp_pending.c', 'ka': 'mp_keepalive.c',
-    'join': 'mp_join.c', 'drain': 'mp_drain.c', 'work': 'mp_work.h',
+    'join': 'mp_join.c', 'hello': 'mp_hello.c', 'drain': 'mp_drain.c',
+    'work': 'mp_work.h',
 }
 # fields of uct_mp_ep_t itself, owned by mp_ep.c
-EP_FIELDS = ('token', 'remote_token', 'closing', 'list')
+EP_FIELDS = ('token', 'remote_token', 'closing', 'hidden', 'list')
 # files that make one module together (an endpoint and its own helpers)
 MODULE_OF = {'mp_ep_ops': 'mp_ep', 'mp_iface_lane': 'mp_iface',
              'mp_iface_config': 'mp_iface'}

@@ -19,12 +19,32 @@ bool is_join_with_lanes(unsigned type)
     return (type == UCT_MP_CTL_JOIN_REQ) || (type == UCT_MP_CTL_JOIN_ACK);
 }
 
+/* Messages with [lane devices][lane addresses]: JOIN_REQ/ACK, HELLO */
+bool has_lanes(unsigned type)
+{
+    return is_join_with_lanes(type) || (type == UCT_MP_CTL_HELLO);
+}
+
+/* Messages with pairs: JOIN_ACK, HELLO */
+bool has_pairs(unsigned type)
+{
+    return (type == UCT_MP_CTL_JOIN_ACK) || (type == UCT_MP_CTL_HELLO);
+}
+
+/* The kind of the lane addresses of a message with lanes */
+uct_mp_wire_kind_t addrs_kind(unsigned type)
+{
+    return (type == UCT_MP_CTL_HELLO) ? UCT_MP_WIRE_IFACE_ADDR :
+                                        UCT_MP_WIRE_EP_ADDR;
+}
+
 bool valid_type(unsigned type)
 {
-    return is_join_with_lanes(type) || (type == UCT_MP_CTL_JOIN_NAK) ||
+    return has_lanes(type) || (type == UCT_MP_CTL_JOIN_NAK) ||
            (type == UCT_MP_CTL_KEEPALIVE) || (type == UCT_MP_CTL_KEEPALIVE_ACK) ||
            (type == UCT_MP_CTL_DATA_ACK) || (type == UCT_MP_CTL_DRAIN) ||
-           (type == UCT_MP_CTL_DRAIN_DONE);
+           (type == UCT_MP_CTL_DRAIN_DONE) || (type == UCT_MP_CTL_HELLO_ACK) ||
+           (type == UCT_MP_CTL_BYE);
 }
 
 size_t body_len(const uct_mp_ctl_t *msg)
@@ -44,36 +64,51 @@ size_t body_len(const uct_mp_ctl_t *msg)
     case UCT_MP_CTL_JOIN_ACK:
         return 5 + msg->pair_count + uct_mp_wire_packed_size(&msg->devs) +
                uct_mp_wire_packed_size(&msg->addrs);
-    default:
+    case UCT_MP_CTL_HELLO:
+        return 2 + msg->pair_count + uct_mp_wire_packed_size(&msg->devs) +
+               uct_mp_wire_packed_size(&msg->addrs);
+    case UCT_MP_CTL_HELLO_ACK:
+        return 1;
+    default: /* BYE */
         return 0;
     }
+}
+
+/* Can msg be packed (a known type, consistent lanes)? If not, why */
+bool packable(const uct_mp_ctl_t *msg, char *errmsg, size_t errmsg_len)
+{
+    if (!valid_type(msg->type)) {
+        set_error(errmsg, errmsg_len, "mp control: cannot pack type %u",
+                  msg->type);
+        return false;
+    }
+
+    if (!has_lanes(msg->type)) {
+        return true;
+    }
+
+    if ((msg->devs.kind != UCT_MP_WIRE_LANE_DEVS) ||
+        (msg->addrs.kind != addrs_kind(msg->type)) ||
+        (msg->devs.lane_count != msg->addrs.lane_count)) {
+        set_error(errmsg, errmsg_len, "mp control %s: needs lane devices and "
+                  "lane addresses of the same lane count",
+                  uct_mp_ctl_type_str(msg->type));
+        return false;
+    }
+    if (has_pairs(msg->type) && (msg->pair_count > UCT_MP_MAX_LANES)) {
+        set_error(errmsg, errmsg_len, "mp control %s: %u pairs, maximum %d",
+                  uct_mp_ctl_type_str(msg->type), msg->pair_count,
+                  UCT_MP_MAX_LANES);
+        return false;
+    }
+    return true;
 }
 
 size_t pack(const uct_mp_ctl_t *msg, void *buf, size_t buf_len, char *errmsg,
             size_t errmsg_len)
 {
-    if (!valid_type(msg->type)) {
-        set_error(errmsg, errmsg_len, "mp control: cannot pack type %u",
-                  msg->type);
+    if (!packable(msg, errmsg, errmsg_len)) {
         return 0;
-    }
-
-    if (is_join_with_lanes(msg->type)) {
-        if ((msg->devs.kind != UCT_MP_WIRE_LANE_DEVS) ||
-            (msg->addrs.kind != UCT_MP_WIRE_EP_ADDR) ||
-            (msg->devs.lane_count != msg->addrs.lane_count)) {
-            set_error(errmsg, errmsg_len,
-                      "mp control %s: needs lane devices and ep addresses of "
-                      "the same lane count", uct_mp_ctl_type_str(msg->type));
-            return 0;
-        }
-        if ((msg->type == UCT_MP_CTL_JOIN_ACK) &&
-            (msg->pair_count > UCT_MP_MAX_LANES)) {
-            set_error(errmsg, errmsg_len, "mp control %s: %u pairs, maximum "
-                      "%d", uct_mp_ctl_type_str(msg->type), msg->pair_count,
-                      UCT_MP_MAX_LANES);
-            return 0;
-        }
     }
 
     size_t size = UCT_MP_CTL_HDR_LEN + body_len(msg);
@@ -102,9 +137,18 @@ size_t pack(const uct_mp_ctl_t *msg, void *buf, size_t buf_len, char *errmsg,
         w.u32(msg->join_id);
         w.u8(msg->reason);
         break;
-    default: /* JOIN_REQ, JOIN_ACK */
-        w.u32(msg->join_id);
-        if (msg->type == UCT_MP_CTL_JOIN_ACK) {
+    case UCT_MP_CTL_HELLO_ACK:
+        w.u8(msg->caps);
+        break;
+    case UCT_MP_CTL_BYE:
+        break;
+    default: /* JOIN_REQ, JOIN_ACK, HELLO */
+        if (msg->type == UCT_MP_CTL_HELLO) {
+            w.u8(msg->caps);
+        } else {
+            w.u32(msg->join_id);
+        }
+        if (has_pairs(msg->type)) {
             w.u8(msg->pair_count);
             w.bytes(msg->pairs, msg->pair_count);
         }
@@ -141,9 +185,16 @@ int unpack_fields(byte_reader &r, size_t length, uct_mp_ctl_t *out,
     case UCT_MP_CTL_JOIN_NAK:
         ok = r.u32(&out->join_id) && r.u8(&out->reason);
         break;
-    default:
-        ok = r.u32(&out->join_id);
-        if (ok && (out->type == UCT_MP_CTL_JOIN_ACK)) {
+    case UCT_MP_CTL_HELLO_ACK:
+        ok = r.u8(&out->caps);
+        break;
+    case UCT_MP_CTL_BYE:
+        ok = true;
+        break;
+    default: /* JOIN_REQ, JOIN_ACK, HELLO */
+        ok = (out->type == UCT_MP_CTL_HELLO) ? r.u8(&out->caps) :
+                                               r.u32(&out->join_id);
+        if (ok && has_pairs(out->type)) {
             ok = r.u8(&out->pair_count);
             if (ok && (out->pair_count > UCT_MP_MAX_LANES)) {
                 set_error(errmsg, errmsg_len, "mp control %s: %u pairs, "
@@ -167,10 +218,10 @@ int unpack_fields(byte_reader &r, size_t length, uct_mp_ctl_t *out,
     return 0;
 }
 
-/* The lane devices and addresses of a JOIN_REQ/JOIN_ACK from r, checked
- * against each other and the header; -1 with a message */
-int unpack_join_lanes(byte_reader &r, uct_mp_ctl_t *out, char *errmsg,
-                      size_t errmsg_len)
+/* The lane devices and addresses of a JOIN_REQ/JOIN_ACK/HELLO from r,
+ * checked against each other and the header; -1 with a message */
+int unpack_lanes(byte_reader &r, uct_mp_ctl_t *out, char *errmsg,
+                 size_t errmsg_len)
 {
     const char *what = uct_mp_ctl_type_str(out->type);
     char wire_err[UCT_MP_WIRE_ERRMSG_MAX];
@@ -181,7 +232,7 @@ int unpack_join_lanes(byte_reader &r, uct_mp_ctl_t *out, char *errmsg,
         return -1;
     }
     r.skip(out->devs.total_len);
-    if (uct_mp_wire_unpack(r.cur(), r.remaining(), UCT_MP_WIRE_EP_ADDR,
+    if (uct_mp_wire_unpack(r.cur(), r.remaining(), addrs_kind(out->type),
                            &out->addrs, wire_err, sizeof(wire_err)) != 0) {
         set_error(errmsg, errmsg_len, "mp control %s: %s", what, wire_err);
         return -1;
@@ -193,18 +244,27 @@ int unpack_join_lanes(byte_reader &r, uct_mp_ctl_t *out, char *errmsg,
                   out->addrs.lane_count);
         return -1;
     }
-    if (out->addrs.token != out->src_token) {
+    if ((out->type != UCT_MP_CTL_HELLO) &&
+        (out->addrs.token != out->src_token)) {
         set_error(errmsg, errmsg_len, "mp control %s: ep address of ep "
                   "0x%x sent by ep 0x%x", what, out->addrs.token,
                   out->src_token);
         return -1;
     }
+    if ((out->type == UCT_MP_CTL_HELLO) &&
+        (out->pair_count != out->devs.lane_count)) {
+        set_error(errmsg, errmsg_len, "mp control %s: %u pairs for %u lanes",
+                  what, out->pair_count, out->devs.lane_count);
+        return -1;
+    }
+    /* JOIN_ACK pairs name the sender's lanes, HELLO pairs the receiver's */
+    unsigned pair_limit = (out->type == UCT_MP_CTL_HELLO) ?
+                          UCT_MP_MAX_LANES : out->devs.lane_count;
     for (unsigned i = 0; i < out->pair_count; ++i) {
         if ((out->pairs[i] != UCT_MP_CTL_NO_PAIR) &&
-            (out->pairs[i] >= out->devs.lane_count)) {
+            (out->pairs[i] >= pair_limit)) {
             set_error(errmsg, errmsg_len, "mp control %s: pair %u names "
-                      "lane %u of %u", what, i, out->pairs[i],
-                      out->devs.lane_count);
+                      "lane %u of %u", what, i, out->pairs[i], pair_limit);
             return -1;
         }
     }
@@ -248,8 +308,8 @@ int unpack(const void *buf, size_t length, uct_mp_ctl_t *msg, char *errmsg,
         return -1;
     }
 
-    if (is_join_with_lanes(out.type) &&
-        (unpack_join_lanes(r, &out, errmsg, errmsg_len) != 0)) {
+    if (has_lanes(out.type) &&
+        (unpack_lanes(r, &out, errmsg, errmsg_len) != 0)) {
         return -1;
     }
 
@@ -292,6 +352,9 @@ const char *uct_mp_ctl_type_str(unsigned type)
     case UCT_MP_CTL_JOIN_NAK:  return "JOIN_NAK";
     case UCT_MP_CTL_DRAIN:     return "DRAIN";
     case UCT_MP_CTL_DRAIN_DONE: return "DRAIN_DONE";
+    case UCT_MP_CTL_HELLO:     return "HELLO";
+    case UCT_MP_CTL_HELLO_ACK: return "HELLO_ACK";
+    case UCT_MP_CTL_BYE:       return "BYE";
     default:                   return "unknown";
     }
 }

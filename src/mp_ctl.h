@@ -26,6 +26,18 @@
  *                `lane`; the receiver drains the lane paired with it
  *     DRAIN_DONE u32 0: nothing of the sender's is left on its lane
  *                `lane`; with both sides done, each closes its side
+ *     HELLO      u8 caps, u8 pair_count, pair_count x u8 pair,
+ *                [lane devices][lane iface addresses]
+ *     HELLO_ACK  u8 caps
+ *     BYE        (none)
+ *
+ * HELLO is the first message of an endpoint whose lanes connected to the
+ * peer's iface (dst_token 0: it has no peer endpoint yet); pair[i] is the
+ * receiver's lane index the sender's lane i connected to (UCT_MP_CTL_NO_PAIR
+ * none), and [lane devices][lane iface addresses] is the sender's iface
+ * address, so the receiver's passive partner can connect back. HELLO_ACK
+ * (from the partner, src_token its token) and BYE (the sender closes) follow
+ * the usual token rules.
  *
  * [lane devices][ep address] are two mp wire messages (mp_wire.h) with the
  * same lane count: every lane's device and lane ep address; the ep address's
@@ -61,7 +73,10 @@ typedef enum {
     UCT_MP_CTL_JOIN_ACK  = 7,  /* responder: paired and connected these */
     UCT_MP_CTL_JOIN_NAK  = 8,  /* responder: cannot join */
     UCT_MP_CTL_DRAIN     = 9,  /* the sender drains a lane (migration) */
-    UCT_MP_CTL_DRAIN_DONE = 10  /* the sender has nothing left on it */
+    UCT_MP_CTL_DRAIN_DONE = 10, /* the sender has nothing left on it */
+    UCT_MP_CTL_HELLO     = 14, /* connect-to-iface ep: make my partner */
+    UCT_MP_CTL_HELLO_ACK = 15, /* partner: here is my token */
+    UCT_MP_CTL_BYE       = 16  /* the ep closes: release its partner */
 } uct_mp_ctl_type_t;
 
 typedef enum {
@@ -80,13 +95,15 @@ typedef struct {
     uint32_t       probe_seq;   /* KEEPALIVE, KEEPALIVE_ACK, DATA_ACK,
                                    DRAIN* (0) */
     uint8_t        reason;      /* JOIN_NAK */
-    uint8_t        pair_count;  /* JOIN_ACK */
+    uint8_t        caps;        /* HELLO, HELLO_ACK: UCT_MP_CAP_* */
+    uint8_t        pair_count;  /* JOIN_ACK, HELLO */
     uint8_t        pairs[UCT_MP_MAX_LANES];
-    uct_mp_wire_t  devs;        /* JOIN_REQ/ACK: lane devices */
-    uct_mp_wire_t  addrs;       /* JOIN_REQ/ACK: lane ep addresses */
+    uct_mp_wire_t  devs;        /* JOIN_REQ/ACK, HELLO: lane devices */
+    uct_mp_wire_t  addrs;       /* JOIN_REQ/ACK: lane ep addresses;
+                                   HELLO: lane iface addresses */
 } uct_mp_ctl_t;
 
-/* Pack msg (for JOIN_REQ/ACK, devs and addrs describe the lanes) into buf.
+/* Pack msg (for JOIN_REQ/ACK and HELLO, devs and addrs describe the lanes) into buf.
  * Returns bytes written, or 0 with errmsg set. */
 size_t uct_mp_ctl_pack(const uct_mp_ctl_t *msg, void *buf, size_t buf_len,
                        char *errmsg, size_t errmsg_len);

@@ -602,9 +602,16 @@ static ucs_status_t uct_mp_am_zcopy_post(uct_mp_ep_t *ep, int lane,
     msg->lane_comp.func   = uct_mp_am_zcopy_lane_done;
     msg->lane_comp.count  = 1;
     msg->lane_comp.status = UCS_OK;
-    return uct_ep_am_zcopy(ep->lane.slots[lane].ep, msg->id, lane_hdr,
-                           UCT_MP_AM_HDR_LEN + msg->length, lane_iov,
-                           msg->iovcnt, msg->flags, &msg->lane_comp);
+    status = uct_ep_am_zcopy(ep->lane.slots[lane].ep, msg->id, lane_hdr,
+                             UCT_MP_AM_HDR_LEN + msg->length, lane_iov,
+                             msg->iovcnt, msg->flags, &msg->lane_comp);
+    if (UCS_STATUS_IS_ERR(status)) {
+        /* not posted (UCS_ERR_NO_RESOURCE included): no lane holds it, and
+         * a replay that waits for a lane to hand it back would wait
+         * forever */
+        msg->lane_done = 1;
+    }
+    return status;
 }
 
 ucs_status_t uct_mp_am_zcopy(uct_mp_ep_t *ep, int lane, uint8_t id,

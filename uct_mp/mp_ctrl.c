@@ -163,16 +163,43 @@ static uct_mp_ctrl_out_t *uct_mp_ctrl_coalesce(uct_mp_ep_t *ep, unsigned lane,
     return NULL;
 }
 
-ucs_status_t uct_mp_ctrl_send(uct_mp_ep_t *ep, unsigned lane, uct_mp_ctl_t *msg)
+/* Fill out with msg from ep for lane */
+static ucs_status_t uct_mp_ctrl_fill(uct_mp_ep_t *ep, unsigned lane,
+                                     uct_mp_ctl_t *msg, uct_mp_ctrl_out_t *out)
 {
     char errmsg[UCT_MP_WIRE_ERRMSG_MAX];
-    uct_mp_ctrl_out_t *out, *queued;
 
     msg->dst_token = ep->remote_token;
     msg->src_token = ep->token;
-    queued         = uct_mp_ctrl_coalesce(ep, lane, msg->type);
+    out->lane      = lane;
+    out->type      = msg->type;
+    out->length    = uct_mp_ctl_pack(msg, out->data, sizeof(out->data),
+                                     errmsg, sizeof(errmsg));
+    if (out->length == 0) {
+        ucs_error("mp_rc: ep %p: %s", ep, errmsg);
+        return UCS_ERR_INVALID_PARAM;
+    }
+    return UCS_OK;
+}
+
+void uct_mp_ctrl_send_now(uct_mp_ep_t *ep, unsigned lane, uct_mp_ctl_t *msg)
+{
+    uct_mp_ctrl_out_t out;
+
+    if (uct_mp_ctrl_fill(ep, lane, msg, &out) == UCS_OK) {
+        uct_mp_ctrl_post(ep, &out);
+    }
+}
+
+ucs_status_t uct_mp_ctrl_send(uct_mp_ep_t *ep, unsigned lane, uct_mp_ctl_t *msg)
+{
+    uct_mp_ctrl_out_t *out, *queued;
+    ucs_status_t status;
+
+    queued = uct_mp_ctrl_coalesce(ep, lane, msg->type);
     if (queued != NULL) {
-        out = queued;
+        /* sent in the queued one's place; an ack (fixed size) always packs */
+        return uct_mp_ctrl_fill(ep, lane, msg, queued);
     } else if (ep->ctrl.count >= UCT_MP_CTRL_QUEUE_MAX) {
         if (!ep->ctrl.full_logged) {
             ep->ctrl.full_logged = 1;
@@ -181,29 +208,18 @@ ucs_status_t uct_mp_ctrl_send(uct_mp_ep_t *ep, unsigned lane, uct_mp_ctl_t *msg)
                       ep->ctrl.count, uct_mp_ctl_type_str(msg->type), lane);
         }
         return UCS_ERR_NO_RESOURCE;
-    } else {
-        out = ucs_malloc(sizeof(*out), "mp control message");
-        if (out == NULL) {
-            ucs_error("mp_rc: ep %p: failed to allocate a control message", ep);
-            return UCS_ERR_NO_MEMORY;
-        }
     }
 
-    out->lane      = lane;
-    out->type      = msg->type;
-    out->length    = uct_mp_ctl_pack(msg, out->data, sizeof(out->data),
-                                     errmsg, sizeof(errmsg));
-    if (out->length == 0) {
-        /* an ack (fixed size) in a queued one's place always packs */
-        ucs_error("mp_rc: ep %p: %s", ep, errmsg);
-        if (queued == NULL) {
-            ucs_free(out);
-        }
-        return UCS_ERR_INVALID_PARAM;
+    out = ucs_malloc(sizeof(*out), "mp control message");
+    if (out == NULL) {
+        ucs_error("mp_rc: ep %p: failed to allocate a control message", ep);
+        return UCS_ERR_NO_MEMORY;
     }
 
-    if (queued != NULL) {
-        return UCS_OK; /* sent in the queued one's place */
+    status = uct_mp_ctrl_fill(ep, lane, msg, out);
+    if (status != UCS_OK) {
+        ucs_free(out);
+        return status;
     }
 
     ++ep->ctrl.count;
@@ -227,6 +243,12 @@ ucs_status_t uct_mp_ctrl_am_handler(void *arg, void *data, size_t length,
             ucs_error("mp_rc: dropping control message on lane %u: %s",
                       trampoline->lane, errmsg);
         }
+        return UCS_OK;
+    }
+
+    if (msg.type == UCT_MP_CTL_HELLO) {
+        /* from an ep that has no peer ep here yet */
+        iface->hello_dispatch(iface, trampoline->lane, &msg, data, length);
         return UCS_OK;
     }
 

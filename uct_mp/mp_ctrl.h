@@ -49,6 +49,11 @@ void uct_mp_ctrl_ep_cleanup(struct uct_mp_ep *ep);
 ucs_status_t uct_mp_ctrl_send(struct uct_mp_ep *ep, unsigned lane,
                               uct_mp_ctl_t *msg);
 
+/* Pack msg and post it on lane at once, not queued (a BYE from an ep being
+ * destroyed); dropped when the lane has no resources */
+void uct_mp_ctrl_send_now(struct uct_mp_ep *ep, unsigned lane,
+                          uct_mp_ctl_t *msg);
+
 /* Send what is queued now (work step); returns how many left the queue */
 unsigned uct_mp_ctrl_progress(struct uct_mp_ep *ep);
 

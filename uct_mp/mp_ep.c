@@ -28,6 +28,7 @@ static const uct_mp_lane_listener_t *const uct_mp_ep_lane_listeners[] = {
     &uct_mp_join_lane_listener,
     &uct_mp_pending_lane_listener,
     &uct_mp_flush_lane_listener,
+    &uct_mp_hello_lane_listener,
     &uct_mp_drain_lane_listener,
     NULL
 };
@@ -85,13 +86,31 @@ static unsigned uct_mp_ep_progress(void *arg)
 
 int uct_mp_ep_tick(uct_mp_ep_t *ep, ucs_time_t now)
 {
+    if (!uct_mp_hello_tick(ep, now)) {
+        return 0;
+    }
+
     if ((ep->remote_token == 0) || ep->lane.peer_failed || ep->closing) {
-        return 1; /* connect-to-iface eps have no peer ep to answer */
+        return 1; /* no peer ep (yet) to answer */
     }
 
     uct_mp_am_send_ack(ep, 0); /* what a quiet receiver still owes */
     uct_mp_join_failback_tick(ep, now);
     return uct_mp_keepalive_check(ep, now);
+}
+
+/* The partner answered our HELLO: it is the peer ep from now on */
+static void uct_mp_ep_hello_acked(uct_mp_ep_t *ep, const uct_mp_ctl_t *msg)
+{
+    if ((ep->hello.state != UCT_MP_HELLO_SENT) || (msg->src_token == 0)) {
+        return; /* an answer to a HELLO sent again */
+    }
+
+    ep->remote_token = msg->src_token;
+    uct_mp_am_ep_connected(ep, msg->caps);
+    uct_mp_join_iface_connected(ep);
+    uct_mp_keepalive_restart(ep, ucs_get_time());
+    uct_mp_hello_acked(ep);
 }
 
 void uct_mp_ep_ctl_dispatch(uct_mp_ep_t *ep, unsigned lane,
@@ -112,6 +131,12 @@ void uct_mp_ep_ctl_dispatch(uct_mp_ep_t *ep, unsigned lane,
         break;
     case UCT_MP_CTL_DATA_ACK:
         uct_mp_am_handle_ack(ep, msg->probe_seq);
+        break;
+    case UCT_MP_CTL_HELLO_ACK:
+        uct_mp_ep_hello_acked(ep, msg);
+        break;
+    case UCT_MP_CTL_BYE:
+        uct_mp_hello_handle_bye(ep);
         break;
     case UCT_MP_CTL_DRAIN:
     case UCT_MP_CTL_DRAIN_DONE:
@@ -166,7 +191,55 @@ static ucs_status_t uct_mp_ep_connect_to_iface(uct_mp_ep_t *ep,
         }
     }
 
-    return (ep->lane.tx_lane < 0) ? UCS_ERR_UNREACHABLE : UCS_OK;
+    if (ep->lane.tx_lane < 0) {
+        return UCS_ERR_UNREACHABLE;
+    }
+
+    uct_mp_hello_start(ep, peer_dev.caps);
+    return UCS_OK;
+}
+
+/*
+ * A passive partner for the sender of HELLO (mp_hello.c): lane j connects to
+ * the sender's lane iface i when the sender's lane i connected to our lane
+ * iface j, so both ends of every lane pair are the same two lane ifaces.
+ */
+static ucs_status_t uct_mp_ep_create_partner(uct_mp_ep_t *ep,
+                                             const uct_mp_ctl_t *hello)
+{
+    uct_mp_iface_t *iface = uct_mp_ep_iface(ep);
+    ucs_status_t status;
+    unsigned i, j;
+
+    status = uct_mp_peer_check_lanes(iface, &hello->devs, "HELLO");
+    if (status != UCS_OK) {
+        return status;
+    }
+
+    ep->hidden       = 1;
+    ep->remote_token = hello->src_token;
+    for (i = 0; i < hello->pair_count; ++i) {
+        j = hello->pairs[i];
+        if ((j >= iface->num_lanes) || (ep->lane.slots[j].ep != NULL) ||
+            (hello->addrs.lanes[i].len != iface->lanes[j].attr.iface_addr_len) ||
+            (hello->devs.lanes[i].len != iface->lanes[j].attr.device_addr_len)) {
+            continue;
+        }
+
+        uct_mp_lane_create_to_iface(ep, j, &hello->devs.lanes[i],
+                                    &hello->addrs.lanes[i], i,
+                                    hello->devs.lanes[i].md_index);
+    }
+
+    if (ep->lane.tx_lane < 0) {
+        ucs_diag("mp_rc: no lane of the HELLO of ep 0x%x could connect back",
+                 hello->src_token);
+        return UCS_ERR_UNREACHABLE;
+    }
+
+    uct_mp_am_ep_connected(ep, hello->caps);
+    uct_mp_join_iface_connected(ep);
+    return UCS_OK;
 }
 
 /* Create an unconnected lane ep on every lane; connect_to_ep pairs them */
@@ -379,6 +452,7 @@ static void uct_mp_ep_cleanup_modules(uct_mp_ep_t *ep)
     uct_mp_rma_ep_cleanup(ep);
     uct_mp_bounce_ep_cleanup(ep);
     uct_mp_join_cleanup(ep);
+    uct_mp_hello_cleanup(ep);
     uct_mp_ctrl_ep_cleanup(ep);
     uct_mp_work_cleanup(&ep->work);
 }
@@ -391,6 +465,7 @@ static ucs_status_t uct_mp_ep_init_modules(uct_mp_ep_t *ep)
     ep->token        = 0;
     ep->remote_token = 0;
     ep->closing      = 0;
+    ep->hidden       = 0;
     uct_mp_work_init(&ep->work, &iface->super.worker->super,
                      uct_mp_ep_progress, ep);
     uct_mp_ctrl_ep_init(ep);
@@ -402,6 +477,7 @@ static ucs_status_t uct_mp_ep_init_modules(uct_mp_ep_t *ep)
     uct_mp_bounce_ep_init(ep);
     uct_mp_fence_ep_init(ep);
     uct_mp_keepalive_ep_init(ep);
+    uct_mp_hello_init(ep);
     /* both leave a state their cleanup takes, even when they fail */
     status     = uct_mp_lane_ep_init(ep, uct_mp_ep_lane_listeners);
     rma_status = uct_mp_rma_ep_init(ep);
@@ -434,7 +510,9 @@ static UCS_CLASS_INIT_FUNC(uct_mp_ep_t, const uct_ep_params_t *params)
     }
     ucs_list_add_tail(&iface->eps, &self->list);
 
-    if (params->field_mask & UCT_EP_PARAM_FIELD_IFACE_ADDR) {
+    if (iface->hello_creating != NULL) {
+        status = uct_mp_ep_create_partner(self, iface->hello_creating);
+    } else if (params->field_mask & UCT_EP_PARAM_FIELD_IFACE_ADDR) {
         status = uct_mp_ep_connect_to_iface(self, params);
     } else {
         status = uct_mp_ep_create_for_ep(self);
@@ -443,7 +521,8 @@ static UCS_CLASS_INIT_FUNC(uct_mp_ep_t, const uct_ep_params_t *params)
         goto err_remove_ep;
     }
 
-    ucs_debug("mp_rc: ep %p token 0x%x created, tx lane %d", self, self->token,
+    ucs_debug("mp_rc: ep %p token 0x%x created%s, tx lane %d", self,
+              self->token, self->hidden ? " (passive partner)" : "",
               self->lane.tx_lane);
     return UCS_OK;
 
@@ -459,6 +538,7 @@ static UCS_CLASS_CLEANUP_FUNC(uct_mp_ep_t)
 {
     uct_mp_iface_t *iface = uct_mp_ep_iface(self);
 
+    uct_mp_hello_bye(self); /* the peer's partner for this ep goes */
     uct_mp_peer_remove_ep(iface, self->token);
     ucs_list_del(&self->list);
     uct_mp_ep_cleanup_modules(self);

@@ -18,6 +18,7 @@
 #include "mp_pending.h"
 #include "mp_keepalive.h"
 #include "mp_join.h"
+#include "mp_hello.h"
 #include "mp_drain.h"
 #include "mp_peer.h"
 
@@ -39,6 +40,8 @@ typedef struct uct_mp_ep {
     uint32_t                 token;        /* names this ep to the peer */
     uint32_t                 remote_token; /* the peer ep's token, 0: none */
     int                      closing;      /* being destroyed: no replays */
+    int                      hidden;       /* a passive partner (mp_hello.h):
+                                              UCP does not know this ep */
     uct_mp_work_t            work;         /* deferred work (mp_work.h) */
     uct_mp_lane_ep_t         lane;         /* mp_lane.c: lanes, states */
     uct_mp_ctrl_ep_t         ctrl;         /* mp_ctrl.c: control messages */
@@ -50,6 +53,7 @@ typedef struct uct_mp_ep {
     uct_mp_pending_ep_t      pending;      /* mp_pending.c: user requests */
     uct_mp_ka_ep_t           ka;           /* mp_keepalive.c: probes */
     uct_mp_join_ep_t         join;         /* mp_join.c: join, fail-back */
+    uct_mp_hello_ep_t        hello;        /* mp_hello.c: HELLO, partners */
     uct_mp_drain_ep_t        drain;        /* mp_drain.c: operator drain */
 } uct_mp_ep_t;
 

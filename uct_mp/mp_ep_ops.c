@@ -28,8 +28,9 @@ static UCS_F_ALWAYS_INLINE uct_mp_iface_t *uct_mp_ep_iface(uct_mp_ep_t *ep)
 /*
  * The gate, before any operation: start the JOIN the ep still owes, and keep
  * UCT's ordering rule. UCS_ERR_NO_RESOURCE while something must go first: a
- * request UCP queued on the ep (unless it is the one being run now), a fence,
- * or chunks of a striped operation waiting for a lane.
+ * HELLO not answered yet (nothing is sequenced before the partner is known),
+ * a request UCP queued on the ep (unless it is the one being run now), a
+ * fence, or chunks of a striped operation waiting for a lane.
  */
 static UCS_F_ALWAYS_INLINE ucs_status_t uct_mp_ep_gate(uct_mp_ep_t *ep)
 {
@@ -40,12 +41,37 @@ static UCS_F_ALWAYS_INLINE ucs_status_t uct_mp_ep_gate(uct_mp_ep_t *ep)
 
     uct_mp_ctrl_first(ep);
 
-    if (ucs_unlikely((!ucs_queue_is_empty(&ep->pending.q) &&
+    if (ucs_unlikely((ep->hello.state == UCT_MP_HELLO_SENT) ||
+                     (!ucs_queue_is_empty(&ep->pending.q) &&
                       !ep->pending.in_pending) ||
                      uct_mp_fence_waiting(ep) || uct_mp_rma_blocked(ep))) {
         return UCS_ERR_NO_RESOURCE;
     }
     return UCS_OK;
+}
+
+/*
+ * Before HELLO_ACK nothing is posted: UCS_ERR_NO_RESOURCE. An AM that no lane
+ * would take is refused now, as the lane would refuse it later (UCT checks
+ * parameters before resources).
+ */
+static ucs_status_t uct_mp_ep_hello_wait(uct_mp_ep_t *ep, uint8_t id,
+                                         size_t length, size_t max)
+{
+    if (id >= UCT_AM_ID_MAX) {
+        ucs_error("mp_rc: ep %p: invalid AM id %u (maximum %d)", ep, id,
+                  (int)UCT_AM_ID_MAX - 1);
+        return UCS_ERR_INVALID_PARAM;
+    }
+
+    if (length > max) {
+        ucs_error("mp_rc: ep %p: AM length %zu exceeds the maximum %zu", ep,
+                  length, max);
+        return UCS_ERR_INVALID_PARAM;
+    }
+
+    uct_mp_ctrl_first(ep); /* the HELLO */
+    return UCS_ERR_NO_RESOURCE;
 }
 
 /* The gate, then the AM lane: AMs sent again after a lane failure go first */
@@ -106,6 +132,11 @@ ucs_status_t uct_mp_ep_am_short(uct_ep_h tl_ep, uint8_t id, uint64_t header,
     ucs_status_t status;
     int lane;
 
+    if (ucs_unlikely(ep->hello.state == UCT_MP_HELLO_SENT)) {
+        return uct_mp_ep_hello_wait(ep, id, sizeof(header) + length,
+                                    uct_mp_ep_iface(ep)->am_max_short);
+    }
+
     status = uct_mp_ep_am_gate(ep, &lane);
     if (ucs_unlikely(status != UCS_OK)) {
         return status;
@@ -121,6 +152,11 @@ ucs_status_t uct_mp_ep_am_short_iov(uct_ep_h tl_ep, uint8_t id,
     uct_mp_ep_t *ep = ucs_derived_of(tl_ep, uct_mp_ep_t);
     ucs_status_t status;
     int lane;
+
+    if (ucs_unlikely(ep->hello.state == UCT_MP_HELLO_SENT)) {
+        return uct_mp_ep_hello_wait(ep, id, uct_iov_total_length(iov, iovcnt),
+                                    uct_mp_ep_iface(ep)->am_max_short);
+    }
 
     status = uct_mp_ep_am_gate(ep, &lane);
     if (ucs_unlikely(status != UCS_OK)) {
@@ -139,6 +175,10 @@ ssize_t uct_mp_ep_am_bcopy(uct_ep_h tl_ep, uint8_t id,
     uct_mp_ep_t *ep = ucs_derived_of(tl_ep, uct_mp_ep_t);
     ucs_status_t status;
     int lane;
+
+    if (ucs_unlikely(ep->hello.state == UCT_MP_HELLO_SENT)) {
+        return uct_mp_ep_hello_wait(ep, id, 0, 0);
+    }
 
     status = uct_mp_ep_am_gate(ep, &lane);
     if (ucs_unlikely(status != UCS_OK)) {
@@ -169,6 +209,11 @@ ucs_status_t uct_mp_ep_am_zcopy(uct_ep_h tl_ep, uint8_t id, const void *header,
                   "(max %zu)", header_length, iface->am_max_hdr, iovcnt,
                   iface->am_max_iov);
         return UCS_ERR_INVALID_PARAM;
+    }
+
+    if (ucs_unlikely(ep->hello.state == UCT_MP_HELLO_SENT)) {
+        return uct_mp_ep_hello_wait(ep, id, length - header_length,
+                                    iface->am_max_zcopy);
     }
 
     /* the AM channel translates memhs itself: it may send again elsewhere */

@@ -480,6 +480,8 @@ static void uct_mp_iface_cache_am_caps(uct_mp_iface_t *iface)
     uct_mp_iface_query(&iface->super.super, &attr);
     iface->am_max_hdr = attr.cap.am.max_hdr;
     iface->am_max_iov = attr.cap.am.max_iov;
+    iface->am_max_short = attr.cap.am.max_short;
+    iface->am_max_zcopy = attr.cap.am.max_zcopy;
 }
 
 /* Everything of the config and the md the iface keeps */
@@ -500,11 +502,16 @@ static void uct_mp_iface_copy_config(uct_mp_iface_t *iface, uct_mp_md_t *md,
     iface->link_events       = config->link_events;
     iface->device_atomics    = config->device_atomics;
     iface->caps              = UCT_MP_CAP_JOIN | UCT_MP_CAP_SEQ |
-                               UCT_MP_CAP_DRAIN;
+                               UCT_MP_CAP_DRAIN | UCT_MP_CAP_HELLO;
     iface->num_lanes         = 0;
     iface->bad_addr_logged   = 0;
     iface->bad_ctl_logged    = 0;
     iface->ctl_dispatch      = uct_mp_ep_ctl_dispatch;
+    iface->hello_dispatch    = uct_mp_hello_handle;
+    iface->hello_creating    = NULL;
+    iface->hello_partners    = 0;
+    iface->hello_limit_logged = 0;
+    iface->hello_prog_id     = UCS_CALLBACKQ_ID_NULL;
     iface->ka_prog_id        = UCS_CALLBACKQ_ID_NULL;
     iface->flush_prog_id     = UCS_CALLBACKQ_ID_NULL;
     ucs_queue_head_init(&iface->flush_retry_q);
@@ -666,6 +673,7 @@ static UCS_CLASS_CLEANUP_FUNC(uct_mp_iface_t)
 {
     uct_mp_control_iface_remove(self);
     ucs_list_del(&self->all_list);
+    uct_mp_hello_iface_cleanup(self); /* partners are ours, not UCP's */
     if (!ucs_list_is_empty(&self->eps)) {
         ucs_warn("mp_rc: iface %p closed with %zu endpoints still open", self,
                  ucs_list_length(&self->eps));

@@ -131,10 +131,23 @@ typedef struct uct_mp_iface {
                                                  here before delivery */
     size_t                   am_max_hdr;      /* cap.am.max_hdr advertised */
     size_t                   am_max_iov;      /* cap.am.max_iov advertised */
+    size_t                   am_max_short;    /* cap.am.max_short advertised */
+    size_t                   am_max_zcopy;    /* cap.am.max_zcopy advertised */
     void                     (*ctl_dispatch)(struct uct_mp_ep *ep,
                                              unsigned lane,
                                              const uct_mp_ctl_t *msg,
                                              const void *data, size_t length);
+    void                     (*hello_dispatch)(struct uct_mp_iface *iface,
+                                               unsigned lane,
+                                               const uct_mp_ctl_t *msg,
+                                               const void *data,
+                                               size_t length);
+    /* passive partners (mp_hello.c) */
+    const uct_mp_ctl_t       *hello_creating; /* the HELLO a partner being
+                                                 created is made from */
+    unsigned                 hello_partners;
+    int                      hello_limit_logged;
+    uct_worker_cb_id_t       hello_prog_id;   /* releases doomed partners */
     uct_worker_cb_id_t       control_prog_id; /* reads the control socket
                                                  (mp_control.c) */
     int                      bad_addr_logged;

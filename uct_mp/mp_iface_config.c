@@ -70,8 +70,8 @@ ucs_config_field_t uct_mp_iface_config_table[] = {
      "Let lanes that can connect to a remote interface (tcp) do so when all\n"
      "lanes fit UCP's 63-byte iface address (up to 3 tcp lanes). With n they\n"
      "connect endpoint to endpoint and join over the primary lane, which needs\n"
-     "UCP's client-server flow or an aux transport, and gives both sides lane\n"
-     "keepalive.",
+     "UCP's client-server flow or an aux transport. Both fail over: an\n"
+     "endpoint connected to an iface says HELLO and gets a passive partner.",
      ucs_offsetof(uct_mp_iface_config_t, connect_to_iface), UCS_CONFIG_TYPE_BOOL},
 
     {"CONTROL_DIR", "auto",

@@ -59,10 +59,13 @@ void uct_mp_join_cleanup(uct_mp_ep_t *ep)
 
 /*
  * Fill msg->devs and msg->addrs with every local lane: device (prepacked by
- * the iface) and lane ep address (empty for a lane without an ep).
+ * the iface) and lane ep address for the lanes in offer (empty for the
+ * others and for a lane without an ep). Only lanes created for an ep address
+ * are offered: a lane connected to the peer's iface has no ep address.
  */
 static ucs_status_t uct_mp_join_fill_lanes(uct_mp_ep_t *ep, uct_mp_ctl_t *msg,
-                                           uint8_t (*ep_addrs)[UINT8_MAX])
+                                           uint8_t (*ep_addrs)[UINT8_MAX],
+                                           uint32_t offer)
 {
     uct_mp_iface_t *iface = uct_mp_join_iface(ep);
     uct_mp_md_t *md       = ucs_derived_of(iface->super.md, uct_mp_md_t);
@@ -84,7 +87,7 @@ static ucs_status_t uct_mp_join_fill_lanes(uct_mp_ep_t *ep, uct_mp_ctl_t *msg,
     msg->addrs.token      = ep->token;
     msg->addrs.lane_count = iface->num_lanes;
     for (lane = 0; lane < iface->num_lanes; ++lane) {
-        if (ep->lane.slots[lane].ep == NULL) {
+        if ((ep->lane.slots[lane].ep == NULL) || !(offer & UCS_BIT(lane))) {
             continue; /* len 0: not offered */
         }
 
@@ -133,6 +136,11 @@ void uct_mp_join_primary_connected(uct_mp_ep_t *ep, uint8_t peer_caps)
     }
 }
 
+void uct_mp_join_iface_connected(uct_mp_ep_t *ep)
+{
+    ep->join.state = UCT_MP_JOIN_DONE;
+}
+
 /* A JOIN or rejoin unanswered for 3 keepalive intervals (at least 1 s) is
  * taken as lost */
 static ucs_time_t uct_mp_join_timeout(uct_mp_ep_t *ep)
@@ -154,7 +162,7 @@ void uct_mp_join_start(uct_mp_ep_t *ep)
     ep->join.state    = UCT_MP_JOIN_SENT;
     ep->join.deadline = ucs_get_time() + uct_mp_join_timeout(ep);
     ++ep->join.tries;
-    if ((uct_mp_join_fill_lanes(ep, &msg, ep_addrs) != UCS_OK) ||
+    if ((uct_mp_join_fill_lanes(ep, &msg, ep_addrs, UINT32_MAX) != UCS_OK) ||
         (uct_mp_ctrl_send(ep, uct_mp_join_ctl_lane(ep), &msg) != UCS_OK)) {
         ep->join.state = UCT_MP_JOIN_DONE;
         uct_mp_join_close_unjoined(ep);
@@ -254,7 +262,7 @@ static void uct_mp_join_handle_req(uct_mp_ep_t *ep, const uct_mp_ctl_t *req)
     }
 
     ep->join.state = UCT_MP_JOIN_DONE;
-    if ((uct_mp_join_fill_lanes(ep, &ack, ep_addrs) != UCS_OK) ||
+    if ((uct_mp_join_fill_lanes(ep, &ack, ep_addrs, UINT32_MAX) != UCS_OK) ||
         (uct_mp_ctrl_send(ep, uct_mp_join_ctl_lane(ep), &ack) != UCS_OK)) {
         return;
     }
@@ -380,7 +388,6 @@ static void uct_mp_join_start_rejoin(uct_mp_ep_t *ep, unsigned lane,
     uct_mp_iface_t *iface = uct_mp_join_iface(ep);
     uint8_t ep_addrs[UCT_MP_MAX_LANES][UINT8_MAX];
     uct_mp_ctl_t msg;
-    unsigned other;
 
     if (uct_mp_lane_create(ep, lane, UCT_MP_LANE_EV_RETRY) != UCS_OK) {
         uct_mp_join_retry_later(ep, lane); /* with a longer delay */
@@ -391,14 +398,10 @@ static void uct_mp_join_start_rejoin(uct_mp_ep_t *ep, unsigned lane,
     msg.type    = UCT_MP_CTL_JOIN_REQ;
     msg.lane    = lane;
     msg.join_id = ++ep->join.id;
-    if (uct_mp_join_fill_lanes(ep, &msg, ep_addrs) != UCS_OK) {
+    /* only this lane is offered */
+    if (uct_mp_join_fill_lanes(ep, &msg, ep_addrs, UCS_BIT(lane)) != UCS_OK) {
         uct_mp_lane_fail(ep, lane, UCS_ERR_IO_ERROR);
         return;
-    }
-    for (other = 0; other < msg.addrs.lane_count; ++other) {
-        if (other != lane) {
-            msg.addrs.lanes[other].len = 0; /* only this lane is offered */
-        }
     }
 
     ep->join.rejoin_lane           = lane;
@@ -652,6 +655,7 @@ void uct_mp_join_progress(uct_mp_ep_t *ep)
     uint8_t ep_addrs[UCT_MP_MAX_LANES][UINT8_MAX];
     char errmsg[UCT_MP_WIRE_ERRMSG_MAX];
     uct_mp_ctl_t req, ack;
+    uint32_t offer = 0;
     unsigned i;
     int j;
 
@@ -673,11 +677,12 @@ void uct_mp_join_progress(uct_mp_ep_t *ep)
         }
 
         ack.pairs[i] = j;
+        offer       |= UCS_BIT(j);
         ucs_diag("mp_rc: ep %p lane %d (%s): peer lane %u rejoins", ep, j,
                  iface->lanes[j].dev_name, i);
     }
 
-    if (uct_mp_join_fill_lanes(ep, &ack, ep_addrs) == UCS_OK) {
+    if (uct_mp_join_fill_lanes(ep, &ack, ep_addrs, offer) == UCS_OK) {
         uct_mp_ctrl_send(ep, uct_mp_join_ctl_lane(ep), &ack);
     }
 

@@ -78,6 +78,10 @@ void uct_mp_join_cleanup(struct uct_mp_ep *ep);
  * the UCT_MP_CAP_* of the peer's ep address */
 void uct_mp_join_primary_connected(struct uct_mp_ep *ep, uint8_t peer_caps);
 
+/* Every lane of ep connected at creation (connect-to-iface, and its peer ep
+ * is known: HELLO): nothing to join, failed lanes fail back */
+void uct_mp_join_iface_connected(struct uct_mp_ep *ep);
+
 /* Start the join if the ep owes one (state WANTED): JOIN_REQ on the primary */
 void uct_mp_join_start(struct uct_mp_ep *ep);
 

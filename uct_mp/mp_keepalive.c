@@ -23,6 +23,15 @@ void uct_mp_keepalive_ep_init(uct_mp_ep_t *ep)
     memset(&ep->ka, 0, sizeof(ep->ka));
 }
 
+void uct_mp_keepalive_restart(uct_mp_ep_t *ep, ucs_time_t now)
+{
+    unsigned lane;
+
+    for (lane = 0; lane < UCT_MP_MAX_LANES; ++lane) {
+        ep->ka.lanes[lane].last_rx = now;
+    }
+}
+
 /* Listener: a lane that connected gets a grace period to start */
 static void uct_mp_keepalive_lane_changed(uct_mp_ep_t *ep, unsigned lane,
                                           uct_mp_lane_state_t prev)

@@ -50,6 +50,9 @@ extern const struct uct_mp_lane_listener uct_mp_keepalive_lane_listener;
 
 void uct_mp_keepalive_ep_init(struct uct_mp_ep *ep);
 
+/* The peer ep became known now: every lane gets a grace period */
+void uct_mp_keepalive_restart(struct uct_mp_ep *ep, ucs_time_t now);
+
 /* Send a KEEPALIVE probe on lane of ep at now / the peer answered one */
 void uct_mp_keepalive_send_probe(struct uct_mp_ep *ep, unsigned lane,
                                  ucs_time_t now);

@@ -12,6 +12,7 @@
 #include "mp_lane.h"
 #include "mp_ep.h"
 #include "mp_peer.h"
+#include "mp_lane_quirk.h"
 
 #include <uct/base/uct_iface.h>
 #include <ucs/debug/log.h>
@@ -287,6 +288,9 @@ void uct_mp_lane_drop_ep(uct_mp_ep_t *ep, unsigned lane)
 
     uct_mp_lane_notify_ep_gone(ep, lane);
     slot->ep = NULL;         /* completions see the lane gone */
+    uct_mp_lane_quirk_ep_drop(ucs_derived_of(uct_mp_lane_iface(ep)->super.md,
+                                             uct_mp_md_t)->lane_tl_name,
+                              lane_ep);
     uct_ep_destroy(lane_ep); /* hands back what it held */
 }
 
@@ -339,6 +343,9 @@ static ucs_status_t uct_mp_lane_peer_failed(uct_mp_ep_t *ep, unsigned lane,
         if ((*l)->peer_failed != NULL) {
             (*l)->peer_failed(ep, status);
         }
+    }
+    if (ep->hidden) {
+        return UCS_OK; /* a passive partner: UCP does not know it */
     }
     return uct_iface_handle_ep_err(&uct_mp_lane_iface(ep)->super.super,
                                    &ep->super.super, status);

@@ -20,4 +20,11 @@
  */
 void uct_mp_lane_quirk_ep_failed(const char *lane_tl, uct_ep_h lane_ep);
 
+/*
+ * The lane ep of a failed lane of transport lane_tl is about to be
+ * destroyed: nothing it still holds may reach the peer later. Call right
+ * before uct_ep_destroy().
+ */
+void uct_mp_lane_quirk_ep_drop(const char *lane_tl, uct_ep_h lane_ep);
+
 #endif

@@ -103,6 +103,11 @@ static ucs_status_t uct_mp_pending_dispatch(uct_mp_ep_t *ep, int self_lane)
         return UCS_OK;
     }
 
+    if ((ep->hello.state == UCT_MP_HELLO_SENT) || uct_mp_fence_waiting(ep)) {
+        /* HELLO_ACK (mp_hello.c) or the fence's end runs the queue */
+        return UCS_OK;
+    }
+
     for (round = 0; round < UCT_MP_PENDING_MAX_ROUNDS; ++round) {
         uct_mp_lane_set_busy(ep, -1); /* set again by a lane that refuses */
         uct_mp_ctrl_first(ep); /* resources freed up */
@@ -187,8 +192,10 @@ ucs_status_t uct_mp_ep_pending_add(uct_ep_h tl_ep, uct_pending_req_t *req,
     uct_mp_ep_t *ep = ucs_derived_of(tl_ep, uct_mp_ep_t);
     ucs_status_t status;
 
-    if (uct_mp_fence_waiting(ep) || uct_mp_am_ring_full(ep)) {
-        /* the fence's end, or the peer's acknowledgements, run the queue */
+    if (uct_mp_fence_waiting(ep) || uct_mp_am_ring_full(ep) ||
+        (ep->hello.state == UCT_MP_HELLO_SENT)) {
+        /* the fence's end, the peer's acknowledgements, or the HELLO_ACK
+         * run the queue */
         ucs_queue_push(&ep->pending.q, uct_pending_req_priv_queue_elem(req));
         return UCS_OK;
     }

@@ -3,8 +3,10 @@
 #
 # mp_rc with 2 tcp lanes (path1 = primary, carries the AMs; path2), lanes
 # connected endpoint to endpoint (UCP's client-server flow, or p2p with an
-# aux tcp transport), so both sides run the per-lane keepalive (100 ms x 3)
-# and AMs carry sequence numbers. The traffic is ucp_verify's stream: both
+# aux tcp transport), or iface to iface (p2p with UCX_TLS=mp_rc alone, the
+# default configuration: HELLO and a passive partner per direction), so
+# both sides run the per-lane keepalive (100 ms x 3) and AMs carry sequence
+# numbers. The traffic is ucp_verify's stream: both
 # sides send tagged messages and AMs of 8 B to 4 MiB (eager and rendezvous,
 # whose RMA mp stripes), 8 of each in flight each way, every one with a
 # sequence number and every byte checked; each receiver counts what was
@@ -48,14 +50,16 @@ trap cleanup EXIT
 trap 'exit 130' INT TERM
 
 # FLOW: --cm (UCP's client-server flow; its connection manager keeps a tcp
-# connection on path1, and a UCP close over it hangs once path1 is dead) or
+# connection on path1, and a UCP close over it hangs once path1 is dead),
 # --p2p (worker addresses; an aux tcp transport carries UCP's wire-up, and
-# UCP puts its own keepalive on it, which runs over path2 here)
+# UCP puts its own keepalive on it, which runs over path2 here) or
+# --p2p-iface (worker addresses, UCX_TLS=mp_rc alone, lanes connected iface
+# to iface: what MPI and ucx_perftest run; nothing of UCP's outside mp)
 FLOW=--cm
 MP_ENV=(env LD_PRELOAD="$MODULE"
         UCX_MP_RC_LANE_TL=tcp
         UCX_MP_RC_DEVICES=path1,path2 UCX_MP_RC_POLICY=load_balance
-        UCX_MP_RC_CONNECT_TO_IFACE=n UCX_MP_RC_KEEPALIVE_INTERVAL=${KA_MS}ms
+        UCX_MP_RC_KEEPALIVE_INTERVAL=${KA_MS}ms
         UCX_MP_RC_KEEPALIVE_MISSES=$KA_MISSES UCX_MP_RC_FAILBACK_INTERVAL=300ms
         UCX_LOG_LEVEL=info
         UCX_WARN_UNUSED_ENV_VARS=n)
@@ -66,7 +70,9 @@ PORT=$((14600 + RANDOM % 300))
 # STREAM_SECS: how long the stream sends (default 5).
 stream() {
     local name=$1 tmo=$2; shift 2
-    local args=(-p $((PORT += 1)) $FLOW --only stream,rma,atomic
+    local flow=$FLOW cti=n
+    [ "$FLOW" = --p2p-iface ] && { flow=--p2p; cti=y; }
+    local args=(-p $((PORT += 1)) $flow --only stream,rma,atomic
                 --stream-secs "${STREAM_SECS:-5}" --max-size 4194304
                 --timeout "$tmo" --close-timeout 5 ${FAILOVER_VERIFY_ARGS:-})
     SLOG="$T_LOG_DIR/$name.server.log"; CLOG="$T_LOG_DIR/$name.log"
@@ -78,12 +84,14 @@ stream() {
     # would wait for tcp to give up on it. The cm flow has no such lane.
     [ "$FLOW" = --p2p ] && { tls=mp_rc,tcp:aux; args+=(--no-stream-rma); }
     timeout --kill-after=5 $((tmo + 10)) "$NETNS" exec B "${MP_ENV[@]}" UCX_TLS=$tls \
+        UCX_MP_RC_CONNECT_TO_IFACE=$cti \
         "$VERIFY" -s "${args[@]}" > "$SLOG" 2>&1 &
     local spid=$!
     sleep 1
     ( sleep 1.5; date +%s.%N > "$T_LOG_DIR/$name.fault"; "$@" >> "$T_LOG_DIR/$name.fault.log" 2>&1 ) &
     local fpid=$!
     timeout --kill-after=5 "$tmo" "$NETNS" exec A "${MP_ENV[@]}" UCX_TLS=$tls \
+        UCX_MP_RC_CONNECT_TO_IFACE=$cti \
         "$VERIFY" -c 198.18.1.2 "${args[@]}" > "$CLOG" 2>&1; CRC=$?
     wait $spid; SRC=$?
     wait $fpid
@@ -266,6 +274,17 @@ for path in path2 path1; do
     survive failover-$path-tcp-reset-side-B $path "$NETNS" fault $path reset B
 done
 
+# the p2p flow with mp_rc alone: every lane iface to iface, the AMs of each
+# direction sequenced between the sender's ep and the peer's passive partner
+FLOW=--p2p-iface
+for path in path2 path1; do
+    survive failover-p2p-iface-$path-link-down $path link_down $path
+    survive failover-p2p-iface-$path-drop-side-A $path "$NETNS" fault $path drop A
+    survive failover-p2p-iface-$path-drop-side-B $path "$NETNS" fault $path drop B
+    survive failover-p2p-iface-$path-tcp-reset-side-A $path "$NETNS" fault $path reset A
+    survive failover-p2p-iface-$path-tcp-reset-side-B $path "$NETNS" fault $path reset B
+done
+
 # fail-back: a path goes down and comes back; the lane rejoins over the other
 # one and carries traffic again before the stream ends (path bytes counted in
 # the second after 3.5 s of recovery)
@@ -279,9 +298,12 @@ flap() { # flap PATH
     echo "bytes sent on $1 in 1 s after recovery: $((a - b))"
 }
 
-for path in path2 path1; do
-    [ $path = path1 ] && FLOW=--p2p || FLOW=--cm
+# (and both paths in the p2p flow with mp_rc alone: the rejoin runs between
+# an endpoint and its passive partner, the lane ep to ep from then on)
+for case in path2:--cm path1:--p2p path2:--p2p-iface path1:--p2p-iface; do
+    path=${case%%:*} FLOW=${case#*:}
     name=failback-$path
+    [ $FLOW = --p2p-iface ] && name=failback-p2p-iface-$path
     lane=$(( ${path#path} - 1 ))
     wanted "$name" || continue
     tb_up "$name" || continue
@@ -316,11 +338,13 @@ chaos() {
     done
     echo "$n flaps"
 }
-# twice: p2p wire-up (tag and AM stream), and the client-server flow, whose
-# stream also runs the put/flush/get/fetch-add rounds
-for FLOW in --p2p --cm; do
+# three times: p2p wire-up with an aux transport (tag and AM stream), the
+# client-server flow and the p2p flow with mp_rc alone, whose streams also
+# run the put/flush/get/fetch-add rounds
+for FLOW in --p2p --cm --p2p-iface; do
 name=chaos-flapping-lanes
 [ $FLOW = --cm ] && name=chaos-flapping-lanes-cm-rma
+[ $FLOW = --p2p-iface ] && name=chaos-flapping-lanes-p2p-iface
 if wanted "$name" && tb_up "$name"; then
     STREAM_SECS=16 stream "$name" 90 chaos
     flaps=$(sed -n 's/^\([0-9]*\) flaps$/\1/p' "$T_LOG_DIR/$name.fault.log")

@@ -2,7 +2,7 @@
  * Copyright (C) uct_mp contributors 2026. ALL RIGHTS RESERVED.
  * See file LICENSE for terms.
  *
- * Unit tests of the MP control message codec (JOIN, KEEPALIVE).
+ * Unit tests of the MP control message codec (JOIN, KEEPALIVE, HELLO).
  */
 
 #include "mp_ctl.h"
@@ -50,11 +50,21 @@ protected:
                                   m_dev[i].data()};
             msg.addrs.lanes[i] = {0, 0, 4, m_ep[i].data()};
         }
-        if (type == UCT_MP_CTL_JOIN_ACK) {
+        if ((type == UCT_MP_CTL_JOIN_ACK) || (type == UCT_MP_CTL_HELLO)) {
             msg.pair_count = lanes;
             for (unsigned i = 0; i < lanes; ++i) {
                 msg.pairs[i] = (i == 0) ? UCT_MP_CTL_NO_PAIR : lanes - i;
             }
+        }
+        if ((type == UCT_MP_CTL_HELLO) || (type == UCT_MP_CTL_HELLO_ACK)) {
+            msg.caps = UCT_MP_CAP_SEQ | UCT_MP_CAP_JOIN;
+        }
+        if (type == UCT_MP_CTL_HELLO) {
+            /* lane iface addresses: no token, no lane transport */
+            msg.dst_token     = 0;
+            msg.addrs.kind    = UCT_MP_WIRE_IFACE_ADDR;
+            msg.addrs.lane_tl = 0;
+            msg.addrs.token   = 0;
         }
         return msg;
     }
@@ -86,7 +96,8 @@ protected:
 const uct_mp_ctl_type_t all_types[] = {
     UCT_MP_CTL_KEEPALIVE, UCT_MP_CTL_JOIN_REQ, UCT_MP_CTL_JOIN_ACK,
     UCT_MP_CTL_JOIN_NAK, UCT_MP_CTL_KEEPALIVE_ACK, UCT_MP_CTL_DATA_ACK,
-    UCT_MP_CTL_DRAIN, UCT_MP_CTL_DRAIN_DONE
+    UCT_MP_CTL_DRAIN, UCT_MP_CTL_DRAIN_DONE,
+    UCT_MP_CTL_HELLO, UCT_MP_CTL_HELLO_ACK, UCT_MP_CTL_BYE
 };
 
 TEST_F(test_mp_ctl, round_trip_every_type) {
@@ -108,14 +119,30 @@ TEST_F(test_mp_ctl, round_trip_every_type) {
                 EXPECT_EQ(UCT_MP_CTL_HDR_LEN + 4u, buf.size());
                 continue;
             }
-            EXPECT_EQ(in.join_id, out.join_id);
+            if (type == UCT_MP_CTL_BYE) {
+                EXPECT_EQ((size_t)UCT_MP_CTL_HDR_LEN, buf.size());
+                continue;
+            }
+            if (type == UCT_MP_CTL_HELLO_ACK) {
+                EXPECT_EQ(in.caps, out.caps);
+                EXPECT_EQ(UCT_MP_CTL_HDR_LEN + 1u, buf.size());
+                continue;
+            }
+            if (type == UCT_MP_CTL_HELLO) {
+                EXPECT_EQ(in.caps, out.caps);
+                EXPECT_EQ(UCT_MP_WIRE_IFACE_ADDR, out.addrs.kind);
+            } else {
+                EXPECT_EQ(in.join_id, out.join_id);
+            }
             if (type == UCT_MP_CTL_JOIN_NAK) {
                 EXPECT_EQ(in.reason, out.reason);
                 continue;
             }
+            if (type != UCT_MP_CTL_HELLO) {
+                EXPECT_EQ(in.src_token, out.addrs.token);
+            }
             ASSERT_EQ(lanes, out.devs.lane_count);
             ASSERT_EQ(lanes, out.addrs.lane_count);
-            EXPECT_EQ(in.src_token, out.addrs.token);
             EXPECT_EQ(UCT_MP_LANE_TL_RC_VERBS, out.devs.lane_tl);
             for (unsigned i = 0; i < lanes; ++i) {
                 EXPECT_EQ(in.devs.lanes[i].md_index, out.devs.lanes[i].md_index);
@@ -125,7 +152,7 @@ TEST_F(test_mp_ctl, round_trip_every_type) {
                 ASSERT_EQ(4, out.addrs.lanes[i].len);
                 EXPECT_EQ(0, memcmp(m_ep[i].data(), out.addrs.lanes[i].data, 4));
             }
-            if (type == UCT_MP_CTL_JOIN_ACK) {
+            if ((type == UCT_MP_CTL_JOIN_ACK) || (type == UCT_MP_CTL_HELLO)) {
                 ASSERT_EQ(lanes, out.pair_count);
                 EXPECT_EQ(0, memcmp(in.pairs, out.pairs, lanes));
             }
@@ -206,6 +233,28 @@ TEST_F(test_mp_ctl, hostile_join_contents_are_refused) {
     buf[UCT_MP_CTL_HDR_LEN + 4 + 8] ^= 0x10;
     err = unpack(buf, &out);
     EXPECT_NE(std::string::npos, err.find("corrupted")) << err;
+}
+
+TEST_F(test_mp_ctl, hostile_hello_contents_are_refused) {
+    uct_mp_ctl_t out;
+
+    /* a pair naming a receiver lane that cannot exist */
+    uct_mp_ctl_t hello = make(UCT_MP_CTL_HELLO, 2);
+    hello.pairs[1]     = UCT_MP_MAX_LANES;
+    std::string err    = unpack(pack(hello), &out);
+    EXPECT_NE(std::string::npos, err.find("names lane 8 of 8")) << err;
+
+    /* fewer pairs than lanes */
+    hello            = make(UCT_MP_CTL_HELLO, 3);
+    hello.pair_count = 2;
+    err              = unpack(pack(hello), &out);
+    EXPECT_NE(std::string::npos, err.find("2 pairs for 3 lanes")) << err;
+
+    /* ep addresses where lane iface addresses belong */
+    hello            = make(UCT_MP_CTL_HELLO, 2);
+    hello.addrs.kind = UCT_MP_WIRE_EP_ADDR;
+    std::vector<uint8_t> buf(UCT_MP_CTL_MAX_LEN);
+    EXPECT_EQ(0u, uct_mp_ctl_pack(&hello, buf.data(), buf.size(), NULL, 0));
 }
 
 TEST_F(test_mp_ctl, pack_refuses_inconsistent_messages) {
