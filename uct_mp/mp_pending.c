@@ -35,13 +35,15 @@ void uct_mp_pending_init(uct_mp_ep_t *ep)
     }
 }
 
-/* Lane for the wake-up: the one that ran out of resources, else tx_lane */
+/* Lane for the wake-up: the one that ran out of resources, else tx_lane
+ * (a suspect lane may not free up until it fails) */
 static int uct_mp_pending_wait_lane(uct_mp_ep_t *ep)
 {
     int lane = ep->lane.busy_lane;
 
     if ((lane < 0) ||
-        !uct_mp_lane_usable(ep, lane, UCT_MP_LANE_USE_IN_FLIGHT)) {
+        !uct_mp_lane_usable(ep, lane, UCT_MP_LANE_USE_IN_FLIGHT) ||
+        (uct_mp_lane_state(ep, lane) == UCT_MP_LANE_SUSPECT)) {
         lane = ep->lane.tx_lane;
     }
     return lane;
@@ -171,6 +173,17 @@ static void uct_mp_pending_lane_gone(uct_mp_ep_t *ep, unsigned lane)
     }
 }
 
+/* Listener: a wake-up leaves a lane that became suspect; the requests wait
+ * on the lane that carries the traffic now */
+static void uct_mp_pending_lane_changed(uct_mp_ep_t *ep, unsigned lane,
+                                        uct_mp_lane_state_t prev)
+{
+    if ((prev != UCT_MP_LANE_SUSPECT) &&
+        (uct_mp_lane_state(ep, lane) == UCT_MP_LANE_SUSPECT)) {
+        uct_mp_pending_lane_gone(ep, lane);
+    }
+}
+
 ucs_status_t uct_mp_ep_pending_add(uct_ep_h tl_ep, uct_pending_req_t *req,
                                    unsigned flags)
 {
@@ -215,7 +228,7 @@ void uct_mp_ep_pending_purge(uct_ep_h tl_ep, uct_pending_purge_callback_t cb,
 }
 
 const uct_mp_lane_listener_t uct_mp_pending_lane_listener = {
-    .lane_changed = NULL,
+    .lane_changed = uct_mp_pending_lane_changed,
     .lane_ep_gone = uct_mp_pending_lane_gone,
     .peer_failed  = NULL
 };
