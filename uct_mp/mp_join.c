@@ -98,18 +98,36 @@ static ucs_status_t uct_mp_join_fill_lanes(uct_mp_ep_t *ep, uct_mp_ctl_t *msg,
     return UCS_OK;
 }
 
-/* Lanes that did not join are of no use: close them */
-static void uct_mp_join_close_unjoined(uct_mp_ep_t *ep)
+/*
+ * Lanes that did not join (the peer did not pair them, connecting failed,
+ * their link is down) lose their lane ep. A lane the peer has too becomes
+ * FAILED, so that fail-back retries it like a lane that failed (hot-add:
+ * its path may work later); the others, or all of them without fail-back
+ * or with fewer peer_lanes, are closed.
+ */
+static void uct_mp_join_close_unjoined(uct_mp_ep_t *ep, unsigned peer_lanes)
 {
     uct_mp_iface_t *iface = uct_mp_join_iface(ep);
     unsigned lane;
 
     for (lane = 1; lane < iface->num_lanes; ++lane) {
-        if ((ep->lane.slots[lane].ep != NULL) &&
-            (uct_mp_lane_state(ep, lane) == UCT_MP_LANE_CONNECTING) &&
-            (ep->lane.slots[lane].remote_lane == UCT_MP_CTL_NO_PAIR)) {
-            uct_mp_lane_destroy(ep, lane);
+        if ((ep->lane.slots[lane].ep == NULL) ||
+            (uct_mp_lane_state(ep, lane) != UCT_MP_LANE_CONNECTING) ||
+            (ep->lane.slots[lane].remote_lane != UCT_MP_CTL_NO_PAIR)) {
+            continue;
         }
+
+        if ((lane >= peer_lanes) || (iface->failback_interval == 0) ||
+            (ep->join.state != UCT_MP_JOIN_DONE)) {
+            uct_mp_lane_destroy(ep, lane);
+            continue;
+        }
+
+        ucs_diag("mp_rc: ep %p lane %u (%s) did not join%s; fail-back "
+                 "retries it", ep, lane, iface->lanes[lane].dev_name,
+                 uct_mp_link_is_down(iface, lane) ? " (link down)" : "");
+        uct_mp_lane_drop_ep(ep, lane);
+        uct_mp_lane_event(ep, lane, UCT_MP_LANE_EV_ERROR);
     }
 }
 
@@ -126,13 +144,28 @@ void uct_mp_join_primary_connected(uct_mp_ep_t *ep, uint8_t peer_caps)
         ep->join.state = UCT_MP_JOIN_WANTED;
     } else {
         ep->join.state = UCT_MP_JOIN_NONE;
-        uct_mp_join_close_unjoined(ep);
+        uct_mp_join_close_unjoined(ep, 0);
+    }
+}
+
+/* Offer no lane whose link is down: it does not join, and fail-back brings
+ * it in when the link comes up */
+static void uct_mp_join_skip_down_links(uct_mp_ep_t *ep, uct_mp_ctl_t *msg)
+{
+    uct_mp_iface_t *iface = uct_mp_join_iface(ep);
+    unsigned lane;
+
+    for (lane = 1; lane < msg->addrs.lane_count; ++lane) {
+        if (uct_mp_link_is_down(iface, lane)) {
+            msg->addrs.lanes[lane].len = 0;
+        }
     }
 }
 
 void uct_mp_join_start(uct_mp_ep_t *ep)
 {
     uint8_t ep_addrs[UCT_MP_MAX_LANES][UINT8_MAX];
+    ucs_status_t status;
     uct_mp_ctl_t msg;
 
     memset(&msg, 0, sizeof(msg));
@@ -141,10 +174,14 @@ void uct_mp_join_start(uct_mp_ep_t *ep)
     msg.join_id = ++ep->join.id;
 
     ep->join.state = UCT_MP_JOIN_SENT;
-    if ((uct_mp_join_fill_lanes(ep, &msg, ep_addrs) != UCS_OK) ||
-        (uct_mp_ctrl_send(ep, uct_mp_join_ctl_lane(ep), &msg) != UCS_OK)) {
+    status         = uct_mp_join_fill_lanes(ep, &msg, ep_addrs);
+    if (status == UCS_OK) {
+        uct_mp_join_skip_down_links(ep, &msg);
+        status = uct_mp_ctrl_send(ep, uct_mp_join_ctl_lane(ep), &msg);
+    }
+    if (status != UCS_OK) {
         ep->join.state = UCT_MP_JOIN_DONE;
-        uct_mp_join_close_unjoined(ep);
+        uct_mp_join_close_unjoined(ep, UCT_MP_MAX_LANES);
         return;
     }
 
@@ -206,10 +243,12 @@ static void uct_mp_join_handle_req(uct_mp_ep_t *ep, const uct_mp_ctl_t *req)
         return;
     }
 
-    /* the primary lanes are paired already */
+    /* the primary lanes are paired already; not over a link known to be
+     * down (see uct_mp_join_rejoin_lane): fail-back brings such a lane in */
     for (lane = 1; lane < iface->num_lanes; ++lane) {
         if ((ep->lane.slots[lane].ep != NULL) &&
-            (uct_mp_lane_state(ep, lane) == UCT_MP_LANE_CONNECTING)) {
+            (uct_mp_lane_state(ep, lane) == UCT_MP_LANE_CONNECTING) &&
+            !uct_mp_link_is_down(iface, lane)) {
             eligible |= UCS_BIT(lane);
         }
     }
@@ -246,7 +285,7 @@ static void uct_mp_join_handle_req(uct_mp_ep_t *ep, const uct_mp_ctl_t *req)
         return;
     }
 
-    uct_mp_join_close_unjoined(ep);
+    uct_mp_join_close_unjoined(ep, req->devs.lane_count);
     ucs_debug("mp_rc: ep %p: JOIN_REQ %u of ep 0x%x (%u lanes): %u joined", ep,
               req->join_id, req->src_token, req->devs.lane_count, joined);
 }
@@ -292,7 +331,7 @@ static void uct_mp_join_handle_ack(uct_mp_ep_t *ep, const uct_mp_ctl_t *ack)
     }
 
     ep->join.state = UCT_MP_JOIN_DONE;
-    uct_mp_join_close_unjoined(ep);
+    uct_mp_join_close_unjoined(ep, ack->devs.lane_count);
     ucs_debug("mp_rc: ep %p: JOIN_ACK %u of ep 0x%x: %u lanes joined, %u usable",
               ep, ack->join_id, ack->src_token, joined,
               uct_mp_lanes_usable(ep->lane.sm));
@@ -631,7 +670,7 @@ static void uct_mp_join_handle_nak(uct_mp_ep_t *ep, const uct_mp_ctl_t *msg)
         ucs_diag("mp_rc: ep %p: peer ep 0x%x refused JOIN %u (reason %u): "
                  "one lane", ep, msg->src_token, msg->join_id, msg->reason);
         ep->join.state = UCT_MP_JOIN_DONE;
-        uct_mp_join_close_unjoined(ep);
+        uct_mp_join_close_unjoined(ep, UCT_MP_MAX_LANES);
     }
 }
 
