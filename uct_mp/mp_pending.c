@@ -35,15 +35,15 @@ void uct_mp_pending_init(uct_mp_ep_t *ep)
     }
 }
 
-/* Lane for the wake-up: the one that ran out of resources, else tx_lane
- * (a suspect lane may not free up until it fails) */
+/* Lane for the wake-up: the one that ran out of resources, else tx_lane.
+ * That may be a suspect lane (a flush waits for it): waiting on another
+ * lane that has resources would make UCP retry at once, forever. */
 static int uct_mp_pending_wait_lane(uct_mp_ep_t *ep)
 {
     int lane = ep->lane.busy_lane;
 
     if ((lane < 0) ||
-        !uct_mp_lane_usable(ep, lane, UCT_MP_LANE_USE_IN_FLIGHT) ||
-        (uct_mp_lane_state(ep, lane) == UCT_MP_LANE_SUSPECT)) {
+        !uct_mp_lane_usable(ep, lane, UCT_MP_LANE_USE_IN_FLIGHT)) {
         lane = ep->lane.tx_lane;
     }
     return lane;
@@ -173,8 +173,9 @@ static void uct_mp_pending_lane_gone(uct_mp_ep_t *ep, unsigned lane)
     }
 }
 
-/* Listener: a wake-up leaves a lane that became suspect; the requests wait
- * on the lane that carries the traffic now */
+/* Listener: a wake-up leaves a lane that became suspect, and the requests
+ * run again: those that now go to another lane need not wait for it (one
+ * that still needs it, a flush, refuses again and waits there) */
 static void uct_mp_pending_lane_changed(uct_mp_ep_t *ep, unsigned lane,
                                         uct_mp_lane_state_t prev)
 {
