@@ -43,8 +43,9 @@ VERIFY="$BUILDDIR/test/integration/ucp/ucp_verify"
 # one testbed per run: a run killed earlier may have left its namespaces
 export MP_NS_PREFIX=${MP_NS_PREFIX:-mpo$(( $$ % 100000 ))}
 KA_MS=100 KA_MISSES=3
-# the error must arrive within the keepalive bound plus scheduling slack
-ALL_DEAD_BOUND_MS=$(( KA_MS * (KA_MISSES + 1) + 1500 ))
+# the error must arrive within the keepalive bound plus scheduling slack;
+# the lanes are suspect first, and fail two timeouts later (src/mp_liveness.h)
+ALL_DEAD_BOUND_MS=$(( KA_MS * (KA_MISSES + 1) + 2 * KA_MS * KA_MISSES + 1500 ))
 
 [ -f "$MODULE" ] || { echo "FAIL setup: $MODULE not built"; echo "0 passed, 1 failed"; exit 1; }
 
