@@ -24,12 +24,13 @@ OWNERS = {
     'lane': 'mp_lane.c', 'ctrl': 'mp_ctrl.c', 'am': 'mp_am.c',
     'rma': 'mp_rma.c', 'bounce': 'mp_bounce.c', 'flush': 'mp_flush.c',
     'fence': 'mp_fence.c', 'pending': 'mp_pending.c', 'ka': 'mp_keepalive.c',
-    'join': 'mp_join.c', 'work': 'mp_work.h',
+    'join': 'mp_join.c', 'drain': 'mp_drain.c', 'work': 'mp_work.h',
 }
 # fields of uct_mp_ep_t itself, owned by mp_ep.c
 EP_FIELDS = ('token', 'remote_token', 'closing', 'list')
 # files that make one module together (an endpoint and its own helpers)
-MODULE_OF = {'mp_ep_ops': 'mp_ep', 'mp_iface_lane': 'mp_iface'}
+MODULE_OF = {'mp_ep_ops': 'mp_ep', 'mp_iface_lane': 'mp_iface',
+             'mp_iface_config': 'mp_iface'}
 
 MAX_FUNC_LINES = 80
 MAX_FILE_LINES = 800
@@ -82,9 +83,9 @@ def check_ownership(files):
     return errors
 
 
-FUNC_DEF = re.compile(r'^(?=[A-Za-z_])(?:static\s+)?(?:UCS_F_ALWAYS_INLINE\s+)?'
-                      r'(?:inline\s+)?[\w\s\*]*?\b(uct_mp_\w+)\s*\(([^;{]*?)\)'
-                      r'\s*\{', re.M | re.S)
+FUNC_DEF = re.compile(r'^(?=[A-Za-z_])(?!(?:if|for|while|switch|return|else|do)\b)'
+                      r'[\w\s\*:&<>,~]*?\b(\w+)\s*\(([^;{}]*?)\)'
+                      r'\s*(?:const\s*)?(?:noexcept\s*)?\{', re.M | re.S)
 
 
 def functions(text):
@@ -117,7 +118,8 @@ def check_layering(files):
     for path in files:
         text = strip_comments_strings(open(path).read())
         for name, _, _, body in functions(text):
-            defined.setdefault(name, module(path))
+            if name.startswith('uct_mp_'):
+                defined.setdefault(name, module(path))
             bodies.append((module(path), name, body))
     edges = {}
     for mod, name, body in bodies:

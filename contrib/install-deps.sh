@@ -1,6 +1,7 @@
 #!/bin/bash
 # install-deps.sh: everything uct_mp needs on a fresh Debian 12 machine, from Debian's archive only.
-#   - apt packages (build tools, UCX, rdma-core, hwloc, GoogleTest, Open MPI, testbed tools)
+#   - apt packages (build tools, UCX, rdma-core, hwloc, GoogleTest, clang with libFuzzer
+#     and the sanitizer runtimes, Open MPI, testbed tools)
 #   - Debian's UCX *source* package of exactly the installed libucx0 version, configured with
 #     Debian's own flags, cached outside the clone (UCT_MP_CACHE, default /var/cache/uct_mp).
 # Idempotent: a second run only checks. Prints the UCX source dir on its last line.
@@ -11,7 +12,7 @@ log() { echo "install-deps: $*" >&2; }
 
 PKGS=(build-essential autoconf automake libtool pkg-config dpkg-dev
       libucx-dev libucx0 ucx-utils libibverbs-dev librdmacm-dev libhwloc-dev hwloc-nox
-      libnuma-dev googletest libgtest-dev
+      libnuma-dev googletest libgtest-dev clang libclang-rt-14-dev
       openmpi-bin libopenmpi-dev
       iproute2 nftables ethtool iputils-ping procps util-linux python3 python3-matplotlib gnuplot-nox)
 

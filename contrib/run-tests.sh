@@ -6,7 +6,10 @@
 #   1. unit tests (GoogleTest: codecs incl. hostile input, lane state machine)
 #      and UCT-level tests of the module (GoogleTest, loopback tcp lanes)
 #   2. host testbed (network namespaces, 2 paths, tcp lanes): UCP, perftest, MPI,
-#      and lane failures (link down, silent drop, tcp reset) under traffic
+#      and lane failures (link down, silent drop, tcp reset) under traffic;
+#      L3 lanes (each path through a router namespace): UCP, aggregation,
+#      failover on a router-side silent cut; live operations (uct_mp_ctl:
+#      status, drain, undrain, refusals)
 #   3. Soft-RoCE smoke (qemu guests, rxe0+rxe1, rc_verbs lanes)
 # Set UCT_MP_SKIP_SOFTROCE=1 to leave out tier 3 on a quick local run.
 # Ends with one line "N passed, M failed" over all tiers.
@@ -73,6 +76,14 @@ tally "$LOGS/integration.log"
 echo "== host testbed: lane failures"
 test/integration/failover.sh "$BUILDDIR" 2>&1 | tee "$LOGS/failover.log" | grep -vE '^[0-9:]{8} running'
 tally "$LOGS/failover.log"
+
+echo "== host testbed: L3 (routed) lanes"
+test/integration/l3.sh "$BUILDDIR" 2>&1 | tee "$LOGS/l3.log" | grep -vE '^[0-9:]{8} running'
+tally "$LOGS/l3.log"
+
+echo "== host testbed: live operations (uct_mp_ctl status, drain, undrain)"
+test/integration/liveops.sh "$BUILDDIR" 2>&1 | tee "$LOGS/liveops.log" | grep -vE '^[0-9:]{8} running'
+tally "$LOGS/liveops.log"
 
 if [ "${UCT_MP_SKIP_SOFTROCE:-0}" != 1 ]; then
     echo "== Soft-RoCE smoke"

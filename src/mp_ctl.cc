@@ -23,7 +23,8 @@ bool valid_type(unsigned type)
 {
     return is_join_with_lanes(type) || (type == UCT_MP_CTL_JOIN_NAK) ||
            (type == UCT_MP_CTL_KEEPALIVE) || (type == UCT_MP_CTL_KEEPALIVE_ACK) ||
-           (type == UCT_MP_CTL_DATA_ACK);
+           (type == UCT_MP_CTL_DATA_ACK) || (type == UCT_MP_CTL_DRAIN) ||
+           (type == UCT_MP_CTL_DRAIN_DONE);
 }
 
 size_t body_len(const uct_mp_ctl_t *msg)
@@ -32,6 +33,8 @@ size_t body_len(const uct_mp_ctl_t *msg)
     case UCT_MP_CTL_KEEPALIVE:
     case UCT_MP_CTL_KEEPALIVE_ACK:
     case UCT_MP_CTL_DATA_ACK:
+    case UCT_MP_CTL_DRAIN:
+    case UCT_MP_CTL_DRAIN_DONE:
         return 4;
     case UCT_MP_CTL_JOIN_NAK:
         return 5;
@@ -91,6 +94,8 @@ size_t pack(const uct_mp_ctl_t *msg, void *buf, size_t buf_len, char *errmsg,
     case UCT_MP_CTL_KEEPALIVE:
     case UCT_MP_CTL_KEEPALIVE_ACK:
     case UCT_MP_CTL_DATA_ACK:
+    case UCT_MP_CTL_DRAIN:
+    case UCT_MP_CTL_DRAIN_DONE:
         w.u32(msg->probe_seq);
         break;
     case UCT_MP_CTL_JOIN_NAK:
@@ -117,11 +122,99 @@ size_t pack(const uct_mp_ctl_t *msg, void *buf, size_t buf_len, char *errmsg,
     return w.pos();
 }
 
+/* The type's fixed fields of out from r, which is past the header; -1 with
+ * a message */
+int unpack_fields(byte_reader &r, size_t length, uct_mp_ctl_t *out,
+                  char *errmsg, size_t errmsg_len)
+{
+    const char *what = uct_mp_ctl_type_str(out->type);
+    bool ok;
+
+    switch (out->type) {
+    case UCT_MP_CTL_KEEPALIVE:
+    case UCT_MP_CTL_KEEPALIVE_ACK:
+    case UCT_MP_CTL_DATA_ACK:
+    case UCT_MP_CTL_DRAIN:
+    case UCT_MP_CTL_DRAIN_DONE:
+        ok = r.u32(&out->probe_seq);
+        break;
+    case UCT_MP_CTL_JOIN_NAK:
+        ok = r.u32(&out->join_id) && r.u8(&out->reason);
+        break;
+    default:
+        ok = r.u32(&out->join_id);
+        if (ok && (out->type == UCT_MP_CTL_JOIN_ACK)) {
+            ok = r.u8(&out->pair_count);
+            if (ok && (out->pair_count > UCT_MP_MAX_LANES)) {
+                set_error(errmsg, errmsg_len, "mp control %s: %u pairs, "
+                          "maximum %d", what, out->pair_count,
+                          UCT_MP_MAX_LANES);
+                return -1;
+            }
+            ok = ok && (r.remaining() >= out->pair_count);
+            if (ok) {
+                memcpy(out->pairs, r.cur(), out->pair_count);
+                r.skip(out->pair_count);
+            }
+        }
+        break;
+    }
+    if (!ok) {
+        set_error(errmsg, errmsg_len, "mp control %s truncated: %zu bytes",
+                  what, length);
+        return -1;
+    }
+    return 0;
+}
+
+/* The lane devices and addresses of a JOIN_REQ/JOIN_ACK from r, checked
+ * against each other and the header; -1 with a message */
+int unpack_join_lanes(byte_reader &r, uct_mp_ctl_t *out, char *errmsg,
+                      size_t errmsg_len)
+{
+    const char *what = uct_mp_ctl_type_str(out->type);
+    char wire_err[UCT_MP_WIRE_ERRMSG_MAX];
+
+    if (uct_mp_wire_unpack(r.cur(), r.remaining(), UCT_MP_WIRE_LANE_DEVS,
+                           &out->devs, wire_err, sizeof(wire_err)) != 0) {
+        set_error(errmsg, errmsg_len, "mp control %s: %s", what, wire_err);
+        return -1;
+    }
+    r.skip(out->devs.total_len);
+    if (uct_mp_wire_unpack(r.cur(), r.remaining(), UCT_MP_WIRE_EP_ADDR,
+                           &out->addrs, wire_err, sizeof(wire_err)) != 0) {
+        set_error(errmsg, errmsg_len, "mp control %s: %s", what, wire_err);
+        return -1;
+    }
+    r.skip(out->addrs.total_len);
+    if (out->devs.lane_count != out->addrs.lane_count) {
+        set_error(errmsg, errmsg_len, "mp control %s: %u lane devices but "
+                  "%u lane addresses", what, out->devs.lane_count,
+                  out->addrs.lane_count);
+        return -1;
+    }
+    if (out->addrs.token != out->src_token) {
+        set_error(errmsg, errmsg_len, "mp control %s: ep address of ep "
+                  "0x%x sent by ep 0x%x", what, out->addrs.token,
+                  out->src_token);
+        return -1;
+    }
+    for (unsigned i = 0; i < out->pair_count; ++i) {
+        if ((out->pairs[i] != UCT_MP_CTL_NO_PAIR) &&
+            (out->pairs[i] >= out->devs.lane_count)) {
+            set_error(errmsg, errmsg_len, "mp control %s: pair %u names "
+                      "lane %u of %u", what, i, out->pairs[i],
+                      out->devs.lane_count);
+            return -1;
+        }
+    }
+    return 0;
+}
+
 int unpack(const void *buf, size_t length, uct_mp_ctl_t *msg, char *errmsg,
            size_t errmsg_len)
 {
     const uint8_t *bytes = static_cast<const uint8_t*>(buf);
-    char wire_err[UCT_MP_WIRE_ERRMSG_MAX];
     uct_mp_ctl_t out;
 
     if ((buf == nullptr) || (length < UCT_MP_CTL_HDR_LEN)) {
@@ -151,80 +244,18 @@ int unpack(const void *buf, size_t length, uct_mp_ctl_t *msg, char *errmsg,
         return -1;
     }
 
-    const char *what = uct_mp_ctl_type_str(out.type);
-    bool ok;
-    switch (out.type) {
-    case UCT_MP_CTL_KEEPALIVE:
-    case UCT_MP_CTL_KEEPALIVE_ACK:
-    case UCT_MP_CTL_DATA_ACK:
-        ok = r.u32(&out.probe_seq);
-        break;
-    case UCT_MP_CTL_JOIN_NAK:
-        ok = r.u32(&out.join_id) && r.u8(&out.reason);
-        break;
-    default:
-        ok = r.u32(&out.join_id);
-        if (ok && (out.type == UCT_MP_CTL_JOIN_ACK)) {
-            ok = r.u8(&out.pair_count);
-            if (ok && (out.pair_count > UCT_MP_MAX_LANES)) {
-                set_error(errmsg, errmsg_len, "mp control %s: %u pairs, "
-                          "maximum %d", what, out.pair_count,
-                          UCT_MP_MAX_LANES);
-                return -1;
-            }
-            ok = ok && (r.remaining() >= out.pair_count);
-            if (ok) {
-                memcpy(out.pairs, r.cur(), out.pair_count);
-                r.skip(out.pair_count);
-            }
-        }
-        break;
-    }
-    if (!ok) {
-        set_error(errmsg, errmsg_len, "mp control %s truncated: %zu bytes",
-                  what, length);
+    if (unpack_fields(r, length, &out, errmsg, errmsg_len) != 0) {
         return -1;
     }
 
-    if (is_join_with_lanes(out.type)) {
-        if (uct_mp_wire_unpack(r.cur(), r.remaining(), UCT_MP_WIRE_LANE_DEVS,
-                               &out.devs, wire_err, sizeof(wire_err)) != 0) {
-            set_error(errmsg, errmsg_len, "mp control %s: %s", what, wire_err);
-            return -1;
-        }
-        r.skip(out.devs.total_len);
-        if (uct_mp_wire_unpack(r.cur(), r.remaining(), UCT_MP_WIRE_EP_ADDR,
-                               &out.addrs, wire_err, sizeof(wire_err)) != 0) {
-            set_error(errmsg, errmsg_len, "mp control %s: %s", what, wire_err);
-            return -1;
-        }
-        r.skip(out.addrs.total_len);
-        if (out.devs.lane_count != out.addrs.lane_count) {
-            set_error(errmsg, errmsg_len, "mp control %s: %u lane devices but "
-                      "%u lane addresses", what, out.devs.lane_count,
-                      out.addrs.lane_count);
-            return -1;
-        }
-        if (out.addrs.token != out.src_token) {
-            set_error(errmsg, errmsg_len, "mp control %s: ep address of ep "
-                      "0x%x sent by ep 0x%x", what, out.addrs.token,
-                      out.src_token);
-            return -1;
-        }
-        for (unsigned i = 0; i < out.pair_count; ++i) {
-            if ((out.pairs[i] != UCT_MP_CTL_NO_PAIR) &&
-                (out.pairs[i] >= out.devs.lane_count)) {
-                set_error(errmsg, errmsg_len, "mp control %s: pair %u names "
-                          "lane %u of %u", what, i, out.pairs[i],
-                          out.devs.lane_count);
-                return -1;
-            }
-        }
+    if (is_join_with_lanes(out.type) &&
+        (unpack_join_lanes(r, &out, errmsg, errmsg_len) != 0)) {
+        return -1;
     }
 
     if (r.remaining() != 0) {
         set_error(errmsg, errmsg_len, "mp control %s: %zu unexpected bytes at "
-                  "the end", what, r.remaining());
+                  "the end", uct_mp_ctl_type_str(out.type), r.remaining());
         return -1;
     }
 
@@ -259,6 +290,8 @@ const char *uct_mp_ctl_type_str(unsigned type)
     case UCT_MP_CTL_JOIN_REQ:  return "JOIN_REQ";
     case UCT_MP_CTL_JOIN_ACK:  return "JOIN_ACK";
     case UCT_MP_CTL_JOIN_NAK:  return "JOIN_NAK";
+    case UCT_MP_CTL_DRAIN:     return "DRAIN";
+    case UCT_MP_CTL_DRAIN_DONE: return "DRAIN_DONE";
     default:                   return "unknown";
     }
 }

@@ -22,6 +22,10 @@
  *     KEEPALIVE  u32 probe_seq   (the first one on a joined lane confirms it)
  *     KEEPALIVE_ACK u32 probe_seq
  *     DATA_ACK   u32 ack (in probe_seq): the next AM DSN the sender expects
+ *     DRAIN      u32 0 (in probe_seq, reserved): the sender drains its lane
+ *                `lane`; the receiver drains the lane paired with it
+ *     DRAIN_DONE u32 0: nothing of the sender's is left on its lane
+ *                `lane`; with both sides done, each closes its side
  *
  * [lane devices][ep address] are two mp wire messages (mp_wire.h) with the
  * same lane count: every lane's device and lane ep address; the ep address's
@@ -55,7 +59,9 @@ typedef enum {
     UCT_MP_CTL_DATA_ACK  = 5,  /* next AM sequence number expected */
     UCT_MP_CTL_JOIN_REQ  = 6,  /* initiator: add these lanes */
     UCT_MP_CTL_JOIN_ACK  = 7,  /* responder: paired and connected these */
-    UCT_MP_CTL_JOIN_NAK  = 8   /* responder: cannot join */
+    UCT_MP_CTL_JOIN_NAK  = 8,  /* responder: cannot join */
+    UCT_MP_CTL_DRAIN     = 9,  /* the sender drains a lane (migration) */
+    UCT_MP_CTL_DRAIN_DONE = 10  /* the sender has nothing left on it */
 } uct_mp_ctl_type_t;
 
 typedef enum {
@@ -71,7 +77,8 @@ typedef struct {
     uint32_t       dst_token;
     uint32_t       src_token;
     uint32_t       join_id;     /* JOIN_* */
-    uint32_t       probe_seq;   /* KEEPALIVE, KEEPALIVE_ACK */
+    uint32_t       probe_seq;   /* KEEPALIVE, KEEPALIVE_ACK, DATA_ACK,
+                                   DRAIN* (0) */
     uint8_t        reason;      /* JOIN_NAK */
     uint8_t        pair_count;  /* JOIN_ACK */
     uint8_t        pairs[UCT_MP_MAX_LANES];

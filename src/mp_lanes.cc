@@ -42,8 +42,8 @@ const int transitions[UCT_MP_LANE_STATE_LAST][UCT_MP_LANE_EV_LAST] = {
     /* FAILED: further errors change nothing; fail-back retries the lane */
     {X, X, X, X, X, X, X, UCT_MP_LANE_FAILED, UCT_MP_LANE_CONNECTING,
      UCT_MP_LANE_CLOSED},
-    /* CLOSED: final */
-    {X, X, X, X, X, X, X, X, X, X},
+    /* CLOSED: final, except that undrain reopens a drained lane */
+    {X, X, X, X, X, X, X, X, UCT_MP_LANE_CONNECTING, X},
 };
 
 bool usable(uct_mp_lane_state_t state)

@@ -35,6 +35,8 @@ extern "C" {
  *                                         SUSPECT lanes back)
  *                                                           |
  *   any state --close--> CLOSED <-----------close-----------+
+ *                          |
+ *                          +--retry (undrain: a drained lane rejoins)--> CONNECTING
  */
 typedef enum {
     UCT_MP_LANE_IDLE,       /* slot exists, no lane endpoint yet */
@@ -51,7 +53,8 @@ typedef enum {
                                complete (migration away from a device) */
     UCT_MP_LANE_FAILED,     /* error seen; its outstanding operations are being
                                recovered on other lanes; never carries traffic */
-    UCT_MP_LANE_CLOSED,     /* lane ep destroyed; final */
+    UCT_MP_LANE_CLOSED,     /* lane ep destroyed; final unless an undrain
+                               reopens a drained lane */
     UCT_MP_LANE_STATE_LAST
 } uct_mp_lane_state_t;
 
@@ -64,7 +67,7 @@ typedef enum {
     UCT_MP_LANE_EV_SUSPECT,   /* keepalive verdict: the lane went silent */
     UCT_MP_LANE_EV_EVIDENCE,  /* something arrived on a suspect lane */
     UCT_MP_LANE_EV_ERROR,     /* transport error, keepalive miss, link down */
-    UCT_MP_LANE_EV_RETRY,     /* fail-back: reconnect attempt starts */
+    UCT_MP_LANE_EV_RETRY,     /* fail-back or undrain: reconnect starts */
     UCT_MP_LANE_EV_CLOSE,     /* lane ep destroyed */
     UCT_MP_LANE_EV_LAST
 } uct_mp_lane_event_t;

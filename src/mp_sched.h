@@ -2,89 +2,19 @@
  * Copyright (C) uct_mp contributors 2026. ALL RIGHTS RESERVED.
  * See file LICENSE for terms.
  *
- * Striping scheduler of one mp endpoint (DESIGN §11): decides how one RMA
- * zcopy operation (put/get) of S bytes is split into chunks over the lanes,
- * and adapts the lane weights from measured completion throughput. It does
- * not call UCX; it only computes. Narrow C facade over the C++
- * implementation in mp_sched.cc.
- *
- * Placement rules, by policy (uct_mp_policy_t from mp_lanes.h):
- *
- *   active_backup  never splits across lanes: the whole op goes to the first
- *                  usable lane (lowest index). The stripe table is ignored.
- *
- *   load_balance   the stripe table (default "16k:single,inf:stripe") gives
- *                  the mode for S. single: the whole op goes to the usable
- *                  lane with the earliest expected finish time
- *                  (o_i + S) / bw_i (ties: lowest index). stripe: water-fill.
- *
- *   efficiency     the stripe table (default "256k:single,inf:stripe") gives
- *                  the mode. single: the whole op goes to the best usable
- *                  lane (highest weight, ties: lowest index), unless that
- *                  lane's outstanding bytes exceed the budget
- *                  max(64 KiB, bw_best * rtt); then it goes to the
- *                  earliest-finish lane as under load_balance. stripe:
- *                  water-fill.
- *
- * Water-fill (stripe mode), over usable lanes with weights bw_i and
- * outstanding bytes o_i: find T with sum_i max(0, T * bw_i - o_i) = S, so that
- * every lane that gets bytes finishes at about the same time T. Lane i gets
- * s_i = max(0, T * bw_i - o_i), rounded down to a multiple of 64 bytes; the
- * rounding remainder goes to the largest share (ties: lowest index), so the
- * shares sum to S exactly. A non-zero share smaller than min_chunk is merged
- * into the largest share. Then the starved-lane probe (below) may move
- * bytes. Finally each lane's share is cut into chunks of at most the lane's
- * max_chunk.
- *
- * Chunks: every split fills chunks[] in lane index order, the chunks of one
- * lane consecutive; offsets start at 0, are contiguous and increasing, and
- * the lengths sum to S exactly. A chunk is never longer than its lane's
- * max_chunk; when max_chunk is at least 64, cuts fall at multiples of
- * max_chunk rounded down to 64 bytes. A "single" op longer than its lane's
- * max_chunk is therefore also several chunks, all on that one lane.
- * Without max_chunk cutting a split has at most one chunk per lane
- * (UCT_MP_MAX_LANES). An op of length 0 is one chunk of length 0.
- *
- * Weights and adaptation: a lane starts with the weight given to
- * uct_mp_sched_set_lane() (bytes/s; from WEIGHTS or the lane's iface
- * attributes). A lane with an unknown weight (<= 0 or not finite) is weighted
- * as the mean weight of the usable lanes whose weight is known (1.0 if
- * none). The scheduler measures each lane's completion throughput = bytes
- * completed / busy time, where busy time is the time, on the caller's clock,
- * during which the lane had outstanding bytes (posted and not completed).
- * A sample is taken when at least 64 KiB completed since the last sample
- * (and busy time elapsed); the first sample seeds the estimate, later ones
- * are averaged in by an EWMA with alpha 1/4. The measured estimate replaces
- * the configured weight once the lane completed 1 MiB in total. Bytes the
- * lane carried besides chunks (AMs, operations not split), reported with
- * uct_mp_sched_carried() while the lane has outstanding bytes, count as
- * completed bytes: the lane served them during its busy time. A sample above
- * twice a known configured weight is taken as twice that weight: operations
- * that complete at once (into a socket buffer) would otherwise make a lane
- * look arbitrarily fast.
- *
- * Starved-lane probe: in a stripe-mode split at time now, a usable lane whose
- * weight is below 5% of the total weight of the usable lanes and whose share
- * after merging is zero gets one probe chunk of max(min_chunk, 64) bytes
- * (rounded up to 64, capped by its max_chunk), taken from the largest share,
- * if its last probe was at least 100 ms earlier (or it was never probed) and
- * the largest share stays at least max(min_chunk, probe size). So each lane is
- * probed at most once per 100 ms of the caller's clock, which lets the
- * scheduler re-measure it.
- *
- * Times are seconds on the caller's clock, assumed monotonic: a time earlier
- * than one already seen counts as no elapsed time.
- *
- * Bad arguments never crash: uct_mp_sched_create() returns NULL, lane indices
- * out of range are ignored by the setters and accounting (getters return 0),
- * and uct_mp_sched_split() returns 0. A NULL sched is accepted everywhere
- * (destroy does nothing, the rest as for a bad lane).
+ * Striping scheduler of one mp endpoint: decides how one RMA zcopy operation
+ * (put/get) is placed on the lanes, whole or split into chunks, and adapts
+ * the lane weights from measured completion throughput. It does not call
+ * UCX; it only computes. The rules (placement by policy, water-fill, chunks,
+ * weights and adaptation, starved-lane probe, clock, bad arguments) are in
+ * docs/DESIGN.md §11. Narrow C facade over mp_sched.cc.
  */
 
 #ifndef UCT_MP_SCHED_H_
 #define UCT_MP_SCHED_H_
 
 #include "mp_lanes.h"
+#include "mp_stripe_table.h"
 
 #include <stddef.h>
 #include <stdint.h>
@@ -93,10 +23,6 @@
 extern "C" {
 #endif
 
-#define UCT_MP_STRIPE_TABLE_MAX   8          /* entries in a stripe table */
-#define UCT_MP_STRIPE_SIZE_INF    SIZE_MAX   /* max_size of the "inf" entry */
-#define UCT_MP_STRIPE_ERRMSG_MAX  160        /* enough for any parse message */
-
 #define UCT_MP_SCHED_ALIGN          64            /* share rounding, bytes */
 #define UCT_MP_SCHED_SAMPLE_BYTES   (64u * 1024)  /* bytes per throughput sample */
 #define UCT_MP_SCHED_TRUST_BYTES    (1024u * 1024) /* measured replaces configured */
@@ -104,24 +30,6 @@ extern "C" {
 #define UCT_MP_SCHED_PROBE_SHARE    0.05          /* starved below this weight share */
 #define UCT_MP_SCHED_PROBE_INTERVAL 0.1           /* seconds between probes of a lane */
 #define UCT_MP_SCHED_MAX_OVER_CONFIG 2.0          /* sample cap: x configured weight */
-
-typedef enum {
-    UCT_MP_STRIPE_SINGLE, /* whole op on one lane */
-    UCT_MP_STRIPE_STRIPE  /* water-fill over the usable lanes */
-} uct_mp_stripe_mode_t;
-
-/* One entry: the mode of ops of length <= max_size (and above the previous
- * entry's max_size). */
-typedef struct {
-    size_t               max_size; /* UCT_MP_STRIPE_SIZE_INF for "inf" */
-    uct_mp_stripe_mode_t mode;
-} uct_mp_stripe_entry_t;
-
-/* STRIPE_TABLE: sizes strictly increasing, the last entry is "inf". */
-typedef struct {
-    unsigned              count; /* 1..UCT_MP_STRIPE_TABLE_MAX */
-    uct_mp_stripe_entry_t entries[UCT_MP_STRIPE_TABLE_MAX];
-} uct_mp_stripe_table_t;
 
 /* One piece of a split op: bytes [offset, offset + length) go to lane. */
 typedef struct {
@@ -132,35 +40,9 @@ typedef struct {
 
 typedef struct uct_mp_sched uct_mp_sched_t; /* opaque, one per mp endpoint */
 
-const char *uct_mp_stripe_mode_str(uct_mp_stripe_mode_t mode);
-
-/*
- * Parse "size:mode,...,inf:mode", e.g. "16k:single,inf:stripe". size is a
- * positive decimal number with an optional suffix k, m or g (powers of 1024,
- * case-insensitive), or "inf"; mode is "single" or "stripe"
- * (case-insensitive). Blanks around sizes and modes are allowed. At most
- * UCT_MP_STRIPE_TABLE_MAX entries, sizes strictly increasing, the last entry
- * (and only it) is inf. Returns 0 and fills table, or -1 with table unchanged
- * and a message naming the bad entry in errmsg (when errmsg is not NULL and
- * errmsg_len > 0; UCT_MP_STRIPE_ERRMSG_MAX is enough).
- */
-int uct_mp_stripe_table_parse(const char *str, uct_mp_stripe_table_t *table,
-                              char *errmsg, size_t errmsg_len);
-
-/* The policy's default table: load_balance "16k:single,inf:stripe",
- * efficiency "256k:single,inf:stripe", active_backup "inf:single". */
-void uct_mp_stripe_table_default(uct_mp_policy_t policy,
-                                 uct_mp_stripe_table_t *table);
-
-/* Mode of an op of length bytes: the first entry with length <= max_size.
- * An invalid table (count 0) gives single. */
-uct_mp_stripe_mode_t
-uct_mp_stripe_table_mode(const uct_mp_stripe_table_t *table, size_t length);
-
 /*
  * lane_count in 1..UCT_MP_MAX_LANES. table NULL means the policy's default;
- * a table that uct_mp_stripe_table_parse() would not produce (count out of
- * range, sizes not increasing, last not inf) is refused. min_chunk is
+ * a table that uct_mp_stripe_table_valid() refuses is refused. min_chunk is
  * STRIPE_MIN_CHUNK in bytes (0: no minimum). New lanes are not usable, have
  * an unknown weight and no max_chunk; rtt is 0 (budget = 64 KiB).
  * NULL on bad arguments or no memory.
@@ -187,7 +69,7 @@ void uct_mp_sched_set_rtt(uct_mp_sched_t *sched, double rtt_sec);
 
 /*
  * Split an op of length bytes at time now (used only for the probe
- * interval). Fills chunks[] as described above and returns the chunk count
+ * interval). Fills chunks[] (DESIGN §11) and returns the chunk count
  * (<= max_chunks). Returns 0, with chunks[] contents unspecified, when no lane
  * is usable, when chunks is NULL, or when the split needs more than
  * max_chunks chunks. The caller reports each chunk with

@@ -151,8 +151,9 @@ size_t pack(const uct_mp_wire_t *msg, void *buf, size_t buf_len, char *errmsg,
     return w.pos();
 }
 
-int unpack(const void *buf, size_t buf_len, uct_mp_wire_kind_t kind,
-           uct_mp_wire_t *msg, char *errmsg, size_t errmsg_len)
+/* The header, the lengths and the check byte of buf; -1 with a message */
+int check_frame(const void *buf, size_t buf_len, uct_mp_wire_kind_t kind,
+                char *errmsg, size_t errmsg_len)
 {
     const uint8_t *bytes = static_cast<const uint8_t*>(buf);
     const char *what     = kind_name(kind);
@@ -210,25 +211,19 @@ int unpack(const void *buf, size_t buf_len, uct_mp_wire_kind_t kind,
                   bytes[total_len - TRAILER_LEN], expected);
         return -1;
     }
+    return 0;
+}
 
-    uct_mp_wire_t out;
-    memset(&out, 0, sizeof(out));
-    out.version    = version;
-    out.kind       = got_kind;
-    out.total_len  = total_len;
-    out.lane_count = lane_count;
-
-    /* The reader stops before the check byte */
-    byte_reader r(bytes + HEADER_LEN, total_len - HEADER_LEN - TRAILER_LEN);
-    if ((has_caps(kind) && !r.u8(&out.caps)) ||
-        (has_lane_tl(kind) && !r.u8(&out.lane_tl)) ||
-        (has_token(kind) && !r.u32(&out.token))) {
-        set_error(errmsg, errmsg_len, "mp %s: header truncated", what);
-        return -1;
-    }
+/* The lane entries of out from r, which is past the fixed fields; -1 with a
+ * message */
+int unpack_lanes(byte_reader &r, uct_mp_wire_kind_t kind, uct_mp_wire_t *out,
+                 char *errmsg, size_t errmsg_len)
+{
+    const char *what = kind_name(kind);
+    unsigned lane_count = out->lane_count;
 
     for (unsigned i = 0; i < lane_count; ++i) {
-        uct_mp_wire_lane_t *lane = &out.lanes[i];
+        uct_mp_wire_lane_t *lane = &out->lanes[i];
 
         if (kind == UCT_MP_WIRE_LANE_DEVS) {
             if (!r.u8(&lane->md_index) || !r.u8(&lane->bw_class)) {
@@ -253,11 +248,43 @@ int unpack(const void *buf, size_t buf_len, uct_mp_wire_kind_t kind,
             lane->data = nullptr;
         }
     }
+    return 0;
+}
+
+int unpack(const void *buf, size_t buf_len, uct_mp_wire_kind_t kind,
+           uct_mp_wire_t *msg, char *errmsg, size_t errmsg_len)
+{
+    if (check_frame(buf, buf_len, kind, errmsg, errmsg_len) != 0) {
+        return -1;
+    }
+
+    const uint8_t *bytes = static_cast<const uint8_t*>(buf);
+    const char *what     = kind_name(kind);
+    uct_mp_wire_t out;
+    memset(&out, 0, sizeof(out));
+    out.version    = bytes[0];
+    out.kind       = bytes[1];
+    out.total_len  = bytes[2];
+    out.lane_count = bytes[3];
+
+    /* The reader stops before the check byte */
+    byte_reader r(bytes + HEADER_LEN,
+                  out.total_len - HEADER_LEN - TRAILER_LEN);
+    if ((has_caps(kind) && !r.u8(&out.caps)) ||
+        (has_lane_tl(kind) && !r.u8(&out.lane_tl)) ||
+        (has_token(kind) && !r.u32(&out.token))) {
+        set_error(errmsg, errmsg_len, "mp %s: header truncated", what);
+        return -1;
+    }
+
+    if (unpack_lanes(r, kind, &out, errmsg, errmsg_len) != 0) {
+        return -1;
+    }
 
     if (r.remaining() != 0) {
         set_error(errmsg, errmsg_len,
                   "mp %s: %zu unexpected bytes after %u lanes", what,
-                  r.remaining(), lane_count);
+                  r.remaining(), out.lane_count);
         return -1;
     }
 

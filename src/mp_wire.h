@@ -64,7 +64,8 @@ enum {
     UCT_MP_CAP_STRIPE    = 1u << 0, /* may split one RMA over lanes */
     UCT_MP_CAP_SEQ       = 1u << 1, /* AMs carry MP sequence numbers */
     UCT_MP_CAP_KEEPALIVE = 1u << 2, /* answers MP keepalive probes */
-    UCT_MP_CAP_JOIN      = 1u << 3  /* lanes may join after creation */
+    UCT_MP_CAP_JOIN      = 1u << 3, /* lanes may join after creation */
+    UCT_MP_CAP_DRAIN     = 1u << 4  /* answers DRAIN with DRAIN_DONE */
 };
 
 /* Lane transports both sides must agree on. */

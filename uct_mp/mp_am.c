@@ -158,6 +158,7 @@ int uct_mp_am_acked_before(uct_mp_ep_t *ep, uint32_t dsn)
 
 void uct_mp_am_handle_ack(uct_mp_ep_t *ep, uint32_t ack)
 {
+    int was_full = uct_mp_am_ring_full(ep);
     uct_mp_am_msg_t *msg;
 
     while (!ucs_queue_is_empty(&ep->am.ring)) {
@@ -180,6 +181,11 @@ void uct_mp_am_handle_ack(uct_mp_ep_t *ep, uint32_t ack)
     if (!ucs_queue_is_empty(&ep->flush.q)) {
         /* flushes may have nothing left to wait for */
         uct_mp_work_schedule(&ep->work, UCT_MP_WORK_FLUSH);
+    }
+    if (was_full && !uct_mp_am_ring_full(ep) &&
+        !ucs_queue_is_empty(&ep->pending.q)) {
+        /* requests queued while the ring was full can go now */
+        uct_mp_work_schedule(&ep->work, UCT_MP_WORK_PENDING);
     }
 }
 
@@ -239,6 +245,7 @@ ucs_status_t uct_mp_am_rx(uct_mp_iface_t *iface, unsigned lane, uint8_t id,
         }
 
         uct_mp_lane_arrival(ep, lane);
+        uct_mp_lane_count_rx(ep, lane, length);
         uct_mp_am_handle_ack(ep, hdr.ack);
         dsn = hdr.dsn & UCT_MP_AM_DSN_MASK;
         if (ucs_unlikely(dsn != ep->am.rx_expected)) {
@@ -312,8 +319,9 @@ static void uct_mp_am_ring_push(uct_mp_ep_t *ep, uct_mp_am_msg_t *msg)
 
 static UCS_F_ALWAYS_INLINE ucs_status_t uct_mp_am_check_room(uct_mp_ep_t *ep)
 {
-    if (ucs_unlikely(ep->am.seq && (ep->am.ring_len >= UCT_MP_AM_RING_MAX))) {
+    if (ucs_unlikely(uct_mp_am_ring_full(ep))) {
         uct_mp_am_send_ack(ep, 1); /* may as well tell ours */
+        uct_mp_am_request_ack(ep); /* and ask for the peer's */
         return UCS_ERR_NO_RESOURCE;
     }
     return UCS_OK;
@@ -698,6 +706,11 @@ static void uct_mp_am_peer_failed(uct_mp_ep_t *ep, ucs_status_t status)
         uct_mp_am_zcopy_maybe_done(msg); /* or when its lane hands it back */
     }
     ep->am.replay = 0;
+}
+
+int uct_mp_am_ring_full(uct_mp_ep_t *ep)
+{
+    return ep->am.seq && (ep->am.ring_len >= UCT_MP_AM_RING_MAX);
 }
 
 int uct_mp_am_unacked(uct_mp_ep_t *ep)

@@ -96,6 +96,9 @@ void uct_mp_am_send_ack(struct uct_mp_ep *ep, int force);
  * answers with a DATA_ACK), unless asked already */
 void uct_mp_am_request_ack(struct uct_mp_ep *ep);
 
+/* Is the replay ring full: no new AM until the peer acknowledges? */
+int uct_mp_am_ring_full(struct uct_mp_ep *ep);
+
 /* Messages the peer has not acknowledged yet? */
 int uct_mp_am_unacked(struct uct_mp_ep *ep);
 

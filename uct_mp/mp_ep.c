@@ -28,6 +28,7 @@ static const uct_mp_lane_listener_t *const uct_mp_ep_lane_listeners[] = {
     &uct_mp_join_lane_listener,
     &uct_mp_pending_lane_listener,
     &uct_mp_flush_lane_listener,
+    &uct_mp_drain_lane_listener,
     NULL
 };
 
@@ -66,6 +67,9 @@ static unsigned uct_mp_ep_progress(void *arg)
     }
     if (bits & UCT_MP_WORK_FLUSH) {
         uct_mp_flush_progress(ep);
+    }
+    if (bits & UCT_MP_WORK_DRAIN) {
+        uct_mp_drain_progress(ep);
     }
 
     if (bits & UCT_MP_WORK_PENDING) {
@@ -108,6 +112,10 @@ void uct_mp_ep_ctl_dispatch(uct_mp_ep_t *ep, unsigned lane,
         break;
     case UCT_MP_CTL_DATA_ACK:
         uct_mp_am_handle_ack(ep, msg->probe_seq);
+        break;
+    case UCT_MP_CTL_DRAIN:
+    case UCT_MP_CTL_DRAIN_DONE:
+        uct_mp_drain_handle_ctl(ep, msg);
         break;
     default:
         uct_mp_join_handle_ctl(ep, msg, data, length);
@@ -294,6 +302,7 @@ ucs_status_t uct_mp_ep_connect_to_ep(uct_ep_h tl_ep,
     uct_mp_am_ep_connected(ep, epa.caps);
     uct_mp_lane_event(ep, 0, UCT_MP_LANE_EV_CONNECTED);
     uct_mp_join_primary_connected(ep, epa.caps);
+    uct_mp_drain_ep_connected(ep, epa.caps);
 
     ucs_debug("mp_rc: ep %p token 0x%x connected to ep 0x%x, join %s", ep,
               ep->token, ep->remote_token,
@@ -393,6 +402,7 @@ static ucs_status_t uct_mp_ep_init_modules(uct_mp_ep_t *ep)
     uct_mp_am_ep_init(ep);
     uct_mp_flush_ep_init(ep);
     uct_mp_join_init(ep);
+    uct_mp_drain_init(ep);
     uct_mp_bounce_ep_init(ep);
     uct_mp_fence_ep_init(ep);
     uct_mp_keepalive_ep_init(ep);

@@ -18,6 +18,7 @@
 #include "mp_pending.h"
 #include "mp_keepalive.h"
 #include "mp_join.h"
+#include "mp_drain.h"
 #include "mp_peer.h"
 
 #include <stdio.h>
@@ -49,6 +50,7 @@ typedef struct uct_mp_ep {
     uct_mp_pending_ep_t      pending;      /* mp_pending.c: user requests */
     uct_mp_ka_ep_t           ka;           /* mp_keepalive.c: probes */
     uct_mp_join_ep_t         join;         /* mp_join.c: join, fail-back */
+    uct_mp_drain_ep_t        drain;        /* mp_drain.c: operator drain */
 } uct_mp_ep_t;
 
 

@@ -17,8 +17,15 @@
 
 /* A flush of several lane objects */
 typedef struct uct_mp_flush {
-    uct_completion_t lanes_comp;  /* counts lanes still flushing, plus a guard */
-    uct_completion_t *user_comp;
+    ucs_queue_elem_t         queue;       /* in the owner's retry queue while
+                                             a lane could not take it */
+    uct_completion_t         lanes_comp;  /* counts lanes still flushing,
+                                             plus a guard while posting */
+    uct_completion_t         *user_comp;
+    uct_mp_flush_lane_func_t flush_func;
+    unsigned                 flags;
+    uint32_t                 retry_mask;  /* lanes whose flush waits to be
+                                             posted (each counted above) */
 } uct_mp_flush_t;
 
 
@@ -45,17 +52,18 @@ static void uct_mp_flush_completed(uct_completion_t *self)
     ucs_free(flush);
 }
 
-ucs_status_t uct_mp_flush_lanes(void *const *lane_objs, unsigned count,
-                                uct_mp_flush_lane_func_t flush_func,
-                                unsigned flags, uct_completion_t *comp,
-                                int *busy_lane_p, int *failed_lane_p)
+/* First pass, without completions: nothing to undo if a lane is busy.
+ * Marks the lanes with operations in flight; returns their count, or the
+ * error of the first lane that cannot flush. */
+static ssize_t uct_mp_flush_lanes_probe(void *const *lane_objs, unsigned count,
+                                        uct_mp_flush_lane_func_t flush_func,
+                                        unsigned flags, uint32_t *in_progress,
+                                        int *busy_lane_p, int *failed_lane_p)
 {
-    int in_progress[UCT_MP_MAX_LANES] = {0};
-    unsigned i, num_in_progress = 0;
-    uct_mp_flush_t *flush;
     ucs_status_t status;
+    ssize_t num = 0;
+    unsigned i;
 
-    /* First pass without completions: nothing to undo if a lane is busy */
     for (i = 0; i < count; ++i) {
         if (lane_objs[i] == NULL) {
             continue;
@@ -63,21 +71,71 @@ ucs_status_t uct_mp_flush_lanes(void *const *lane_objs, unsigned count,
 
         status = flush_func(lane_objs[i], flags, NULL);
         if (status == UCS_INPROGRESS) {
-            in_progress[i] = 1;
-            ++num_in_progress;
+            *in_progress |= UCS_BIT(i);
+            ++num;
+        } else if (status == UCS_ERR_NO_RESOURCE) {
+            if (busy_lane_p != NULL) {
+                *busy_lane_p = i;
+            }
+            return status;
         } else if (status != UCS_OK) {
-            if (status == UCS_ERR_NO_RESOURCE) {
-                if (busy_lane_p != NULL) {
-                    *busy_lane_p = i;
-                }
-            } else if (failed_lane_p != NULL) {
+            if (failed_lane_p != NULL) {
                 *failed_lane_p = i;
             }
             return status;
         }
     }
+    return num;
+}
 
-    if (num_in_progress == 0) {
+/* Post the flush of lane object obj (lane index i) with flush's completion */
+static void uct_mp_flush_post_lane(uct_mp_flush_t *flush, void *obj,
+                                   unsigned i, int *failed_lane_p)
+{
+    ucs_status_t status;
+
+    if (obj == NULL) {
+        /* the lane went: what it held came back through its completions */
+        flush->retry_mask &= ~UCS_BIT(i);
+        uct_invoke_completion(&flush->lanes_comp, UCS_OK);
+        return;
+    }
+
+    status = flush->flush_func(obj, flush->flags, &flush->lanes_comp);
+    if (status == UCS_ERR_NO_RESOURCE) {
+        /* it ran out of resources since the first pass: its operations are
+         * still in flight, so the flush is posted again by the owner */
+        flush->retry_mask |= UCS_BIT(i);
+        return;
+    }
+
+    flush->retry_mask &= ~UCS_BIT(i);
+    if (status != UCS_INPROGRESS) {
+        /* done meanwhile, or failed: this lane will not call back */
+        if ((status != UCS_OK) && (failed_lane_p != NULL)) {
+            *failed_lane_p = i;
+        }
+        uct_invoke_completion(&flush->lanes_comp, status);
+    }
+}
+
+ucs_status_t uct_mp_flush_lanes(void *const *lane_objs, unsigned count,
+                                uct_mp_flush_lane_func_t flush_func,
+                                unsigned flags, uct_completion_t *comp,
+                                ucs_queue_head_t *retry_q, int *busy_lane_p,
+                                int *failed_lane_p)
+{
+    uint32_t in_progress = 0;
+    uct_mp_flush_t *flush;
+    ucs_status_t status;
+    ssize_t num;
+    unsigned i;
+
+    num = uct_mp_flush_lanes_probe(lane_objs, count, flush_func, flags,
+                                   &in_progress, busy_lane_p, failed_lane_p);
+    if (num < 0) {
+        return (ucs_status_t)num;
+    } else if (num == 0) {
         return UCS_OK;
     } else if (comp == NULL) {
         return UCS_INPROGRESS;
@@ -89,33 +147,19 @@ ucs_status_t uct_mp_flush_lanes(void *const *lane_objs, unsigned count,
     }
 
     flush->user_comp         = comp;
+    flush->flush_func        = flush_func;
+    flush->flags             = flags;
+    flush->retry_mask        = 0;
     flush->lanes_comp.func   = uct_mp_flush_completed;
-    flush->lanes_comp.count  = num_in_progress + 1; /* guard until we return */
+    flush->lanes_comp.count  = num + 1; /* guard until we return */
     flush->lanes_comp.status = UCS_OK;
-
-    for (i = 0; i < count; ++i) {
-        if (!in_progress[i]) {
-            continue;
-        }
-
-        status = flush_func(lane_objs[i], flags, &flush->lanes_comp);
-        if (status == UCS_ERR_NO_RESOURCE) {
-            /* The lane ran out of resources between the two passes. Its
-             * operations are still in flight and complete on their own; the
-             * flush completion does not wait for them (known limitation until
-             * mp keeps its own per-lane flush queue). */
-            ucs_diag("mp: lane %u cannot post a flush completion now", i);
-            uct_invoke_completion(&flush->lanes_comp, UCS_OK);
-        } else if (status != UCS_INPROGRESS) {
-            /* Done meanwhile, or failed: this lane will not call back */
-            if ((status != UCS_OK) && (failed_lane_p != NULL)) {
-                *failed_lane_p = i;
-            }
-            uct_invoke_completion(&flush->lanes_comp, status);
-        }
+    ucs_for_each_bit(i, in_progress) {
+        uct_mp_flush_post_lane(flush, lane_objs[i], i, failed_lane_p);
     }
 
-    if (flush->lanes_comp.count == 1) {
+    if (flush->retry_mask != 0) {
+        ucs_queue_push(retry_q, &flush->queue);
+    } else if (flush->lanes_comp.count == 1) {
         /* Every lane finished inside this call: complete synchronously */
         status = flush->lanes_comp.status;
         ucs_free(flush);
@@ -126,9 +170,49 @@ ucs_status_t uct_mp_flush_lanes(void *const *lane_objs, unsigned count,
     return UCS_INPROGRESS;
 }
 
+int uct_mp_flush_lanes_retry(ucs_queue_head_t *retry_q,
+                             void *(*lane_obj)(void *arg, unsigned lane),
+                             void *arg)
+{
+    ucs_queue_head_t waiting;
+    uct_mp_flush_t *flush;
+    uint32_t mask;
+    unsigned i;
+
+    ucs_queue_head_init(&waiting);
+    ucs_queue_splice(&waiting, retry_q);
+    ucs_queue_for_each_extract(flush, &waiting, queue, 1) {
+        ++flush->lanes_comp.count; /* guard: the last post may complete it */
+        mask = flush->retry_mask;
+        ucs_for_each_bit(i, mask) {
+            uct_mp_flush_post_lane(flush, lane_obj(arg, i), i, NULL);
+        }
+        if (flush->retry_mask != 0) {
+            ucs_queue_push(retry_q, &flush->queue);
+        }
+        uct_invoke_completion(&flush->lanes_comp, UCS_OK);
+    }
+    return !ucs_queue_is_empty(retry_q);
+}
+
+void uct_mp_flush_lanes_cancel(ucs_queue_head_t *retry_q)
+{
+    uct_mp_flush_t *flush;
+    unsigned i, count;
+
+    ucs_queue_for_each_extract(flush, retry_q, queue, 1) {
+        count             = ucs_popcount(flush->retry_mask);
+        flush->retry_mask = 0;
+        for (i = 0; i < count; ++i) {
+            uct_invoke_completion(&flush->lanes_comp, UCS_ERR_CANCELED);
+        }
+    }
+}
+
 void uct_mp_flush_ep_init(uct_mp_ep_t *ep)
 {
     ucs_queue_head_init(&ep->flush.q);
+    ucs_queue_head_init(&ep->flush.retry_q);
 }
 
 void uct_mp_flush_ep_cleanup(uct_mp_ep_t *ep)
@@ -145,6 +229,16 @@ void uct_mp_flush_ep_cleanup(uct_mp_ep_t *ep)
             req->orphan = 1; /* its lanes' completion frees it */
         }
     }
+    uct_mp_flush_lanes_cancel(&ep->flush.retry_q);
+}
+
+/* Lane i's ep for a lane flush posted again (NULL: none in flight) */
+static void *uct_mp_flush_ep_lane_obj(void *arg, unsigned lane)
+{
+    uct_mp_ep_t *ep = arg;
+
+    return uct_mp_lane_usable(ep, lane, UCT_MP_LANE_USE_IN_FLIGHT) ?
+           ep->lane.slots[lane].ep : NULL;
 }
 
 static void uct_mp_flush_req_maybe_done(uct_mp_flush_req_t *req)
@@ -164,6 +258,12 @@ static void uct_mp_flush_req_maybe_done(uct_mp_flush_req_t *req)
 void uct_mp_flush_progress(uct_mp_ep_t *ep)
 {
     uct_mp_flush_req_t *req;
+
+    if (!ucs_queue_is_empty(&ep->flush.retry_q) &&
+        uct_mp_flush_lanes_retry(&ep->flush.retry_q, uct_mp_flush_ep_lane_obj,
+                                 ep)) {
+        uct_mp_work_schedule(&ep->work, UCT_MP_WORK_FLUSH);
+    }
 
     while (!ucs_queue_is_empty(&ep->flush.q)) {
         req = ucs_queue_head_elem_non_empty(&ep->flush.q, uct_mp_flush_req_t,
@@ -223,8 +323,11 @@ static ucs_status_t uct_mp_flush_ep_lanes(uct_mp_ep_t *ep, unsigned flags,
     }
 
     status = uct_mp_flush_lanes(lane_eps, iface->num_lanes,
-                                uct_mp_flush_lane_ep, flags, comp, &busy_lane,
-                                &failed_lane);
+                                uct_mp_flush_lane_ep, flags, comp,
+                                &ep->flush.retry_q, &busy_lane, &failed_lane);
+    if (!ucs_queue_is_empty(&ep->flush.retry_q)) {
+        uct_mp_work_schedule(&ep->work, UCT_MP_WORK_FLUSH);
+    }
     if (busy_lane >= 0) {
         uct_mp_lane_set_busy(ep, busy_lane);
     }

@@ -24,6 +24,7 @@ struct uct_mp_lane_listener;
 typedef struct uct_mp_flush_ep {
     ucs_queue_head_t         q;           /* flushes waiting for the peer's
                                              acknowledgements or tracked RMA */
+    ucs_queue_head_t         retry_q;     /* lane flushes to post again */
 } uct_mp_flush_ep_t;
 
 
@@ -50,12 +51,26 @@ void uct_mp_flush_progress(struct uct_mp_ep *ep);
  * UCS_OK if all were flushed, UCS_ERR_NO_RESOURCE if any lane cannot start a
  * flush now (its index is stored in *busy_lane_p if not NULL; nothing is left
  * in flight for the caller to undo), otherwise UCS_INPROGRESS and comp (if not
- * NULL) completes once all lanes completed. A lane whose flush failed at
- * once (a broken lane) makes it return that error, with the lane's index in
- * *failed_lane_p if not NULL. */
+ * NULL) completes once all lanes completed. A lane that runs out of
+ * resources after the others took their flush is queued on retry_q: the
+ * owner posts it again with uct_mp_flush_lanes_retry(). A lane whose flush
+ * failed at once (a broken lane) makes it return that error, with the
+ * lane's index in *failed_lane_p if not NULL. */
 ucs_status_t uct_mp_flush_lanes(void *const *lane_objs, unsigned count,
                                 uct_mp_flush_lane_func_t flush_func,
                                 unsigned flags, uct_completion_t *comp,
-                                int *busy_lane_p, int *failed_lane_p);
+                                ucs_queue_head_t *retry_q, int *busy_lane_p,
+                                int *failed_lane_p);
+
+/* Post the lane flushes waiting on retry_q again; lane_obj(arg, i) is lane
+ * i's object now (NULL: the lane went, its flush is complete). Returns 1 if
+ * some still wait. */
+int uct_mp_flush_lanes_retry(ucs_queue_head_t *retry_q,
+                             void *(*lane_obj)(void *arg, unsigned lane),
+                             void *arg);
+
+/* The owner goes: lane flushes still waiting complete with
+ * UCS_ERR_CANCELED */
+void uct_mp_flush_lanes_cancel(ucs_queue_head_t *retry_q);
 
 #endif

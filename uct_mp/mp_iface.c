@@ -16,6 +16,7 @@
 #include "mp_ep.h"
 #include "mp_link.h"
 #include "mp_lane_quirk.h"
+#include "mp_control.h"
 
 #include <uct/api/v2/uct_v2.h>
 #include <ucs/debug/log.h>
@@ -260,6 +261,27 @@ static ucs_status_t uct_mp_iface_flush_lane(void *lane_iface, unsigned flags,
     return uct_iface_flush(lane_iface, flags, comp);
 }
 
+static void *uct_mp_iface_lane_obj(void *arg, unsigned lane)
+{
+    return ((uct_mp_iface_t*)arg)->lanes[lane].iface;
+}
+
+/* Post lane iface flushes that found their lane without resources again */
+static unsigned uct_mp_iface_flush_progress(void *arg)
+{
+    uct_mp_iface_t *iface = arg;
+
+    iface->flush_prog_id = UCS_CALLBACKQ_ID_NULL;
+    if (uct_mp_flush_lanes_retry(&iface->flush_retry_q, uct_mp_iface_lane_obj,
+                                 iface)) {
+        uct_worker_progress_register_safe(&iface->super.worker->super,
+                                          uct_mp_iface_flush_progress, iface,
+                                          UCS_CALLBACKQ_FLAG_ONESHOT,
+                                          &iface->flush_prog_id);
+    }
+    return 1;
+}
+
 static ucs_status_t uct_mp_iface_flush(uct_iface_h tl_iface, unsigned flags,
                                        uct_completion_t *comp)
 {
@@ -289,9 +311,16 @@ static ucs_status_t uct_mp_iface_flush(uct_iface_h tl_iface, unsigned flags,
     for (i = 0; i < iface->num_lanes; ++i) {
         lane_ifaces[i] = iface->lanes[i].iface;
     }
-    return uct_mp_flush_lanes(lane_ifaces, iface->num_lanes,
-                              uct_mp_iface_flush_lane, flags, comp, NULL,
-                              NULL);
+    status = uct_mp_flush_lanes(lane_ifaces, iface->num_lanes,
+                                uct_mp_iface_flush_lane, flags, comp,
+                                &iface->flush_retry_q, NULL, NULL);
+    if (!ucs_queue_is_empty(&iface->flush_retry_q)) {
+        uct_worker_progress_register_safe(&iface->super.worker->super,
+                                          uct_mp_iface_flush_progress, iface,
+                                          UCS_CALLBACKQ_FLAG_ONESHOT,
+                                          &iface->flush_prog_id);
+    }
+    return status;
 }
 
 static ucs_status_t uct_mp_iface_fence(uct_iface_h tl_iface, unsigned flags)
@@ -477,12 +506,15 @@ static void uct_mp_iface_copy_config(uct_mp_iface_t *iface, uct_mp_md_t *md,
                                    ucs_max(config->failback_interval, 0.0));
     iface->link_events       = config->link_events;
     iface->device_atomics    = config->device_atomics;
-    iface->caps              = UCT_MP_CAP_JOIN | UCT_MP_CAP_SEQ;
+    iface->caps              = UCT_MP_CAP_JOIN | UCT_MP_CAP_SEQ |
+                               UCT_MP_CAP_DRAIN;
     iface->num_lanes         = 0;
     iface->bad_addr_logged   = 0;
     iface->bad_ctl_logged    = 0;
     iface->ctl_dispatch      = uct_mp_ep_ctl_dispatch;
     iface->ka_prog_id        = UCS_CALLBACKQ_ID_NULL;
+    iface->flush_prog_id     = UCS_CALLBACKQ_ID_NULL;
+    ucs_queue_head_init(&iface->flush_retry_q);
     iface->ka_next_check     = ucs_get_time();
     memset(iface->lane_weight, 0, sizeof(iface->lane_weight));
     for (i = 0; i < UCT_MP_MAX_LANES; ++i) {
@@ -519,6 +551,62 @@ static void uct_mp_iface_init_caps(uct_mp_iface_t *iface,
         iface->cap_flags &= ~(UCT_IFACE_FLAG_ATOMIC_CPU |
                               UCT_IFACE_FLAG_ATOMIC_DEVICE);
     }
+}
+
+/* Open the lanes and everything built on them; undone by the cleanup */
+static ucs_status_t
+uct_mp_iface_acquire(uct_mp_iface_t *iface, uct_mp_md_t *md,
+                     uct_worker_h worker, const uct_iface_params_t *params,
+                     const uct_mp_iface_config_t *config)
+{
+    ucs_status_t status;
+
+    status = uct_mp_iface_open_lanes(iface, md, worker, params);
+    if (status != UCS_OK) {
+        return status;
+    }
+
+    uct_mp_iface_init_caps(iface, config);
+    status = uct_mp_iface_parse_weights(iface, &config->weights);
+    if (status != UCS_OK) {
+        goto err_close_lanes;
+    }
+
+    status = uct_mp_peer_pack_addresses(iface, md);
+    if (status != UCS_OK) {
+        goto err_close_lanes;
+    }
+
+    uct_mp_iface_cache_am_caps(iface);
+    status = uct_mp_iface_alloc_align_buf(iface);
+    if (status != UCS_OK) {
+        goto err_close_lanes;
+    }
+
+    status = uct_mp_bounce_iface_init(iface, config);
+    if (status != UCS_OK) {
+        goto err_free_align_buf;
+    }
+
+    status = uct_mp_link_iface_init(iface);
+    if (status != UCS_OK) {
+        goto err_cleanup_bounce;
+    }
+
+    if (iface->ka_interval > 0) {
+        uct_worker_progress_register_safe(&iface->super.worker->super,
+                                          uct_mp_iface_tick, iface, 0,
+                                          &iface->ka_prog_id);
+    }
+    return UCS_OK;
+
+err_cleanup_bounce:
+    uct_mp_bounce_iface_cleanup(iface);
+err_free_align_buf:
+    ucs_free(iface->am_align_buf);
+err_close_lanes:
+    uct_mp_iface_close_lanes(iface);
+    return status;
 }
 
 static UCS_CLASS_INIT_FUNC(uct_mp_iface_t, uct_md_h tl_md, uct_worker_h worker,
@@ -567,62 +655,23 @@ static UCS_CLASS_INIT_FUNC(uct_mp_iface_t, uct_md_h tl_md, uct_worker_h worker,
     ucs_list_add_tail(&uct_mp_all_ifaces, &self->all_list);
     kh_init_inplace(uct_mp_eps, &self->eps_by_token);
 
-    status = uct_mp_iface_open_lanes(self, md, worker, params);
+    status = uct_mp_iface_acquire(self, md, worker, params, config);
     if (status != UCS_OK) {
-        goto err_destroy_eps_hash;
+        kh_destroy_inplace(uct_mp_eps, &self->eps_by_token);
+        ucs_list_del(&self->all_list);
+        return status;
     }
 
-    uct_mp_iface_init_caps(self, config);
-    status = uct_mp_iface_parse_weights(self, &config->weights);
-    if (status != UCS_OK) {
-        goto err_close_lanes;
-    }
-
-    status = uct_mp_peer_pack_addresses(self, md);
-    if (status != UCS_OK) {
-        goto err_close_lanes;
-    }
-
-    uct_mp_iface_cache_am_caps(self);
-    status = uct_mp_iface_alloc_align_buf(self);
-    if (status != UCS_OK) {
-        goto err_close_lanes;
-    }
-
-    status = uct_mp_bounce_iface_init(self, config);
-    if (status != UCS_OK) {
-        goto err_free_align_buf;
-    }
-
-    status = uct_mp_link_iface_init(self);
-    if (status != UCS_OK) {
-        goto err_cleanup_bounce;
-    }
-
-    if (self->ka_interval > 0) {
-        uct_worker_progress_register_safe(&self->super.worker->super,
-                                          uct_mp_iface_tick, self, 0,
-                                          &self->ka_prog_id);
-    }
+    uct_mp_control_iface_add(self, config->control_dir);
     ucs_debug("mp_rc: iface %p opened %u of %u %s lanes, policy %s", self,
               self->num_lanes, md->num_lane_rscs, md->lane_tl_name,
               uct_mp_policy_str(self->policy));
     return UCS_OK;
-
-err_cleanup_bounce:
-    uct_mp_bounce_iface_cleanup(self);
-err_free_align_buf:
-    ucs_free(self->am_align_buf);
-err_close_lanes:
-    uct_mp_iface_close_lanes(self);
-err_destroy_eps_hash:
-    kh_destroy_inplace(uct_mp_eps, &self->eps_by_token);
-    ucs_list_del(&self->all_list);
-    return status;
 }
 
 static UCS_CLASS_CLEANUP_FUNC(uct_mp_iface_t)
 {
+    uct_mp_control_iface_remove(self);
     ucs_list_del(&self->all_list);
     if (!ucs_list_is_empty(&self->eps)) {
         ucs_warn("mp_rc: iface %p closed with %zu endpoints still open", self,
@@ -630,6 +679,9 @@ static UCS_CLASS_CLEANUP_FUNC(uct_mp_iface_t)
     }
     uct_worker_progress_unregister_safe(&self->super.worker->super,
                                         &self->ka_prog_id);
+    uct_worker_progress_unregister_safe(&self->super.worker->super,
+                                        &self->flush_prog_id);
+    uct_mp_flush_lanes_cancel(&self->flush_retry_q);
     uct_mp_link_iface_cleanup(self);
     uct_mp_bounce_iface_cleanup(self);
     uct_mp_iface_close_lanes(self);

@@ -31,6 +31,7 @@ typedef struct uct_mp_iface_config {
     int                      device_atomics;    /* DEVICE_ATOMICS */
     int                      rma_bounce;        /* RMA_BOUNCE */
     uct_iface_mpool_config_t bounce_mp;         /* BOUNCE_MAX_BUFS, _GROW */
+    char                     *control_dir;      /* CONTROL_DIR */
 } uct_mp_iface_config_t;
 
 
@@ -77,6 +78,9 @@ typedef struct uct_mp_iface {
     ucs_time_t               failback_interval; /* 0: no fail-back */
     ucs_time_t               ka_next_check;
     uct_worker_cb_id_t       ka_prog_id;
+    ucs_queue_head_t         flush_retry_q;   /* lane iface flushes to post
+                                                 again (mp_flush.h) */
+    uct_worker_cb_id_t       flush_prog_id;   /* posts them */
     /* link events (mp_link.c) */
     int                      link_events;     /* LINK_EVENTS */
     int                      link_fd;         /* rtnetlink socket, -1: none */
@@ -131,6 +135,8 @@ typedef struct uct_mp_iface {
                                              unsigned lane,
                                              const uct_mp_ctl_t *msg,
                                              const void *data, size_t length);
+    uct_worker_cb_id_t       control_prog_id; /* reads the control socket
+                                                 (mp_control.c) */
     int                      bad_addr_logged;
     int                      bad_ctl_logged;
 } uct_mp_iface_t;

@@ -76,6 +76,13 @@ ucs_config_field_t uct_mp_iface_config_table[] = {
      "keepalive.",
      ucs_offsetof(uct_mp_iface_config_t, connect_to_iface), UCS_CONFIG_TYPE_BOOL},
 
+    {"CONTROL_DIR", "auto",
+     "Directory of the process's control socket <pid>.sock, which uct_mp_ctl\n"
+     "talks to (status, drain, undrain). auto: $XDG_RUNTIME_DIR/uct_mp, else\n"
+     "/tmp/uct_mp-<uid>. Created with mode 0700; an existing one must belong\n"
+     "to the user and not be open to others. Empty: no control socket.",
+     ucs_offsetof(uct_mp_iface_config_t, control_dir), UCS_CONFIG_TYPE_STRING},
+
     {"WEIGHTS", "",
      "Bandwidth of the lanes in MB/s, which striping starts from instead of the\n"
      "lane transports' nominal figures (a shaped or shared link reports its\n"

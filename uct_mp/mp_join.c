@@ -437,6 +437,21 @@ static void uct_mp_join_start_rejoin(uct_mp_ep_t *ep, unsigned lane,
     uct_mp_ctrl_send(ep, uct_mp_join_ctl_lane(ep), &msg);
 }
 
+ucs_status_t uct_mp_join_rejoin_now(uct_mp_ep_t *ep, unsigned lane)
+{
+    if ((ep->remote_token == 0) || (ep->join.state != UCT_MP_JOIN_DONE) ||
+        (ep->lane.tx_lane < 0)) {
+        return UCS_ERR_NOT_CONNECTED;
+    }
+
+    if ((ep->join.rejoin_lane >= 0) || (ep->join.rejoin_req != NULL)) {
+        return UCS_ERR_BUSY;
+    }
+
+    uct_mp_join_start_rejoin(ep, lane, ucs_get_time());
+    return UCS_OK;
+}
+
 /* A link that came back makes fail-back retry soon, with the backoff
  * started over */
 static void uct_mp_join_link_came_up(uct_mp_ep_t *ep, unsigned lane)
@@ -482,7 +497,7 @@ void uct_mp_join_failback_tick(uct_mp_ep_t *ep, ucs_time_t now)
         if ((jl->retry_at != 0) && (ep->lane.slots[lane].ep == NULL) &&
             !ep->lane.slots[lane].destroy_pending &&
             (uct_mp_lane_state(ep, lane) == UCT_MP_LANE_FAILED) &&
-            !uct_mp_link_is_down(iface, lane) &&
+            !uct_mp_lane_parked(ep, lane) && !uct_mp_link_is_down(iface, lane) &&
             ((int64_t)(now - jl->retry_at) >= 0)) {
             uct_mp_join_start_rejoin(ep, lane, now);
             return;
@@ -582,8 +597,10 @@ static ucs_status_t uct_mp_join_replace_lane(uct_mp_ep_t *ep,
 {
     ucs_status_t status;
 
-    if (uct_mp_lane_state(ep, j) != UCT_MP_LANE_FAILED) {
-        /* the peer says the path is gone: so is our side */
+    if ((uct_mp_lane_state(ep, j) != UCT_MP_LANE_FAILED) &&
+        (uct_mp_lane_state(ep, j) != UCT_MP_LANE_CLOSED)) {
+        /* the peer says the path is gone: so is our side (a drained lane
+         * that comes back is closed on both sides already) */
         uct_mp_lane_fail(ep, j, UCS_ERR_CONNECTION_RESET);
     }
     uct_mp_lane_drop_ep(ep, j);

@@ -92,6 +92,10 @@ void uct_mp_join_rejoin_confirmed(struct uct_mp_ep *ep, unsigned lane);
  * tick) */
 void uct_mp_join_failback_tick(struct uct_mp_ep *ep, ucs_time_t now);
 
+/* Undrain: rejoin the closed, drained lane now (this side initiates);
+ * UCS_ERR_BUSY while another rejoin is in flight */
+ucs_status_t uct_mp_join_rejoin_now(struct uct_mp_ep *ep, unsigned lane);
+
 /* Work step: answer the peer's rejoin request */
 void uct_mp_join_progress(struct uct_mp_ep *ep);
 

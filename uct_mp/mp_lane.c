@@ -140,6 +140,14 @@ void uct_mp_lane_event(uct_mp_ep_t *ep, unsigned lane,
         ep->lane.slots[lane].suspect_at = 0; /* a verdict on an old ep */
     }
 
+    if (event == UCT_MP_LANE_EV_RETRY) {
+        ep->lane.slots[lane].retrying = 1;
+    } else if ((event == UCT_MP_LANE_EV_CONNECTED) &&
+               ep->lane.slots[lane].retrying) {
+        ep->lane.slots[lane].retrying = 0;
+        ++ep->lane.slots[lane].rejoins;
+    }
+
     ep->lane.tx_lane = uct_mp_lanes_select(ep->lane.sm, UCT_MP_OP_AM, 0);
     uct_mp_lane_notify_changed(ep, lane, prev);
 }
@@ -159,6 +167,7 @@ ucs_status_t uct_mp_lane_create(uct_mp_ep_t *ep, unsigned lane,
         return status;
     }
 
+    slot->parked = 0; /* an undrain reopens a drained lane with RETRY */
     uct_mp_lane_event(ep, lane, event);
     return UCS_OK;
 }
@@ -299,6 +308,7 @@ ucs_status_t uct_mp_lane_fail(uct_mp_ep_t *ep, unsigned lane,
 
     tx_lane = ep->lane.tx_lane;
     if (tx_lane >= 0) {
+        ++ep->lane.slots[lane].failovers;
         /* diag, not warn: a peer that closes its endpoint looks the same to
          * the lane transport until mp closes lanes with a control message */
         ucs_diag("mp_rc: ep %p lane %u (%s) failed: %s; traffic moves to lane "
@@ -381,6 +391,68 @@ void uct_mp_lane_evidence(uct_mp_ep_t *ep, unsigned lane, const char *what)
              "%u lanes usable", ep, lane, uct_mp_lane_name(ep, lane),
              ucs_time_to_msec(ucs_get_time() - suspect_at), what,
              uct_mp_lanes_usable(ep->lane.sm));
+}
+
+void uct_mp_lane_count_rx(uct_mp_ep_t *ep, unsigned lane, size_t length)
+{
+    if (ucs_likely(lane < UCT_MP_MAX_LANES)) {
+        ++ep->lane.slots[lane].rx_msgs;
+        ep->lane.slots[lane].rx_bytes += length;
+    }
+}
+
+void uct_mp_lane_stats(uct_mp_ep_t *ep, unsigned lane,
+                       uct_mp_lane_stats_t *stats)
+{
+    const uct_mp_lane_counters_t *c = uct_mp_lanes_counters(ep->lane.sm, lane);
+    const uct_mp_lane_slot_t *slot  = &ep->lane.slots[lane];
+
+    memset(stats, 0, sizeof(*stats));
+    stats->state        = uct_mp_lane_state(ep, lane);
+    stats->has_ep       = (slot->ep != NULL);
+    stats->parked       = slot->parked;
+    stats->rx_msgs      = slot->rx_msgs;
+    stats->rx_bytes     = slot->rx_bytes;
+    stats->failovers    = slot->failovers;
+    stats->rejoins      = slot->rejoins;
+    stats->last_arrival = slot->last_arrival;
+    if (c != NULL) {
+        stats->tx_ops   = c->tx_ops;
+        stats->tx_bytes = c->tx_bytes;
+        stats->errors   = c->errors;
+    }
+}
+
+ucs_status_t uct_mp_lane_drain(uct_mp_ep_t *ep, unsigned lane)
+{
+    if (uct_mp_lane_state(ep, lane) == UCT_MP_LANE_DRAINING) {
+        return UCS_OK;
+    }
+
+    if (!uct_mp_lane_usable(ep, lane, UCT_MP_LANE_USE_CONNECTED)) {
+        return UCS_ERR_NOT_CONNECTED;
+    }
+
+    if (uct_mp_lanes_usable(ep->lane.sm) < 2) {
+        return UCS_ERR_BUSY;
+    }
+
+    ep->lane.slots[lane].parked = 1;
+    uct_mp_lane_event(ep, lane, UCT_MP_LANE_EV_DRAIN);
+    return UCS_OK;
+}
+
+int uct_mp_lane_flushed(uct_mp_ep_t *ep, unsigned lane)
+{
+    uct_ep_h lane_ep = ep->lane.slots[lane].ep;
+
+    return (lane_ep == NULL) || ep->lane.slots[lane].destroy_pending ||
+           (uct_ep_flush(lane_ep, 0, NULL) == UCS_OK);
+}
+
+int uct_mp_lane_parked(uct_mp_ep_t *ep, unsigned lane)
+{
+    return ep->lane.slots[lane].parked;
 }
 
 void uct_mp_lane_set_busy(uct_mp_ep_t *ep, int lane)

@@ -30,13 +30,39 @@ typedef struct uct_mp_lane_slot {
                                                  UCT_MP_CTL_NO_PAIR */
     uint8_t                  remote_md_index; /* peer's lane md, in its rkeys */
     uint8_t                  destroy_pending; /* failed: destroy from progress */
+    uint8_t                  parked;          /* drained by the operator:
+                                                 fail-back leaves it alone */
+    uint8_t                  retrying;        /* RETRY applied, not yet
+                                                 CONNECTED */
     ucs_time_t               last_arrival;    /* when anything last arrived
                                                  on this lane */
     ucs_time_t               suspect_at;      /* keepalive verdict not yet
                                                  cleared by evidence; 0: none
                                                  (the lane is SUSPECT, or was
                                                  taken back as the last) */
+    uint64_t                 rx_msgs;         /* AMs received on the lane */
+    uint64_t                 rx_bytes;
+    uint32_t                 failovers;       /* failures that moved traffic
+                                                 to other lanes */
+    uint32_t                 rejoins;         /* came back after a failure
+                                                 or an undrain */
 } uct_mp_lane_slot_t;
+
+
+/* What uct_mp_lane_stats() reports of one lane */
+typedef struct uct_mp_lane_stats {
+    uct_mp_lane_state_t      state;
+    int                      has_ep;
+    int                      parked;
+    uint64_t                 tx_ops;
+    uint64_t                 tx_bytes;
+    uint64_t                 rx_msgs;
+    uint64_t                 rx_bytes;
+    uint64_t                 errors;
+    uint32_t                 failovers;
+    uint32_t                 rejoins;
+    ucs_time_t               last_arrival; /* 0: nothing arrived yet */
+} uct_mp_lane_stats_t;
 
 
 /* What a caller wants a lane for (uct_mp_lane_usable) */
@@ -150,6 +176,23 @@ void uct_mp_lane_suspect(struct uct_mp_ep *ep, unsigned lane, ucs_time_t now,
 /* Evidence on a suspect lane: it is back (what brought it: for the log) */
 void uct_mp_lane_evidence(struct uct_mp_ep *ep, unsigned lane,
                           const char *what);
+/* An AM of length bytes arrived on lane (the rx counters) */
+void uct_mp_lane_count_rx(struct uct_mp_ep *ep, unsigned lane, size_t length);
+
+/* Counters and state of lane, for uct_mp_ctl status */
+void uct_mp_lane_stats(struct uct_mp_ep *ep, unsigned lane,
+                       uct_mp_lane_stats_t *stats);
+
+/* Operator drain: lane takes no new operations (DRAINING) and fail-back
+ * leaves it alone until an undrain. UCS_ERR_BUSY when it is the last usable
+ * lane, UCS_ERR_NOT_CONNECTED when it is not connected. */
+ucs_status_t uct_mp_lane_drain(struct uct_mp_ep *ep, unsigned lane);
+
+/* Has everything posted on lane's ep completed (uct_ep_flush says so)? */
+int uct_mp_lane_flushed(struct uct_mp_ep *ep, unsigned lane);
+
+/* Drained by the operator (uct_mp_lane_drain), not reopened since */
+int uct_mp_lane_parked(struct uct_mp_ep *ep, unsigned lane);
 
 /* The lane that last returned UCS_ERR_NO_RESOURCE (-1: reset) */
 void uct_mp_lane_set_busy(struct uct_mp_ep *ep, int lane);

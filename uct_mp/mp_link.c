@@ -14,6 +14,7 @@
 #include "mp_ep.h"
 #include "mp_lanes.h"
 #include "mp_verbs_events.h"
+#include "mp_netlink.h"
 
 #include <uct/base/uct_iface.h>
 #include <ucs/arch/cpu.h>
@@ -38,6 +39,11 @@
 #define UCT_MP_LINK_POLL_MS   5
 /* netlink messages read in one go, at most (more: resync from sysfs) */
 #define UCT_MP_LINK_MAX_READ  256
+/* one netlink datagram; a larger one (RTM_NEWLINK of a NIC with many VFs)
+ * is cut and followed by a link dump */
+#define UCT_MP_LINK_BUF_LEN   32768
+/* nlmsg_seq of mp's link dump requests ("mp" and 1) */
+#define UCT_MP_LINK_DUMP_SEQ  0x6d700001u
 /* a link that came back settles this long before a lane retries over it */
 
 
@@ -219,48 +225,81 @@ static int uct_mp_link_fail_lanes(uct_mp_iface_t *iface)
     return 0;
 }
 
+static void uct_mp_link_netlink_event(void *arg,
+                                      const uct_mp_netlink_link_t *link)
+{
+    uct_mp_link_changed(arg, link->name, link->up);
+}
+
+/* Ask the kernel for every link's state; the answers arrive on the socket
+ * and are read like events. 1 if the request went out. */
+static int uct_mp_link_request_dump(uct_mp_iface_t *iface)
+{
+    char req[UCT_MP_NETLINK_DUMP_LEN];
+    struct sockaddr_nl sa;
+    size_t len;
+
+    memset(&sa, 0, sizeof(sa));
+    sa.nl_family = AF_NETLINK; /* nl_pid 0: the kernel */
+    len          = uct_mp_netlink_pack_dump(req, sizeof(req),
+                                            UCT_MP_LINK_DUMP_SEQ);
+    return sendto(iface->link_fd, req, len, 0, (struct sockaddr*)&sa,
+                  sizeof(sa)) == (ssize_t)len;
+}
+
+/* One datagram of len bytes (more than the buffer: MSG_TRUNC cut it);
+ * 1 if messages were lost and no dump was requested (resync from sysfs) */
+static int uct_mp_link_parse(uct_mp_iface_t *iface, const char *buf,
+                             size_t max, ssize_t len)
+{
+    size_t parsed = ucs_min((size_t)len, max);
+    char errmsg[UCT_MP_NETLINK_ERRMSG_MAX];
+    uct_mp_netlink_result_t res;
+
+    if ((uct_mp_netlink_parse(buf, parsed, uct_mp_link_netlink_event, iface,
+                              &res, errmsg, sizeof(errmsg)) != 0) &&
+        (parsed == (size_t)len)) {
+        ucs_diag("mp_rc: iface %p: netlink datagram of %zd bytes: %s", iface,
+                 len, errmsg);
+    }
+    if (parsed < (size_t)len) {
+        ucs_diag("mp_rc: iface %p: netlink datagram of %zd bytes cut to %zu, "
+                 "requesting the link states", iface, len, parsed);
+        /* a dump answer too large for the buffer: sysfs instead */
+        return (res.truncated_seq == UCT_MP_LINK_DUMP_SEQ) ||
+               !uct_mp_link_request_dump(iface);
+    }
+    return res.overrun || (res.error != 0);
+}
+
 /* Read what the kernel said; 1 if messages were lost (resync from sysfs) */
 static int uct_mp_link_read(uct_mp_iface_t *iface)
 {
-    char buf[8192] __attribute__((aligned(NLMSG_ALIGNTO)));
-    const struct ifinfomsg *ifi;
-    const struct nlmsghdr *nlh;
-    const struct rtattr *rta;
-    const char *name;
+    char buf[UCT_MP_LINK_BUF_LEN] __attribute__((aligned(NLMSG_ALIGNTO)));
+    struct sockaddr_nl sa;
+    socklen_t sa_len;
     unsigned count;
     ssize_t len;
-    int rta_len, up;
 
     /* until the socket is empty: the async thread's epoll is edge-triggered */
     for (count = 0; count < UCT_MP_LINK_MAX_READ; ++count) {
-        len = recv(iface->link_fd, buf, sizeof(buf), 0);
+        sa_len = sizeof(sa);
+        len    = recvfrom(iface->link_fd, buf, sizeof(buf), MSG_TRUNC,
+                          (struct sockaddr*)&sa, &sa_len);
         if (len < 0) {
             return (errno == ENOBUFS);
         }
 
-        for (nlh = (const struct nlmsghdr*)buf; NLMSG_OK(nlh, len);
-             nlh = NLMSG_NEXT(nlh, len)) {
-            if ((nlh->nlmsg_type != RTM_NEWLINK) &&
-                (nlh->nlmsg_type != RTM_DELLINK)) {
-                continue;
-            }
+        if ((sa_len != sizeof(sa)) || (sa.nl_family != AF_NETLINK) ||
+            (sa.nl_pid != 0)) {
+            ucs_debug("mp_rc: iface %p: dropped a netlink datagram of %zd "
+                      "bytes from port %u, not the kernel", iface, len,
+                      sa.nl_pid);
+            continue;
+        }
 
-            ifi     = NLMSG_DATA(nlh);
-            rta_len = IFLA_PAYLOAD(nlh);
-            name    = NULL;
-            for (rta = IFLA_RTA(ifi); RTA_OK(rta, rta_len);
-                 rta = RTA_NEXT(rta, rta_len)) {
-                if (rta->rta_type == IFLA_IFNAME) {
-                    name = RTA_DATA(rta);
-                }
-            }
-            if (name == NULL) {
-                continue;
-            }
-
-            up = (nlh->nlmsg_type == RTM_NEWLINK) &&
-                 (ifi->ifi_flags & IFF_UP) && (ifi->ifi_flags & IFF_RUNNING);
-            uct_mp_link_changed(iface, name, up);
+        if (uct_mp_link_parse(iface, buf, sizeof(buf), len)) {
+            return 1;
         }
     }
     return 1; /* more than we read: resync */

@@ -99,6 +99,12 @@ static ucs_status_t uct_mp_pending_dispatch(uct_mp_ep_t *ep, int self_lane)
     unsigned round;
     ucs_status_t status;
 
+    if (ucs_unlikely(ep->lane.peer_failed)) {
+        /* the user was told the ep failed: its requests stay queued for
+         * uct_ep_pending_purge(), none runs against a dead peer */
+        return UCS_OK;
+    }
+
     for (round = 0; round < UCT_MP_PENDING_MAX_ROUNDS; ++round) {
         uct_mp_lane_set_busy(ep, -1); /* set again by a lane that refuses */
         uct_mp_ctrl_first(ep); /* resources freed up */
@@ -106,6 +112,10 @@ static ucs_status_t uct_mp_pending_dispatch(uct_mp_ep_t *ep, int self_lane)
         uct_pending_queue_dispatch(priv, &ep->pending.q, 1);
         --ep->pending.in_pending;
         if (ucs_queue_is_empty(&ep->pending.q)) {
+            return UCS_OK;
+        } else if (uct_mp_am_ring_full(ep)) {
+            /* no lane to wait on: the peer's acknowledgements resume the
+             * queue (mp_am.c) */
             return UCS_OK;
         }
 
@@ -191,8 +201,8 @@ ucs_status_t uct_mp_ep_pending_add(uct_ep_h tl_ep, uct_pending_req_t *req,
     uct_mp_ep_t *ep = ucs_derived_of(tl_ep, uct_mp_ep_t);
     ucs_status_t status;
 
-    if (uct_mp_fence_waiting(ep)) {
-        /* the fence's end runs the queue (uct_mp_pending_resume) */
+    if (uct_mp_fence_waiting(ep) || uct_mp_am_ring_full(ep)) {
+        /* the fence's end, or the peer's acknowledgements, run the queue */
         ucs_queue_push(&ep->pending.q, uct_pending_req_priv_queue_elem(req));
         return UCS_OK;
     }

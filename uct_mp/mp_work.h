@@ -23,7 +23,8 @@ typedef enum {
     UCT_MP_WORK_STRIPE    = UCS_BIT(4), /* post waiting RMA chunks */
     UCT_MP_WORK_FLUSH     = UCS_BIT(5), /* complete flushes with nothing left */
     UCT_MP_WORK_PENDING   = UCS_BIT(6), /* run the user's pending requests */
-    UCT_MP_WORK_FENCE     = UCS_BIT(7)  /* start a fence's flush */
+    UCT_MP_WORK_FENCE     = UCS_BIT(7), /* start a fence's flush */
+    UCT_MP_WORK_DRAIN     = UCS_BIT(8)  /* draining lanes flushed? (mp_drain) */
 } uct_mp_work_bit_t;
 
 

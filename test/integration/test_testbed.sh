@@ -10,9 +10,18 @@
 # puts tbf on both ends and really limits a TCP transfer, 'shape off', and the
 # faults on path2 while path1 keeps working: drop (on A, on B) and undrop,
 # link down/up, reset (TCP connect refused at once, ping still fine) and
-# unreset. Then, outside: 'run' returns its command's status, removes the
-# testbed after SIGTERM, refuses bad arguments without creating anything,
-# 'down' on nothing succeeds, and no namespace or /etc/netns entry is left.
+# unreset. Under 'mp-netns.sh run --routed 2' (routed mode) it checks: the
+# addresses on different subnets, A reaches B only through each path's
+# router (route via the router, TTL 1 expires there, nothing with the
+# router's forwarding off, nothing across paths), the hosts file, status,
+# shaping through the router, the host-side drop and link down, and the
+# router-side cut: TCP and ping over the path go silent while both hosts'
+# links stay up and neither host gets a link message, then uncut restores.
+# Then, outside: 'run' returns its command's status, removes the testbed
+# (routers included) after SIGTERM, refuses bad arguments and 'cut' without
+# routers without creating anything, 'down' removes an 'up --routed'
+# testbed, 'down' on nothing succeeds, and no namespace or /etc/netns entry
+# is left.
 # Uses MP_NS_PREFIX=mptb<pid> unless set. Ends with "N passed, M failed".
 # shellcheck disable=SC2317  # helpers are called through t_check
 set -u
@@ -27,7 +36,7 @@ NS_A=${MP_NS_PREFIX}A
 NS_B=${MP_NS_PREFIX}B
 export T_LOG_DIR
 
-ns_left() { ip netns list | awk '{print $1}' | grep -cxE "${NS_A}|${NS_B}"; }
+ns_left() { ip netns list | awk '{print $1}' | grep -cxE "${NS_A}|${NS_B}|${MP_NS_PREFIX}R[0-9]+"; }
 
 # a small TCP helper run inside the hosts (bounded by its own time limits):
 #   serve PORT SECONDS        accept connections for SECONDS, read each to EOF,
@@ -184,6 +193,108 @@ if [ "${1:-}" = --inside ]; then
     exit
 fi
 
+if [ "${1:-}" = --inside-routed ]; then
+    #
+    # Inside 'mp-netns.sh run --routed 2': hosts A and B, routers R1 and R2
+    #
+    R1=${MP_NS_PREFIX}R1 R2=${MP_NS_PREFIX}R2
+    addr() { "$NETNS" addr "$1" "$2"; }
+    ping_to() { # ping_to FROM ADDR [PING-OPTIONS]: one ping answered
+        local from=$1 to=$2; shift 2
+        "$NETNS" exec "$from" ping -c1 -W1 -q "$@" "$to" >/dev/null 2>&1
+    }
+    ping_not() { ! ping_to "$@"; }
+    ping_soon() { # ping_soon FROM ADDR: answered within 10 attempts
+        for _ in $(seq 10); do ping_to "$1" "$2" && return 0; sleep 0.5; done; return 1
+    }
+    PORT=$((13000 + RANDOM % 1000))
+    timeout 200 "$NETNS" exec B python3 "$HELPER" serve "$PORT" 150 > "$T_LOG_DIR/serve-routed.log" 2>&1 &
+    SERVER=$!
+    trap 'kill "$SERVER" 2>/dev/null; wait "$SERVER" 2>/dev/null' EXIT
+    send_to() { # send_to ADDR NBYTES TIMEOUT: TCP transfer A -> B; prints the helper's line
+        "$NETNS" exec A python3 "$HELPER" send "$1" "$PORT" "$2" "$3"
+    }
+    for _ in $(seq 50); do "$NETNS" exec B ss -Hltn "sport = :$PORT" | grep -q . && break; sleep 0.1; done
+
+    t_check routed-run-env "MP_NS_ROUTED=${MP_NS_ROUTED:-} MP_NPATHS=${MP_NPATHS:-}" \
+        test "${MP_NS_ROUTED:-}" = 1 -a "${MP_NPATHS:-}" = 2
+    a="$(addr A 1) $(addr A 2) $(addr B 1) $(addr B 2)"
+    t_check routed-addresses "A, B on path1, path2: $a" test "$a" = "198.18.31.1 198.18.32.1 198.18.41.2 198.18.42.2"
+    for k in 1 2; do
+        t_check "routed-ping-path$k-A-to-B" "A -> $(addr B $k)" ping_to A "$(addr B $k)"
+        t_check "routed-ping-path$k-B-to-A" "B -> $(addr A $k)" ping_to B "$(addr A $k)"
+        rt=$(ip -n "$NS_A" route get "$(addr B $k)" | head -1)
+        t_check "routed-route-path$k" "A: $rt" grep -q "via 198.18.3$k.254 dev path$k " <<<"$rt"
+        out=$("$NETNS" exec A ping -c1 -W1 -t1 "$(addr B $k)" 2>&1)
+        t_check "routed-ttl1-path$k" "TTL 1 to $(addr B $k) expires at the router: $(grep -o 'From .*' <<<"$out")" \
+            grep -q "From 198.18.3$k.254 .*Time to live exceeded" <<<"$out"
+        t_check "routed-ttl2-path$k" "TTL 2 reaches $(addr B $k)" ping_to A "$(addr B $k)" -t2
+    done
+    t_check routed-no-cross-path "$(addr A 1) -> $(addr B 2) (path2's router drops it) fails" \
+        ping_not A "$(addr B 2)" -I "$(addr A 1)"
+    ip netns exec "$R1" sh -c 'echo 0 > /proc/sys/net/ipv4/ip_forward'
+    t_check routed-only-through-router "forwarding off in $R1: A -> $(addr B 1) fails" \
+        ping_not A "$(addr B 1)"
+    ip netns exec "$R1" sh -c 'echo 1 > /proc/sys/net/ipv4/ip_forward'
+    t_check routed-forwarding-back "forwarding on again: A -> $(addr B 1)" ping_soon A "$(addr B 1)"
+    addrs="$("$NETNS" exec A getent hosts hostB | awk '{print $1}')/$("$NETNS" exec B getent hosts hostA | awk '{print $1}')"
+    t_check routed-hosts-file "hostB in A / hostA in B resolve to $addrs" test "$addrs" = 198.18.41.2/198.18.31.1
+    st=$("$NETNS" status)
+    t_check routed-status "status: 2 paths up/up, 2 routers up/up" \
+        test "$(grep -cE '^path[12] .* up/up ' <<<"$st")" -eq 4
+
+    # shaping through the routers
+    "$NETNS" shape 100mbit 50mbit > "$T_LOG_DIR/shape-routed.log" 2>&1
+    r1=$(send_to "$(addr B 1)" 4000000 30 | awk '{print int($3)}')
+    r2=$(send_to "$(addr B 2)" 4000000 30 | awk '{print int($3)}')
+    t_check routed-shape-limits-rate "4 MB TCP at ${r1:-?} Mbit/s on path1 (40-120), ${r2:-?} Mbit/s on path2 (20-60)" \
+        test "${r1:-999}" -le 120 -a "${r1:-0}" -ge 40 -a "${r2:-999}" -le 60 -a "${r2:-0}" -ge 20
+    "$NETNS" shape off >> "$T_LOG_DIR/shape-routed.log" 2>&1
+
+    # host-side faults as without routers
+    "$NETNS" fault path2 drop > /dev/null
+    t_check routed-drop-A "host-side drop on path2: A -> $(addr B 2) fails" ping_not A "$(addr B 2)"
+    "$NETNS" fault path2 undrop > /dev/null
+    t_check routed-undrop "path2 answers again" ping_soon A "$(addr B 2)"
+    "$NETNS" fault path2 down > /dev/null
+    t_check routed-down "path2 links down: A -> $(addr B 2) fails" ping_not A "$(addr B 2)"
+    "$NETNS" fault path2 up > /dev/null
+    t_check routed-up "path2 answers again" ping_soon A "$(addr B 2)"
+
+    # the router-side cut: silent, no host sees a link change
+    mon=()
+    for h in A B; do
+        ip -n "${MP_NS_PREFIX}$h" monitor link > "$T_LOG_DIR/cut-linkmon.$h" 2>&1 &
+        mon+=($!)
+    done
+    sleep 0.3
+    out=$("$NETNS" fault 2 cut)
+    t_check routed-cut-output "$out" grep -q "fault path2 cut on $R2: .*(applied from [0-9.]* to [0-9.]*)$" <<<"$out"
+    t_check routed-cut-ping "cut: A -> $(addr B 2) fails" ping_not A "$(addr B 2)"
+    t_check routed-cut-ping-B "cut: B -> $(addr A 2) fails" ping_not B "$(addr A 2)"
+    out=$(send_to "$(addr B 2)" 1000 2); rc=$?
+    t_check routed-cut-tcp-silent "TCP over path2: $out (exit $rc, 4 = timeout: no reset, no ICMP)" test "$rc" -eq 4
+    t_check routed-cut-path1-works "path1 still answers" ping_to A "$(addr B 1)"
+    st=$("$NETNS" status)
+    # shellcheck disable=SC2016  # the bash -c script expands its own arguments
+    t_check routed-cut-links-up "status: hosts' path2 $(awk '$1 == "path2" && $2 ~ /\// {print $4; exit}' <<<"$st"), router $(awk '$1 == "path2" && $2 ~ /R2$/ {print $5, $6}' <<<"$st")" \
+        bash -c 'grep -qE "^path2 +198.18.32.1/24 +198.18.42.2/24 +up/up " <<<"$1" &&
+                 grep -qE "^path2 +$2 .* up/up +cut " <<<"$1"' _ "$st" "$R2"
+    ops="$(ip -n "$NS_A" -o link show path2 | grep -o 'state [A-Z]*')/$(ip -n "$NS_B" -o link show path2 | grep -o 'state [A-Z]*')"
+    t_check routed-cut-operstate "operstate A/B: $ops" test "$ops" = "state UP/state UP"
+    "$NETNS" fault 2 uncut > /dev/null
+    t_check routed-uncut "uncut: path2 answers again" ping_soon A "$(addr B 2)"
+    sleep 0.2
+    kill "${mon[@]}" 2>/dev/null; wait "${mon[@]}" 2>/dev/null
+    n=$(cat "$T_LOG_DIR/cut-linkmon.A" "$T_LOG_DIR/cut-linkmon.B" | grep -c .)
+    t_check routed-cut-no-link-event "link messages in A and B during cut and uncut: $n (0)" test "$n" -eq 0
+    out=$("$NETNS" fault 2 cut B 2>&1); rc=$?
+    t_check routed-cut-no-side "'fault 2 cut B' refused (exit $rc): $out" test "$rc" -ne 0
+    echo "inside: $T_PASSED passed, $T_FAILED failed"
+    [ "$T_FAILED" -eq 0 ]
+    exit
+fi
+
 #
 # Outside: drive 'run' and check what it leaves behind
 #
@@ -204,25 +315,47 @@ t_check run-status-inside "run returned the inner test's status ($rc)" \
     test "$rc" -eq "$([ "${if:-1}" -eq 0 ] && echo 0 || echo 1)"
 t_check run-removed "no namespace left after run" test "$(ns_left)" -eq 0
 
+# inside_run NAME ARGS... : 'run ARGS -- $SELF --inside...', its checks counted here
+inside_run() {
+    local name=$1 rc ip if; shift
+    "$NETNS" run "$@" > "$T_LOG_DIR/$name.log" 2>&1; rc=$?
+    grep -E '^(PASS|FAIL|    \|)|fault path' "$T_LOG_DIR/$name.log"
+    read -r ip if < <(sed -n 's/^inside: \([0-9]*\) passed, \([0-9]*\) failed$/\1 \2/p' "$T_LOG_DIR/$name.log")
+    T_PASSED=$((T_PASSED + ${ip:-0})); T_FAILED=$((T_FAILED + ${if:-1}))
+    [ -n "${ip:-}" ] || { echo "FAIL $name: no summary; log:"; tail -n 20 "$T_LOG_DIR/$name.log" | sed 's/^/    | /'; }
+    t_check "$name-status" "run returned the inner test's status ($rc)" \
+        test "$rc" -eq "$([ "${if:-1}" -eq 0 ] && echo 0 || echo 1)"
+    t_check "$name-removed" "no namespace left after run (hosts and routers)" test "$(ns_left)" -eq 0
+}
+inside_run run-routed --routed 2 -- "$SELF" --inside-routed
+
 "$NETNS" run 1 -- sh -c 'exit 7' > /dev/null 2>&1; rc=$?
 t_check run-exit-status "run -- sh -c 'exit 7' exits 7 (got $rc)" test "$rc" -eq 7
 t_check run-exit-removed "no namespace left" test "$(ns_left)" -eq 0
 
-"$NETNS" run 1 -- sleep 60 > /dev/null 2>&1 &
+"$NETNS" run --routed 1 -- sleep 60 > /dev/null 2>&1 &
 RUNPID=$!
-for _ in $(seq 100); do [ "$(ns_left)" -eq 2 ] && break; sleep 0.1; done
+for _ in $(seq 100); do [ "$(ns_left)" -eq 3 ] && break; sleep 0.1; done
 sleep 0.3
 kill -TERM "$RUNPID"
 for _ in $(seq 100); do kill -0 "$RUNPID" 2>/dev/null || break; sleep 0.1; done
 kill -KILL "$RUNPID" 2>/dev/null
 wait "$RUNPID"; rc=$?
-t_check run-sigterm "SIGTERM to run: exit $rc (143), testbed removed" \
+t_check run-sigterm "SIGTERM to run --routed: exit $rc (143), testbed and router removed" \
     test "$rc" -eq 143 -a "$(ns_left)" -eq 0
 
 "$NETNS" up 5 > /dev/null 2>&1; rc=$?
 t_check up-bad-npaths "up 5 refused (exit $rc), nothing created" test "$rc" -ne 0 -a "$(ns_left)" -eq 0
 "$NETNS" fault path2 drop > /dev/null 2>&1; rc=$?
 t_check fault-without-testbed "fault without a testbed refused (exit $rc)" test "$rc" -ne 0
+"$NETNS" run 1 -- "$NETNS" fault 1 cut > "$T_LOG_DIR/cut-unrouted.log" 2>&1; rc=$?
+t_check cut-without-router "fault cut on a testbed without routers refused (exit $rc): $(grep -o 'no router.*' "$T_LOG_DIR/cut-unrouted.log")" \
+    grep -q "no router on path1" "$T_LOG_DIR/cut-unrouted.log"
+MP_NS_ROUTED=1 "$NETNS" up 1 > "$T_LOG_DIR/up-routed.log" 2>&1; rc=$?
+n=$(ns_left)
+"$NETNS" down > "$T_LOG_DIR/down-routed.log" 2>&1
+t_check up-routed-env-down "MP_NS_ROUTED=1 up 1: exit $rc, $n namespaces (3); down: $(ns_left) left" \
+    test "$rc" -eq 0 -a "$n" -eq 3 -a "$(ns_left)" -eq 0
 "$NETNS" down > /dev/null 2>&1; rc=$?
 t_check down-when-absent "down with nothing to remove exits 0 (got $rc)" test "$rc" -eq 0
 

@@ -185,6 +185,31 @@ TEST_P(contract_pending, purge_every_queued_request_once) {
     EXPECT_EQ(calls_after, reqs[0].calls) << "a purged request still runs";
 }
 
+/* An op refused with NO_RESOURCE for mp's own reason (ep to ep: 1024 AMs
+ * the peer has not acknowledged fill the replay ring) is one pending_add
+ * accepts: UCS_ERR_BUSY would tell the caller to retry an op that fails
+ * again until the peer answers. The request runs once the acks come. */
+TEST_P(contract_pending, am_refused_for_unacknowledged_messages_is_queued) {
+    open_pair();
+    CT_ASSERT_UCS_OK(retry([&] {
+        return uct_ep_am_short(m_ep, AM_ID, 0, NULL, 0);
+    }));
+    ASSERT_EQ(UCS_OK, flush_all(m_ep));
+    unsigned sent = fill_am_short() + 1;
+    ASSERT_GT(sent, 1u);
+    request r;
+    r.uct.func = send_cb;
+    r.test     = this;
+    r.index    = 7;
+    ASSERT_EQ(UCS_OK, uct_ep_pending_add(m_ep, &r.uct, 0))
+        << "after " << sent << " AMs the ep refuses another, but pending_add "
+        << "says a retry would go";
+    ASSERT_TRUE(wait_for([&] { return r.sent; }))
+        << "the queued request never ran (" << r.calls << " calls)";
+    ASSERT_TRUE(wait_for([&] { return m_sink.messages.size() == sent + 1; }))
+        << m_sink.messages.size() << " of " << (sent + 1) << " AMs arrived";
+}
+
 /*
  * UCT_IFACE_FLAG_ERRHANDLE_PEER_FAILURE, issue 12 (4): requests added before
  * the peer failed are handed to the purge callback (in the error handler,

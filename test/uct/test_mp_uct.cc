@@ -18,6 +18,13 @@ extern "C" {
 #include <ucs/debug/log_def.h>
 #include <ucs/sys/math.h>
 #include "mp_wire.h"
+#include "mp_lanes.h"
+
+/* white-box: the drain and lane state of an mp ep (the uct_ep_h) */
+struct uct_mp_ep;
+ucs_status_t uct_mp_drain_start(struct uct_mp_ep *ep, unsigned lane);
+ucs_status_t uct_mp_drain_undrain(struct uct_mp_ep *ep, unsigned lane);
+uct_mp_lane_state_t uct_mp_lane_state(struct uct_mp_ep *ep, unsigned lane);
 }
 
 #include <cstdarg>
@@ -30,6 +37,8 @@ extern "C" {
 #include <sys/ioctl.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/un.h>
+#include <unistd.h>
 
 #include <chrono>
 #include <map>
@@ -1324,3 +1333,206 @@ TEST(test_mp_uct_config, bad_lane_transport_opens_no_md) {
 }
 
 } // namespace
+
+namespace {
+
+uct_mp_lane_state_t lane_state(uct_ep_h ep, unsigned lane) {
+    return uct_mp_lane_state(reinterpret_cast<struct uct_mp_ep*>(ep), lane);
+}
+
+} // namespace
+
+/*
+ * DESIGN 13: a drained lane takes no new work on either side, AMs sent
+ * across the drain arrive once and in order, the lane closes on both sides,
+ * the last usable lane may not be drained, and an undrain brings it back.
+ */
+TEST_F(test_mp_uct, drain_closes_a_lane_on_both_sides_and_undrain_reopens_it) {
+    open_pair(k_lane_devices_two, "load_balance", true);
+    uct_ep_h back_ep = m_receiver.m_eps.at(0);
+    auto *mp_ep      = reinterpret_cast<struct uct_mp_ep*>(m_ep);
+    const size_t size = 1024 * 1024;
+    rma_buffers fwd;
+    std::vector<std::string> sent;
+
+    rma_setup(m_sender, m_receiver, size, &fwd);
+    put_chunks(m_ep, &fwd, 65536); /* joins lane 1 */
+    flush(m_ep);
+    ASSERT_TRUE(wait_for([&] {
+        return (lane_state(m_ep, 1) == UCT_MP_LANE_ACTIVE) &&
+               (lane_state(back_ep, 1) == UCT_MP_LANE_ACTIVE);
+    }));
+
+    auto send_ams = [&](unsigned count, int drain_at) {
+        for (unsigned i = 0; i < count; ++i) {
+            if ((int)i == drain_at) {
+                ASSERT_UCS_OK(uct_mp_drain_start(mp_ep, 1));
+                EXPECT_EQ(UCT_MP_LANE_DRAINING, lane_state(m_ep, 1));
+            }
+            std::string payload = pattern(100 + sent.size(), sent.size());
+            pack_arg arg = {&payload};
+            ssize_t packed;
+            auto deadline = deadline_in_10s();
+            while (((packed = uct_ep_am_bcopy(m_ep, AM_ID, pack_arg::pack,
+                                              &arg, 0)) ==
+                    UCS_ERR_NO_RESOURCE) && (clock::now() < deadline)) {
+                progress();
+            }
+            ASSERT_EQ((ssize_t)payload.size(), packed);
+            sent.push_back(payload);
+        }
+    };
+
+    send_ams(100, 50);
+    ASSERT_TRUE(wait_for([&] { return m_sink.messages.size() >= sent.size(); }));
+    ASSERT_TRUE(wait_for([&] {
+        return (lane_state(m_ep, 1) == UCT_MP_LANE_CLOSED) &&
+               (lane_state(back_ep, 1) == UCT_MP_LANE_CLOSED);
+    })) << "lane 1 states " << uct_mp_lane_state_str(lane_state(m_ep, 1))
+        << " / " << uct_mp_lane_state_str(lane_state(back_ep, 1));
+    EXPECT_EQ(UCT_MP_LANE_ACTIVE, lane_state(m_ep, 0));
+    EXPECT_EQ(UCS_ERR_BUSY, uct_mp_drain_start(mp_ep, 0)) << "the last lane";
+
+    /* RMA goes on over lane 0 alone */
+    fwd.target.assign(size, '\0');
+    put_chunks(m_ep, &fwd, 65536);
+    flush(m_ep);
+    EXPECT_TRUE(fwd.target == fwd.source) << "bytes differ after the drain";
+
+    ASSERT_UCS_OK(uct_mp_drain_undrain(mp_ep, 1));
+    ASSERT_TRUE(wait_for([&] {
+        return (lane_state(m_ep, 1) == UCT_MP_LANE_ACTIVE) &&
+               (lane_state(back_ep, 1) == UCT_MP_LANE_ACTIVE);
+    })) << "lane 1 states " << uct_mp_lane_state_str(lane_state(m_ep, 1))
+        << " / " << uct_mp_lane_state_str(lane_state(back_ep, 1));
+    EXPECT_EQ(UCS_ERR_INVALID_PARAM, uct_mp_drain_undrain(mp_ep, 1));
+
+    send_ams(50, -1);
+    ASSERT_TRUE(wait_for([&] { return m_sink.messages.size() >= sent.size(); }));
+    EXPECT_TRUE(m_sink.messages == sent) << "lost, duplicated or reordered";
+    rma_release(m_sender, m_receiver, &fwd);
+}
+
+/*
+ * The control socket of this very process (UCX_MP_RC_CONTROL_DIR): status
+ * names this pid and both lanes, bad requests are refused with a reason,
+ * and the socket goes when the last mp iface closes.
+ */
+TEST_F(test_mp_uct, control_socket_answers_status_and_refuses_bad_requests) {
+    char dir_tmpl[] = "/tmp/uct_mp-ctl-test.XXXXXX";
+    ASSERT_NE(nullptr, mkdtemp(dir_tmpl));
+    std::string dir = std::string(dir_tmpl) + "/ctl";
+    std::string path = dir + "/" + std::to_string(getpid()) + ".sock";
+    setenv("UCX_MP_RC_CONTROL_DIR", dir.c_str(), 1);
+    open_pair(k_lane_devices_two, "load_balance", true);
+    unsetenv("UCX_MP_RC_CONTROL_DIR");
+
+    struct stat st;
+    ASSERT_EQ(0, stat(dir.c_str(), &st)) << dir;
+    EXPECT_EQ(0700u, st.st_mode & 07777);
+    ASSERT_EQ(0, stat(path.c_str(), &st)) << path;
+    EXPECT_TRUE(S_ISSOCK(st.st_mode));
+    EXPECT_EQ(0600u, st.st_mode & 07777);
+
+    /* one request; the reply comes from this process's progress */
+    auto request = [&](const std::string &req, std::string *text,
+                       bool late = false) -> int {
+        int fd = socket(AF_UNIX, SOCK_SEQPACKET | SOCK_NONBLOCK, 0);
+        struct sockaddr_un addr = {};
+        addr.sun_family = AF_UNIX;
+        strncpy(addr.sun_path, path.c_str(), sizeof(addr.sun_path) - 1);
+        if (connect(fd, (struct sockaddr*)&addr, sizeof(addr)) != 0) {
+            close(fd);
+            return -1;
+        }
+        if (late) {
+            /* accepted before the request comes: it must still be read */
+            auto until = clock::now() + std::chrono::milliseconds(20);
+            while (clock::now() < until) {
+                progress();
+            }
+        }
+        send(fd, req.data(), req.size(), 0);
+        int code = -2;
+        char pkt[8200];
+        wait_for([&] {
+            ssize_t len = recv(fd, pkt, sizeof(pkt), 0);
+            if (len > 0 && pkt[0] == 'L') {
+                text->append(pkt + 1, len - 1);
+            } else if (len > 1 && pkt[0] == 'E') {
+                code = pkt[1] - '0';
+            }
+            return code != -2;
+        });
+        close(fd);
+        return code;
+    };
+
+    std::string text;
+    EXPECT_EQ(0, request("status", &text, true)) << text;
+    EXPECT_NE(std::string::npos, text.find("lanes lo,lo")) << text;
+    text.clear();
+    EXPECT_EQ(0, request("status json", &text)) << text;
+    EXPECT_NE(std::string::npos,
+              text.find("\"pid\":" + std::to_string(getpid()))) << text;
+    EXPECT_NE(std::string::npos, text.find("\"lanes\":[\"lo\",\"lo\"]")) << text;
+    text.clear();
+    EXPECT_EQ(1, request("drain eth9", &text));
+    EXPECT_NE(std::string::npos, text.find("unknown device eth9")) << text;
+    text.clear();
+    EXPECT_EQ(1, request("reboot", &text));
+    EXPECT_NE(std::string::npos, text.find("unknown request")) << text;
+
+    for (uct_ep_h ep : m_sender.m_eps) {
+        uct_ep_destroy(ep);
+    }
+    for (uct_ep_h ep : m_receiver.m_eps) {
+        uct_ep_destroy(ep);
+    }
+    m_sender.m_eps.clear();
+    m_receiver.m_eps.clear();
+    EXPECT_EQ(0, access(path.c_str(), F_OK));
+    uct_iface_close(m_sender.m_iface);
+    m_sender.m_iface = NULL;
+    EXPECT_EQ(0, access(path.c_str(), F_OK)) << "one iface is still open";
+    uct_iface_close(m_receiver.m_iface);
+    m_receiver.m_iface = NULL;
+    EXPECT_NE(0, access(path.c_str(), F_OK)) << "left after the last iface";
+    rmdir(dir.c_str());
+    rmdir(dir_tmpl);
+}
+
+/* A put striped over both lanes, in flight when lane 1 starts draining,
+ * completes with every byte; the lane closes after it */
+TEST_F(test_mp_uct, drain_lets_outstanding_rma_complete) {
+    open_pair(k_lane_devices_two, "load_balance", true);
+    uct_ep_h back_ep = m_receiver.m_eps.at(0);
+    const size_t size = 4 * 1024 * 1024;
+    rma_buffers fwd;
+
+    rma_setup(m_sender, m_receiver, size, &fwd);
+    put_chunks(m_ep, &fwd, 65536); /* joins lane 1 */
+    flush(m_ep);
+    ASSERT_TRUE(wait_for([&] {
+        return (lane_state(m_ep, 1) == UCT_MP_LANE_ACTIVE) &&
+               (lane_state(back_ep, 1) == UCT_MP_LANE_ACTIVE);
+    }));
+
+    fwd.target.assign(size, '\0');
+    uct_completion_t comp;
+    completion_init(&comp);
+    ucs_status_t status = put_all(m_ep, &fwd, &comp);
+    ASSERT_EQ(UCS_INPROGRESS, status) << ucs_status_string(status);
+    ASSERT_UCS_OK(uct_mp_drain_start(reinterpret_cast<struct uct_mp_ep*>(m_ep),
+                                     1));
+    EXPECT_EQ(UCT_MP_LANE_DRAINING, lane_state(m_ep, 1));
+    ASSERT_TRUE(wait_for([&] { return comp.count == 0; }));
+    ASSERT_UCS_OK(comp.status);
+    EXPECT_TRUE(fwd.target == fwd.source) << "bytes differ";
+    ASSERT_TRUE(wait_for([&] {
+        return (lane_state(m_ep, 1) == UCT_MP_LANE_CLOSED) &&
+               (lane_state(back_ep, 1) == UCT_MP_LANE_CLOSED);
+    }));
+    EXPECT_EQ(UCT_MP_LANE_ACTIVE, lane_state(back_ep, 0));
+    rma_release(m_sender, m_receiver, &fwd);
+}

@@ -85,7 +85,8 @@ protected:
 
 const uct_mp_ctl_type_t all_types[] = {
     UCT_MP_CTL_KEEPALIVE, UCT_MP_CTL_JOIN_REQ, UCT_MP_CTL_JOIN_ACK,
-    UCT_MP_CTL_JOIN_NAK, UCT_MP_CTL_KEEPALIVE_ACK, UCT_MP_CTL_DATA_ACK
+    UCT_MP_CTL_JOIN_NAK, UCT_MP_CTL_KEEPALIVE_ACK, UCT_MP_CTL_DATA_ACK,
+    UCT_MP_CTL_DRAIN, UCT_MP_CTL_DRAIN_DONE
 };
 
 TEST_F(test_mp_ctl, round_trip_every_type) {
@@ -101,7 +102,8 @@ TEST_F(test_mp_ctl, round_trip_every_type) {
             EXPECT_EQ(in.src_token, out.src_token);
             if ((type == UCT_MP_CTL_KEEPALIVE) ||
                 (type == UCT_MP_CTL_KEEPALIVE_ACK) ||
-                (type == UCT_MP_CTL_DATA_ACK)) {
+                (type == UCT_MP_CTL_DATA_ACK) || (type == UCT_MP_CTL_DRAIN) ||
+                (type == UCT_MP_CTL_DRAIN_DONE)) {
                 EXPECT_EQ(in.probe_seq, out.probe_seq);
                 EXPECT_EQ(UCT_MP_CTL_HDR_LEN + 4u, buf.size());
                 continue;
@@ -170,7 +172,7 @@ TEST_F(test_mp_ctl, other_versions_and_unknown_types_are_refused) {
         EXPECT_NE(std::string::npos,
                   err.find("version " + std::to_string(version))) << err;
     }
-    for (uint8_t type : {0, 1, 2, 9, 200}) {
+    for (uint8_t type : {0, 1, 2, 11, 200}) {
         std::vector<uint8_t> bad = buf;
         bad[1] = type;
         std::string err = unpack(bad, &out);

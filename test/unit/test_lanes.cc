@@ -36,6 +36,7 @@ std::map<transition_key, uct_mp_lane_state_t> expected_transitions() {
         t[{s, UCT_MP_LANE_EV_ERROR}] = UCT_MP_LANE_FAILED;
     }
     t[{UCT_MP_LANE_FAILED, UCT_MP_LANE_EV_RETRY}]         = UCT_MP_LANE_CONNECTING;
+    t[{UCT_MP_LANE_CLOSED, UCT_MP_LANE_EV_RETRY}]         = UCT_MP_LANE_CONNECTING;
     for (int s = 0; s < UCT_MP_LANE_STATE_LAST; ++s) {
         if (s != UCT_MP_LANE_CLOSED) {
             t[{(uct_mp_lane_state_t)s, UCT_MP_LANE_EV_CLOSE}] = UCT_MP_LANE_CLOSED;
@@ -186,9 +187,15 @@ TEST_F(test_mp_lanes, draining_the_active_lane_moves_traffic) {
     EXPECT_EQ(UCT_MP_LANE_STANDBY, state(2));
     ASSERT_EQ(0, uct_mp_lanes_event(m_lanes, 0, UCT_MP_LANE_EV_CLOSE));
     EXPECT_EQ(UCT_MP_LANE_CLOSED, state(0));
-    /* closed is final */
-    EXPECT_EQ(-1, uct_mp_lanes_event(m_lanes, 0, UCT_MP_LANE_EV_RETRY));
+    /* closed takes no more traffic events; only an undrain reopens it */
     EXPECT_EQ(-1, uct_mp_lanes_event(m_lanes, 0, UCT_MP_LANE_EV_CLOSE));
+    EXPECT_EQ(-1, uct_mp_lanes_event(m_lanes, 0, UCT_MP_LANE_EV_ERROR));
+    EXPECT_EQ(-1, uct_mp_lanes_event(m_lanes, 0, UCT_MP_LANE_EV_DRAIN));
+    ASSERT_EQ(0, uct_mp_lanes_event(m_lanes, 0, UCT_MP_LANE_EV_RETRY));
+    EXPECT_EQ(UCT_MP_LANE_CONNECTING, state(0));
+    ASSERT_EQ(0, uct_mp_lanes_event(m_lanes, 0, UCT_MP_LANE_EV_CONNECTED));
+    EXPECT_EQ(UCT_MP_LANE_ACTIVE, state(0));
+    EXPECT_EQ(0, am_lane());
 }
 
 TEST_F(test_mp_lanes, load_balance_activates_every_lane) {
@@ -396,7 +403,7 @@ TEST_F(test_mp_lanes, random_events_keep_the_invariants) {
             if (uct_mp_lanes_usable(m_lanes) > 0) {
                 ASSERT_GE(am, 0);
             }
-            if (i % 1000 == 999) { /* start over: CLOSED is final */
+            if (i % 1000 == 999) { /* start over now and then */
                 uct_mp_lanes_destroy(m_lanes);
                 m_lanes = uct_mp_lanes_create(4, policy);
                 ASSERT_TRUE(m_lanes != NULL);
