@@ -433,7 +433,9 @@ ucs_status_t uct_mp_lane_drain(uct_mp_ep_t *ep, unsigned lane)
         return UCS_ERR_NOT_CONNECTED;
     }
 
-    if (uct_mp_lanes_usable(ep->lane.sm) < 2) {
+    /* a suspect lane carries nothing: draining it leaves the others */
+    if ((uct_mp_lane_state(ep, lane) != UCT_MP_LANE_SUSPECT) &&
+        (uct_mp_lanes_usable(ep->lane.sm) < 2)) {
         return UCS_ERR_BUSY;
     }
 
