@@ -4,7 +4,10 @@
 #   0. code structure (contrib/check-structure.py: who writes which slice of
 #      the endpoint, no call circle between modules, function and file sizes)
 #   1. unit tests (GoogleTest: codecs incl. hostile input, lane state machine)
-#      and UCT-level tests of the module (GoogleTest, loopback tcp lanes)
+#      and UCT-level tests of the module (GoogleTest, loopback tcp lanes);
+#      libFuzzer on the decoders (10^6 inputs each, make check-fuzz); the
+#      unit and UCT tests again built with ASan and UBSan (make check-asan,
+#      its build directory BUILDDIR/asan kept and reused across runs)
 #   2. host testbed (network namespaces, 2 paths, tcp lanes): UCP, perftest, MPI,
 #      and lane failures (link down, silent drop, tcp reset) under traffic;
 #      L3 lanes (each path through a router namespace): UCP, aggregation,
@@ -64,6 +67,14 @@ gtest_tier unit "$BUILDDIR/test/unit/mp_unit"
 
 echo "== UCT-level tests (module over loopback tcp lanes)"
 gtest_tier uct "$BUILDDIR/test/uct/mp_uct"
+
+echo "== fuzz (decoders, 10^6 inputs each)"
+make -C "$BUILDDIR" check-fuzz 2>&1 | tee "$LOGS/fuzz.log" | grep -vE '^make(\[[0-9]+\])?: '
+tally "$LOGS/fuzz.log"
+
+echo "== ASan+UBSan (unit and UCT)"
+make -C "$BUILDDIR" check-asan 2>&1 | tee "$LOGS/asan.log" | grep -vE '^make(\[[0-9]+\])?: '
+tally "$LOGS/asan.log"
 
 echo "== host testbed self-test"
 test/integration/test_testbed.sh 2>&1 | tee "$LOGS/testbed.log" | grep -E '^(PASS|FAIL)|passed'

@@ -223,14 +223,25 @@ int parse_table(const char *str, uct_mp_stripe_table_t *table, char *errmsg,
     return 0;
 }
 
+/* The mode's bits as an integer: a table filled in C may hold any int there,
+ * and loading a value outside the enum's range is undefined in C++ */
+int raw_mode(const uct_mp_stripe_entry_t &entry)
+{
+    int mode;
+
+    static_assert(sizeof(mode) == sizeof(entry.mode), "enum is an int");
+    memcpy(&mode, &entry.mode, sizeof(mode));
+    return mode;
+}
+
 bool table_valid(const uct_mp_stripe_table_t &table)
 {
     if ((table.count == 0) || (table.count > UCT_MP_STRIPE_TABLE_MAX)) {
         return false;
     }
     for (unsigned i = 0; i < table.count; ++i) {
-        if ((table.entries[i].mode != UCT_MP_STRIPE_SINGLE) &&
-            (table.entries[i].mode != UCT_MP_STRIPE_STRIPE)) {
+        if ((raw_mode(table.entries[i]) != UCT_MP_STRIPE_SINGLE) &&
+            (raw_mode(table.entries[i]) != UCT_MP_STRIPE_STRIPE)) {
             return false;
         }
         if ((i > 0) &&

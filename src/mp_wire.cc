@@ -292,6 +292,95 @@ int unpack(const void *buf, size_t buf_len, uct_mp_wire_kind_t kind,
     return 0;
 }
 
+bool len_allowed(uint8_t len, const uint8_t *lens, unsigned num_lens)
+{
+    for (unsigned i = 0; i < num_lens; ++i) {
+        if (lens[i] == len) {
+            return true;
+        }
+    }
+    return false;
+}
+
+int unpack_exact(const void *buf, uct_mp_wire_kind_t kind,
+                 const uint8_t *lens, unsigned num_lens, uct_mp_wire_t *msg,
+                 char *errmsg, size_t errmsg_len)
+{
+    const uint8_t *bytes = static_cast<const uint8_t*>(buf);
+    const char *what     = kind_name(kind);
+
+    if (buf == nullptr) {
+        return unpack(buf, 0, kind, msg, errmsg, errmsg_len);
+    }
+
+    /* version and kind first: another version's layout is unknown */
+    if (bytes[0] != UCT_MP_PROTO_VERSION) {
+        set_error(errmsg, errmsg_len,
+                  "peer speaks MP protocol version %u, this build speaks %u",
+                  bytes[0], UCT_MP_PROTO_VERSION);
+        return -1;
+    }
+    if (bytes[1] != kind) {
+        set_error(errmsg, errmsg_len, "expected an mp %s, got kind %u (%s)",
+                  what, bytes[1], kind_name(bytes[1]));
+        return -1;
+    }
+
+    uint8_t lane_count = bytes[3];
+    if ((lane_count == 0) || (lane_count > UCT_MP_MAX_LANES)) {
+        set_error(errmsg, errmsg_len, "mp %s: %u lanes, must be 1 to %d",
+                  what, lane_count, UCT_MP_MAX_LANES);
+        return -1;
+    }
+
+    /* walk the entries: each length byte is read only after the entries
+     * before it had an allowed length */
+    size_t pos = HEADER_LEN + extra_len(kind);
+    for (unsigned i = 0; i < lane_count; ++i) {
+        pos          += lane_extra_len(kind);
+        uint8_t len   = bytes[pos];
+        if (!len_allowed(len, lens, num_lens)) {
+            set_error(errmsg, errmsg_len, "mp %s: lane %u of %u has %u bytes, "
+                      "local lanes use %u", what, i, lane_count, len,
+                      (num_lens > 0) ? lens[0] : 0);
+            return -1;
+        }
+        pos += 1 + len;
+    }
+    pos += TRAILER_LEN;
+
+    if (bytes[2] != pos) {
+        set_error(errmsg, errmsg_len, "mp %s: total length %u, its %u lanes "
+                  "make %zu", what, bytes[2], lane_count, pos);
+        return -1;
+    }
+    return unpack(buf, pos, kind, msg, errmsg, errmsg_len);
+}
+
+int is_other_version(const void *buf, size_t max_len, uct_mp_wire_kind_t kind,
+                     uint8_t *version_p)
+{
+    const uint8_t *bytes = static_cast<const uint8_t*>(buf);
+
+    if ((bytes == nullptr) || (max_len < HEADER_LEN + TRAILER_LEN) ||
+        (bytes[0] == UCT_MP_PROTO_VERSION) || (bytes[0] == 0) ||
+        (bytes[1] != kind)) {
+        return 0;
+    }
+
+    /* total length before the lane count: a short foreign address is read
+     * no further than its plausible length */
+    uint8_t total_len = bytes[2];
+    if ((total_len < HEADER_LEN + TRAILER_LEN) || (total_len > max_len) ||
+        (bytes[3] == 0) || (bytes[3] > UCT_MP_MAX_LANES) ||
+        (check_byte(bytes, total_len) != 0)) {
+        return 0;
+    }
+
+    *version_p = bytes[0];
+    return 1;
+}
+
 } // namespace
 } // namespace uct_mp
 
@@ -313,6 +402,56 @@ int uct_mp_wire_unpack(const void *buf, size_t buf_len, uct_mp_wire_kind_t kind,
                        uct_mp_wire_t *msg, char *errmsg, size_t errmsg_len)
 {
     return uct_mp::unpack(buf, buf_len, kind, msg, errmsg, errmsg_len);
+}
+
+int uct_mp_wire_unpack_exact(const void *buf, uct_mp_wire_kind_t kind,
+                             const uint8_t *entry_lens, unsigned num_lens,
+                             uct_mp_wire_t *msg, char *errmsg,
+                             size_t errmsg_len)
+{
+    return uct_mp::unpack_exact(buf, kind, entry_lens, num_lens, msg, errmsg,
+                                errmsg_len);
+}
+
+int uct_mp_wire_is_other_version(const void *buf, size_t max_len,
+                                 uct_mp_wire_kind_t kind, uint8_t *version_p)
+{
+    return uct_mp::is_other_version(buf, max_len, kind, version_p);
+}
+
+size_t uct_mp_lane_tl_rkey_len(uct_mp_lane_tl_t tl)
+{
+    switch (tl) {
+    case UCT_MP_LANE_TL_RC_VERBS:
+    case UCT_MP_LANE_TL_RC_MLX5:  return 8; /* ib md: u64 packed rkey */
+    default:                      return 0; /* tcp md: no rkey bytes */
+    }
+}
+
+int uct_mp_wire_unpack_rkey(const void *buf, uct_mp_wire_t *msg, char *errmsg,
+                            size_t errmsg_len)
+{
+    static const uint8_t lens[] = {0, 8}; /* every uct_mp_lane_tl_rkey_len */
+    uct_mp_wire_t out;
+
+    if (uct_mp::unpack_exact(buf, UCT_MP_WIRE_RKEY, lens, 2, &out, errmsg,
+                             errmsg_len) != 0) {
+        return -1;
+    }
+
+    size_t len = uct_mp_lane_tl_rkey_len(
+                     static_cast<uct_mp_lane_tl_t>(out.lane_tl));
+    for (unsigned i = 0; i < out.lane_count; ++i) {
+        if (out.lanes[i].len != len) {
+            uct_mp::set_error(errmsg, errmsg_len, "mp remote key: lane %u has "
+                              "%u bytes, lane transport %u uses %zu", i,
+                              out.lanes[i].len, out.lane_tl, len);
+            return -1;
+        }
+    }
+
+    *msg = out;
+    return 0;
 }
 
 int uct_mp_wire_is_kind(const void *buf, uct_mp_wire_kind_t kind)

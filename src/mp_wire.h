@@ -109,6 +109,34 @@ size_t uct_mp_wire_pack(const uct_mp_wire_t *msg, void *buf, size_t buf_len,
 int uct_mp_wire_unpack(const void *buf, size_t buf_len, uct_mp_wire_kind_t kind,
                        uct_mp_wire_t *msg, char *errmsg, size_t errmsg_len);
 
+/* Decode buf as kind when its real length is unknown (UCT 1.13 passes no
+ * address lengths): every lane entry must be one of the num_lens lengths in
+ * entry_lens (the lengths the local lanes use), so the buffer's length follows
+ * from its header and entry lengths and no byte past it is read. The header's
+ * version and kind are checked before anything else is read. Returns 0, or -1
+ * with errmsg set (as uct_mp_wire_unpack, and an entry of another length, or
+ * a total length that its entries do not make). */
+int uct_mp_wire_unpack_exact(const void *buf, uct_mp_wire_kind_t kind,
+                             const uint8_t *entry_lens, unsigned num_lens,
+                             uct_mp_wire_t *msg, char *errmsg,
+                             size_t errmsg_len);
+
+/* Is buf (max_len readable bytes at most) an mp buffer of this kind written
+ * by another protocol version? Its header, total length (at most max_len)
+ * and check byte follow the common rules of every version; *version_p is set
+ * to the writer's version. */
+int uct_mp_wire_is_other_version(const void *buf, size_t max_len,
+                                 uct_mp_wire_kind_t kind, uint8_t *version_p);
+
+/* Bytes of one lane's packed rkey for a lane transport (what the lane
+ * component's rkey_unpack reads) */
+size_t uct_mp_lane_tl_rkey_len(uct_mp_lane_tl_t tl);
+
+/* Decode a remote key whose length UCT does not pass: every lane entry must
+ * have the rkey length of its lane transport, nothing past them is read */
+int uct_mp_wire_unpack_rkey(const void *buf, uct_mp_wire_t *msg, char *errmsg,
+                            size_t errmsg_len);
+
 /* Does buf (at least 2 readable bytes) start like an mp buffer of this kind
  * and version? A cheap test to tell an mp address from another transport's;
  * uct_mp_wire_unpack() still validates everything. */

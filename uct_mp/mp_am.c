@@ -58,10 +58,32 @@ void uct_mp_am_ep_init(uct_mp_ep_t *ep)
     ep->am.replay       = 0;
     ep->am.dups         = 0;
     ep->am.replayed     = 0;
+    ep->am.refused      = 0;
+    ep->am.bad_logged   = 0;
     ucs_queue_head_init(&ep->am.ring);
     ep->am.replay_dsn   = 0;
     ep->am.probe_dsn    = UINT32_MAX;
 }
+
+/* What a peer may send wrong; the first of each kind is logged at error
+ * level, the others at debug level (a peer may repeat them at any rate) */
+enum {
+    UCT_MP_AM_BAD_ACK = UCS_BIT(0), /* ack beyond the DSNs sent */
+    UCT_MP_AM_BAD_DSN = UCS_BIT(1), /* DSN out of the receive window */
+    UCT_MP_AM_NO_MEMORY = UCS_BIT(2) /* (not the peer's) no copy for replay */
+};
+
+#define uct_mp_am_log_bad(_ep, _kind, _fmt, ...) \
+    do { \
+        ++(_ep)->am.refused; \
+        if (!((_ep)->am.bad_logged & (_kind))) { \
+            (_ep)->am.bad_logged |= (_kind); \
+            ucs_error("mp_rc: ep %p: " _fmt " (later ones at debug level)", \
+                      (_ep), ## __VA_ARGS__); \
+        } else { \
+            ucs_debug("mp_rc: ep %p: " _fmt, (_ep), ## __VA_ARGS__); \
+        } \
+    } while (0)
 
 static void uct_mp_am_msg_free(uct_mp_am_msg_t *msg)
 {
@@ -161,6 +183,14 @@ void uct_mp_am_handle_ack(uct_mp_ep_t *ep, uint32_t ack)
     int was_full = uct_mp_am_ring_full(ep);
     uct_mp_am_msg_t *msg;
 
+    ack &= UCT_MP_AM_DSN_MASK;
+    if (ucs_unlikely(UCT_MP_AM_DSN_BEFORE(ep->am.tx_dsn, ack))) {
+        /* would free messages not yet delivered, or not yet sent */
+        uct_mp_am_log_bad(ep, UCT_MP_AM_BAD_ACK, "peer acknowledges DSN %u, "
+                          "only %u sent: ignored", ack, ep->am.tx_dsn);
+        return;
+    }
+
     while (!ucs_queue_is_empty(&ep->am.ring)) {
         msg = ucs_queue_head_elem_non_empty(&ep->am.ring, uct_mp_am_msg_t,
                                             queue);
@@ -211,13 +241,40 @@ void uct_mp_am_send_ack(uct_mp_ep_t *ep, int force)
     uct_mp_ctrl_send(ep, lane, &ack);
 }
 
+/* Is hdr the next message from the peer? Its ack is applied only then, or
+ * for a message sent again after a lane failure (one of the sender's
+ * unacknowledged ones, at most RING_MAX before), which is dropped */
+static int uct_mp_am_rx_in_order(uct_mp_ep_t *ep, uint8_t id,
+                                 const uct_mp_am_hdr_t *hdr)
+{
+    uint32_t dsn = hdr->dsn & UCT_MP_AM_DSN_MASK;
+
+    if (ucs_likely(dsn == ep->am.rx_expected)) {
+        uct_mp_am_handle_ack(ep, hdr->ack);
+        return 1;
+    }
+
+    if (UCT_MP_AM_DSN_BEFORE(dsn, ep->am.rx_expected) &&
+        !UCT_MP_AM_DSN_BEFORE(dsn, ep->am.rx_expected - UCT_MP_AM_RING_MAX)) {
+        ++ep->am.dups;
+        uct_mp_am_handle_ack(ep, hdr->ack);
+        if (hdr->dsn & UCT_MP_AM_ACK_NOW) {
+            uct_mp_am_send_ack(ep, 1);
+        }
+        return 0;
+    }
+
+    uct_mp_am_log_bad(ep, UCT_MP_AM_BAD_DSN, "AM %u with DSN %u, expected %u: "
+                      "dropped", id, dsn, ep->am.rx_expected);
+    return 0;
+}
+
 ucs_status_t uct_mp_am_rx(uct_mp_iface_t *iface, unsigned lane, uint8_t id,
                           void *data, size_t length, unsigned flags)
 {
     uct_am_handler_t *handler = &iface->super.am[id];
     void *aligned;
     uct_mp_am_hdr_t hdr;
-    uint32_t dsn;
     uct_mp_ep_t *ep;
 
     if (ucs_unlikely(length < UCT_MP_AM_HDR_LEN)) {
@@ -246,18 +303,7 @@ ucs_status_t uct_mp_am_rx(uct_mp_iface_t *iface, unsigned lane, uint8_t id,
 
         uct_mp_lane_arrival(ep, lane);
         uct_mp_lane_count_rx(ep, lane, length);
-        uct_mp_am_handle_ack(ep, hdr.ack);
-        dsn = hdr.dsn & UCT_MP_AM_DSN_MASK;
-        if (ucs_unlikely(dsn != ep->am.rx_expected)) {
-            if (UCT_MP_AM_DSN_BEFORE(dsn, ep->am.rx_expected)) {
-                ++ep->am.dups; /* sent again after a lane failure */
-                if (hdr.dsn & UCT_MP_AM_ACK_NOW) {
-                    uct_mp_am_send_ack(ep, 1);
-                }
-                return UCS_OK;
-            }
-            ucs_error("mp_rc: ep %p: AM %u with DSN %u, expected %u: dropped",
-                      ep, id, dsn, ep->am.rx_expected);
+        if (ucs_unlikely(!uct_mp_am_rx_in_order(ep, id, &hdr))) {
             return UCS_OK;
         }
 
@@ -294,8 +340,11 @@ static uct_mp_am_msg_t *uct_mp_am_msg_alloc(uct_mp_ep_t *ep, uint8_t id,
     uct_mp_am_msg_t *msg = ucs_malloc(sizeof(*msg) + length, "mp am msg");
 
     if (msg == NULL) {
-        ucs_error("mp_rc: ep %p: failed to keep a %zu-byte AM for replay", ep,
-                  length);
+        if (!(ep->am.bad_logged & UCT_MP_AM_NO_MEMORY)) { /* may repeat */
+            ep->am.bad_logged |= UCT_MP_AM_NO_MEMORY;
+            ucs_error("mp_rc: ep %p: no memory for a %zu-byte AM copy: not "
+                      "sent, the caller retries", ep, length);
+        }
         return NULL;
     }
 
@@ -341,6 +390,19 @@ ucs_status_t uct_mp_am_short(uct_mp_ep_t *ep, int lane, uint8_t id,
         return status;
     }
 
+    if (ep->am.seq) {
+        /* the copy first: a message sent without one uses up a DSN with
+         * nothing to send again; without it nothing is sent */
+        msg = uct_mp_am_msg_alloc(ep, id, sizeof(header) + length);
+        if (msg == NULL) {
+            return UCS_ERR_NO_RESOURCE;
+        }
+        memcpy(msg->data, &header, sizeof(header));
+        if (length > 0) { /* payload may be NULL then */
+            memcpy(msg->data + sizeof(header), payload, length);
+        }
+    }
+
     uct_mp_am_fill_hdr(ep, &hdr, ep->am.tx_dsn, 0);
     iov[0].buffer = &hdr;
     iov[0].length = sizeof(hdr);
@@ -354,17 +416,13 @@ ucs_status_t uct_mp_am_short(uct_mp_ep_t *ep, int lane, uint8_t id,
 
     status = uct_ep_am_short_iov(ep->lane.slots[lane].ep, id, iov,
                                  (length > 0) ? 3 : 2);
-    if ((status != UCS_OK) || !ep->am.seq) {
+    if (status != UCS_OK) {
+        ucs_free(msg);
         return status;
     }
 
-    msg = uct_mp_am_msg_alloc(ep, id, sizeof(header) + length);
     if (msg != NULL) {
-        memcpy(msg->data, &header, sizeof(header));
-        memcpy(msg->data + sizeof(header), payload, length);
         uct_mp_am_ring_push(ep, msg);
-    } else {
-        ep->am.tx_dsn = (ep->am.tx_dsn + 1) & UCT_MP_AM_DSN_MASK;
     }
     return UCS_OK;
 }
@@ -373,7 +431,7 @@ ucs_status_t uct_mp_am_short_iov(uct_mp_ep_t *ep, int lane, uint8_t id,
                                  const uct_iov_t *iov, size_t iovcnt)
 {
     uct_iov_t lane_iov[UCT_MP_MAX_IOV + 1];
-    uct_mp_am_msg_t *msg;
+    uct_mp_am_msg_t *msg = NULL;
     uct_mp_am_hdr_t hdr;
     ucs_status_t status;
     size_t i, offset;
@@ -387,6 +445,17 @@ ucs_status_t uct_mp_am_short_iov(uct_mp_ep_t *ep, int lane, uint8_t id,
         return status;
     }
 
+    if (ep->am.seq) {
+        msg = uct_mp_am_msg_alloc(ep, id, uct_iov_total_length(iov, iovcnt));
+        if (msg == NULL) {
+            return UCS_ERR_NO_RESOURCE; /* nothing sent, no DSN used */
+        }
+        for (i = 0, offset = 0; i < iovcnt; ++i) {
+            memcpy(msg->data + offset, iov[i].buffer, iov[i].length);
+            offset += iov[i].length;
+        }
+    }
+
     uct_mp_am_fill_hdr(ep, &hdr, ep->am.tx_dsn, 0);
     lane_iov[0].buffer = &hdr;
     lane_iov[0].length = sizeof(hdr);
@@ -397,19 +466,13 @@ ucs_status_t uct_mp_am_short_iov(uct_mp_ep_t *ep, int lane, uint8_t id,
 
     status = uct_ep_am_short_iov(ep->lane.slots[lane].ep, id, lane_iov,
                                  iovcnt + 1);
-    if ((status != UCS_OK) || !ep->am.seq) {
+    if (status != UCS_OK) {
+        ucs_free(msg);
         return status;
     }
 
-    msg = uct_mp_am_msg_alloc(ep, id, uct_iov_total_length(iov, iovcnt));
     if (msg != NULL) {
-        for (i = 0, offset = 0; i < iovcnt; ++i) {
-            memcpy(msg->data + offset, iov[i].buffer, iov[i].length);
-            offset += iov[i].length;
-        }
         uct_mp_am_ring_push(ep, msg);
-    } else {
-        ep->am.tx_dsn = (ep->am.tx_dsn + 1) & UCT_MP_AM_DSN_MASK;
     }
     return UCS_OK;
 }
@@ -438,11 +501,10 @@ static size_t uct_mp_am_pack(void *dest, void *arg)
     }
 
     length = ctx->pack_cb(payload, ctx->arg);
-    if (ctx->ep->am.seq) {
-        ctx->kept = uct_mp_am_msg_alloc(ctx->ep, ctx->id, length);
-        if (ctx->kept != NULL) {
-            memcpy(ctx->kept->data, payload, length);
-        }
+    if (ctx->kept != NULL) {
+        /* allocated for the largest message before the send */
+        ctx->kept->length = length;
+        memcpy(ctx->kept->data, payload, length);
     }
     return UCT_MP_AM_HDR_LEN + length;
 }
@@ -450,6 +512,7 @@ static size_t uct_mp_am_pack(void *dest, void *arg)
 ssize_t uct_mp_am_bcopy(uct_mp_ep_t *ep, int lane, uint8_t id,
                         uct_pack_callback_t pack_cb, void *arg, unsigned flags)
 {
+    uct_mp_am_msg_t *trimmed;
     uct_mp_am_pack_ctx_t ctx;
     ucs_status_t status;
     ssize_t packed;
@@ -465,6 +528,17 @@ ssize_t uct_mp_am_bcopy(uct_mp_ep_t *ep, int lane, uint8_t id,
     ctx.id      = id;
     ctx.msg     = NULL;
     ctx.kept    = NULL;
+    if (ep->am.seq) {
+        /* the copy must exist before the user packs: room for the most the
+         * lane carries, trimmed after the send; without it nothing is sent
+         * and no DSN is used */
+        ctx.kept = uct_mp_am_msg_alloc(ep, id,
+                                       uct_mp_am_iface(ep)->lanes[lane].attr.
+                                       cap.am.max_bcopy);
+        if (ctx.kept == NULL) {
+            return UCS_ERR_NO_RESOURCE;
+        }
+    }
     uct_mp_am_fill_hdr(ep, &ctx.hdr, ep->am.tx_dsn, 0);
 
     packed = uct_ep_am_bcopy(ep->lane.slots[lane].ep, id, uct_mp_am_pack, &ctx,
@@ -474,12 +548,10 @@ ssize_t uct_mp_am_bcopy(uct_mp_ep_t *ep, int lane, uint8_t id,
         return packed;
     }
 
-    if (ep->am.seq) {
-        if (ctx.kept != NULL) {
-            uct_mp_am_ring_push(ep, ctx.kept);
-        } else {
-            ep->am.tx_dsn = (ep->am.tx_dsn + 1) & UCT_MP_AM_DSN_MASK;
-        }
+    if (ctx.kept != NULL) {
+        trimmed = ucs_realloc(ctx.kept, sizeof(*ctx.kept) + ctx.kept->length,
+                              "mp am msg");
+        uct_mp_am_ring_push(ep, (trimmed != NULL) ? trimmed : ctx.kept);
     }
     return packed - UCT_MP_AM_HDR_LEN;
 }
@@ -556,7 +628,7 @@ ucs_status_t uct_mp_am_zcopy(uct_mp_ep_t *ep, int lane, uint8_t id,
 
     msg = uct_mp_am_msg_alloc(ep, id, header_length);
     if (msg == NULL) {
-        return UCS_ERR_NO_MEMORY;
+        return UCS_ERR_NO_RESOURCE; /* nothing sent: the caller retries */
     }
 
     memcpy(msg->data, header, header_length);

@@ -63,6 +63,9 @@ typedef struct uct_mp_am_ep {
     int                      replay;      /* replay in progress */
     unsigned                 dups;        /* duplicates dropped */
     unsigned                 replayed;    /* messages sent again */
+    unsigned                 refused;     /* out of the DSN window, or an
+                                             ack beyond what was sent */
+    uint8_t                  bad_logged;  /* UCT_MP_AM_BAD_* etc. logged */
 } uct_mp_am_ep_t;
 
 

@@ -32,6 +32,8 @@ typedef struct uct_mp_ctrl_out {
 void uct_mp_ctrl_ep_init(uct_mp_ep_t *ep)
 {
     ucs_queue_head_init(&ep->ctrl.q);
+    ep->ctrl.count       = 0;
+    ep->ctrl.full_logged = 0;
 }
 
 void uct_mp_ctrl_ep_cleanup(uct_mp_ep_t *ep)
@@ -41,6 +43,7 @@ void uct_mp_ctrl_ep_cleanup(uct_mp_ep_t *ep)
     ucs_queue_for_each_extract(out, &ep->ctrl.q, queue, 1) {
         ucs_free(out);
     }
+    ep->ctrl.count = 0;
 }
 
 static size_t uct_mp_ctrl_pack_cb(void *dest, void *arg)
@@ -77,6 +80,27 @@ static ssize_t uct_mp_ctrl_post(uct_mp_ep_t *ep, uct_mp_ctrl_out_t *out)
     return packed;
 }
 
+/* A message about the endpoint rather than its lane (JOIN_*, DATA_ACK)
+ * queued for a lane that failed or has no ep goes on the AM lane: dropped,
+ * a lost JOIN leaves the endpoint on fewer lanes. Probes stay on their lane
+ * (their answer is the lane's evidence). */
+static void uct_mp_ctrl_retarget(uct_mp_ep_t *ep, uct_mp_ctrl_out_t *out)
+{
+    int am_lane = ep->lane.tx_lane;
+
+    if ((out->type == UCT_MP_CTL_KEEPALIVE) ||
+        (out->type == UCT_MP_CTL_KEEPALIVE_ACK) || (am_lane < 0) ||
+        (am_lane == out->lane) ||
+        ((ep->lane.slots[out->lane].ep != NULL) &&
+         (uct_mp_lane_state(ep, out->lane) != UCT_MP_LANE_FAILED))) {
+        return;
+    }
+
+    ucs_debug("mp_rc: ep %p: %s for lane %u goes on lane %d", ep,
+              uct_mp_ctl_type_str(out->type), out->lane, am_lane);
+    out->lane = am_lane;
+}
+
 /*
  * Send queued control messages, in order per lane. A lane without resources
  * (a tcp lane still connecting, a full send queue) holds back only its own
@@ -90,6 +114,7 @@ unsigned uct_mp_ctrl_progress(uct_mp_ep_t *ep)
     unsigned count = 0;
 
     ucs_queue_for_each_safe(out, iter, &ep->ctrl.q, queue) {
+        uct_mp_ctrl_retarget(ep, out);
         if (blocked & UCS_BIT(out->lane)) {
             continue;
         }
@@ -101,6 +126,7 @@ unsigned uct_mp_ctrl_progress(uct_mp_ep_t *ep)
 
         ucs_queue_del_iter(&ep->ctrl.q, iter);
         ucs_free(out);
+        --ep->ctrl.count;
         ++count;
     }
 
@@ -117,29 +143,70 @@ void uct_mp_ctrl_first(uct_mp_ep_t *ep)
     }
 }
 
+/* An acknowledgement of the same kind waiting in the queue: the newer one
+ * takes its place (a peer's probes or duplicates cannot grow the queue) */
+static uct_mp_ctrl_out_t *uct_mp_ctrl_coalesce(uct_mp_ep_t *ep, unsigned lane,
+                                               uint8_t type)
+{
+    uct_mp_ctrl_out_t *out;
+
+    if ((type != UCT_MP_CTL_DATA_ACK) && (type != UCT_MP_CTL_KEEPALIVE_ACK)) {
+        return NULL;
+    }
+
+    ucs_queue_for_each(out, &ep->ctrl.q, queue) {
+        if ((out->type == type) &&
+            ((type == UCT_MP_CTL_DATA_ACK) || (out->lane == lane))) {
+            return out;
+        }
+    }
+    return NULL;
+}
+
 ucs_status_t uct_mp_ctrl_send(uct_mp_ep_t *ep, unsigned lane, uct_mp_ctl_t *msg)
 {
     char errmsg[UCT_MP_WIRE_ERRMSG_MAX];
-    uct_mp_ctrl_out_t *out;
-
-    out = ucs_malloc(sizeof(*out), "mp control message");
-    if (out == NULL) {
-        ucs_error("mp_rc: ep %p: failed to allocate a control message", ep);
-        return UCS_ERR_NO_MEMORY;
-    }
+    uct_mp_ctrl_out_t *out, *queued;
 
     msg->dst_token = ep->remote_token;
     msg->src_token = ep->token;
+    queued         = uct_mp_ctrl_coalesce(ep, lane, msg->type);
+    if (queued != NULL) {
+        out = queued;
+    } else if (ep->ctrl.count >= UCT_MP_CTRL_QUEUE_MAX) {
+        if (!ep->ctrl.full_logged) {
+            ep->ctrl.full_logged = 1;
+            ucs_error("mp_rc: ep %p: %u control messages wait to be sent: %s "
+                      "on lane %u dropped (later ones silently)", ep,
+                      ep->ctrl.count, uct_mp_ctl_type_str(msg->type), lane);
+        }
+        return UCS_ERR_NO_RESOURCE;
+    } else {
+        out = ucs_malloc(sizeof(*out), "mp control message");
+        if (out == NULL) {
+            ucs_error("mp_rc: ep %p: failed to allocate a control message", ep);
+            return UCS_ERR_NO_MEMORY;
+        }
+    }
+
     out->lane      = lane;
     out->type      = msg->type;
     out->length    = uct_mp_ctl_pack(msg, out->data, sizeof(out->data),
                                      errmsg, sizeof(errmsg));
     if (out->length == 0) {
+        /* an ack (fixed size) in a queued one's place always packs */
         ucs_error("mp_rc: ep %p: %s", ep, errmsg);
-        ucs_free(out);
+        if (queued == NULL) {
+            ucs_free(out);
+        }
         return UCS_ERR_INVALID_PARAM;
     }
 
+    if (queued != NULL) {
+        return UCS_OK; /* sent in the queued one's place */
+    }
+
+    ++ep->ctrl.count;
     ucs_queue_push(&ep->ctrl.q, &out->queue);
     uct_mp_work_schedule(&ep->work, UCT_MP_WORK_CTRL);
     return UCS_OK;

@@ -23,7 +23,14 @@ struct uct_mp_ep;
 /* The endpoint's slice owned by mp_ctrl.c */
 typedef struct uct_mp_ctrl_ep {
     ucs_queue_head_t         q;           /* control messages to send */
+    unsigned                 count;       /* in q */
+    int                      full_logged; /* q reached its bound */
 } uct_mp_ctrl_ep_t;
+
+
+/* Control messages queued per endpoint at most: acknowledgements are
+ * coalesced, so only a stalled lane's probes and JOINs add up */
+#define UCT_MP_CTRL_QUEUE_MAX   64
 
 
 /* Called for every control message addressed to an existing endpoint */
@@ -36,7 +43,9 @@ void uct_mp_ctrl_ep_init(struct uct_mp_ep *ep);
 void uct_mp_ctrl_ep_cleanup(struct uct_mp_ep *ep);
 
 /* Queue msg (type and body filled, tokens are added) for lane; it is sent
- * from progress, or before the next operation */
+ * from progress, or before the next operation. A DATA_ACK replaces one
+ * queued already, a KEEPALIVE_ACK one queued for the same lane; beyond
+ * UCT_MP_CTRL_QUEUE_MAX messages UCS_ERR_NO_RESOURCE (logged once). */
 ucs_status_t uct_mp_ctrl_send(struct uct_mp_ep *ep, unsigned lane,
                               uct_mp_ctl_t *msg);
 

@@ -160,8 +160,8 @@ static ucs_status_t uct_mp_ep_connect_to_iface(uct_mp_ep_t *ep,
     for (lane = 0; lane < iface->num_lanes; ++lane) {
         remote = remote_of_local[lane];
         if (remote >= 0) {
-            uct_mp_lane_create_to_iface(ep, lane, dev.lanes[remote].data,
-                                        ifc.lanes[remote].data, remote,
+            uct_mp_lane_create_to_iface(ep, lane, &dev.lanes[remote],
+                                        &ifc.lanes[remote], remote,
                                         dev.lanes[remote].md_index);
         }
     }
@@ -236,13 +236,8 @@ static ucs_status_t uct_mp_ep_unpack_ep_addr(uct_mp_iface_t *iface,
     char errmsg[UCT_MP_WIRE_ERRMSG_MAX];
     ucs_status_t status;
 
-    if (uct_mp_wire_unpack(ep_addr, UCT_MP_WIRE_MAX_LEN, UCT_MP_WIRE_EP_ADDR,
-                           epa, errmsg, sizeof(errmsg)) != 0) {
-        uct_mp_peer_log_bad_addr(iface, "ep address", errmsg);
-        return UCS_ERR_UNREACHABLE;
-    }
-
-    status = uct_mp_peer_check_lanes(iface, epa, "ep address");
+    status = uct_mp_peer_unpack(iface, ep_addr, UCT_MP_WIRE_EP_ADDR,
+                                "ep address", epa);
     if (status != UCS_OK) {
         return status;
     }
@@ -270,7 +265,6 @@ ucs_status_t uct_mp_ep_connect_to_ep(uct_ep_h tl_ep,
 {
     uct_mp_ep_t *ep       = ucs_derived_of(tl_ep, uct_mp_ep_t);
     uct_mp_iface_t *iface = uct_mp_ep_iface(ep);
-    const void *primary_dev;
     uct_mp_wire_t dev, epa;
     ucs_status_t status;
 
@@ -279,19 +273,20 @@ ucs_status_t uct_mp_ep_connect_to_ep(uct_ep_h tl_ep,
         return status;
     }
 
-    if (uct_mp_wire_is_kind(dev_addr, UCT_MP_WIRE_DEVICE_ADDR)) {
+    if (!uct_mp_peer_is_foreign_device(dev_addr)) {
         status = uct_mp_peer_unpack_device(iface, dev_addr, &dev);
         if (status != UCS_OK) {
             return status;
         }
-        primary_dev = dev.lanes[0].data;
     } else {
-        primary_dev = dev_addr; /* the connection manager's */
+        /* the connection manager's, of the lane transport's own length */
+        dev.lanes[0].len  = iface->lanes[0].attr.device_addr_len;
+        dev.lanes[0].data = dev_addr;
     }
 
     /* The primary lanes pair: each side published its lane 0 ep address;
      * the peer's primary md is its md 0, by rule */
-    status = uct_mp_lane_connect(ep, 0, primary_dev, epa.lanes[0].data, 0, 0);
+    status = uct_mp_lane_connect(ep, 0, &dev.lanes[0], &epa.lanes[0], 0, 0);
     if (status != UCS_OK) {
         ucs_error("mp_rc: ep %p primary lane (%s) connect failed: %s", ep,
                   uct_mp_lane_name(ep, 0), ucs_status_string(status));
@@ -328,9 +323,10 @@ void uct_mp_ep_dump(uct_mp_ep_t *ep, FILE *stream)
             ucs_queue_length(&ep->rma.replay_q), ucs_queue_length(&ep->flush.q),
             ep->join.rejoin_lane);
     fprintf(stream, "  am: seq %d tx_dsn %u rx_expected %u rx_acked %u "
-            "probe_dsn %u ring %u lane %d replay %d\n", ep->am.seq,
+            "probe_dsn %u ring %u lane %d replay %d refused %u\n", ep->am.seq,
             ep->am.tx_dsn, ep->am.rx_expected, ep->am.rx_acked,
-            ep->am.probe_dsn, ep->am.ring_len, ep->am.lane, ep->am.replay);
+            ep->am.probe_dsn, ep->am.ring_len, ep->am.lane, ep->am.replay,
+            ep->am.refused);
     for (lane = 0; lane < iface->num_lanes; ++lane) {
         fprintf(stream, "  lane %u (%s): %s ep %p remote %u wakeup %s, "
                 "outstanding %zu B, weight %.1f MB/s, probe %u\n", lane,

@@ -184,10 +184,10 @@ static int uct_mp_iface_is_reachable(const uct_iface_h tl_iface,
                                      const uct_iface_addr_t *iface_addr)
 {
     uct_mp_iface_t *iface = ucs_derived_of(tl_iface, uct_mp_iface_t);
+    int remote_of_local[UCT_MP_MAX_LANES];
     uct_mp_wire_t dev, lanes, ifc;
-    unsigned local, remote;
 
-    if (!uct_mp_wire_is_kind(dev_addr, UCT_MP_WIRE_DEVICE_ADDR)) {
+    if (uct_mp_peer_is_foreign_device(dev_addr)) {
         /* UCP's client-server flow: the connection manager's address of the
          * peer's primary lane device, in the lane transport's format */
         return uct_iface_is_reachable(iface->lanes[0].iface, dev_addr, NULL);
@@ -200,7 +200,8 @@ static int uct_mp_iface_is_reachable(const uct_iface_h tl_iface,
     if ((iface_addr == NULL) ||
         !(iface->cap_flags & UCT_IFACE_FLAG_CONNECT_TO_IFACE)) {
         /* connect-to-ep: the primary lanes pair, the others join later */
-        return uct_iface_is_reachable(iface->lanes[0].iface,
+        return uct_mp_lane_entries_fit(iface, 0, &dev.lanes[0], NULL, NULL) &&
+               uct_iface_is_reachable(iface->lanes[0].iface,
                                       dev.lanes[0].data, NULL);
     }
 
@@ -210,17 +211,9 @@ static int uct_mp_iface_is_reachable(const uct_iface_h tl_iface,
     }
 
     /* Reachable when at least one lane pair is */
-    for (local = 0; local < iface->num_lanes; ++local) {
-        for (remote = 0; remote < lanes.lane_count; ++remote) {
-            if (uct_iface_is_reachable(iface->lanes[local].iface,
-                                       lanes.lanes[remote].data,
-                                       ifc.lanes[remote].data)) {
-                return 1;
-            }
-        }
-    }
-
-    return 0;
+    return uct_mp_lane_pair(iface, &lanes, &ifc, NULL,
+                            UCS_MASK(UCT_MP_MAX_LANES), 0,
+                            remote_of_local) > 0;
 }
 
 static unsigned uct_mp_iface_progress(uct_iface_h tl_iface)

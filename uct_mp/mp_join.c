@@ -23,6 +23,9 @@
 #include <string.h>
 
 
+#define UCT_MP_JOIN_MAX_TRIES  3   /* JOIN_REQs of the first join */
+
+
 static UCS_F_ALWAYS_INLINE uct_mp_iface_t *uct_mp_join_iface(uct_mp_ep_t *ep)
 {
     return ucs_derived_of(ep->super.super.iface, uct_mp_iface_t);
@@ -98,13 +101,9 @@ static ucs_status_t uct_mp_join_fill_lanes(uct_mp_ep_t *ep, uct_mp_ctl_t *msg,
     return UCS_OK;
 }
 
-/*
- * Lanes that did not join (the peer did not pair them, connecting failed,
- * their link is down) lose their lane ep. A lane the peer has too becomes
- * FAILED, so that fail-back retries it like a lane that failed (hot-add:
- * its path may work later); the others, or all of them without fail-back
- * or with fewer peer_lanes, are closed.
- */
+/* Lanes that did not join (not paired, connect failed, link down) lose their
+ * lane ep. One the peer has too (< peer_lanes) becomes FAILED, so fail-back
+ * retries it (hot-add); the others, or all without fail-back, are closed. */
 static void uct_mp_join_close_unjoined(uct_mp_ep_t *ep, unsigned peer_lanes)
 {
     uct_mp_iface_t *iface = uct_mp_join_iface(ep);
@@ -148,8 +147,7 @@ void uct_mp_join_primary_connected(uct_mp_ep_t *ep, uint8_t peer_caps)
     }
 }
 
-/* Offer no lane whose link is down: it does not join, and fail-back brings
- * it in when the link comes up */
+/* Offer no lane whose link is down: fail-back brings it in when it is up */
 static void uct_mp_join_skip_down_links(uct_mp_ep_t *ep, uct_mp_ctl_t *msg)
 {
     uct_mp_iface_t *iface = uct_mp_join_iface(ep);
@@ -160,6 +158,14 @@ static void uct_mp_join_skip_down_links(uct_mp_ep_t *ep, uct_mp_ctl_t *msg)
             msg->addrs.lanes[lane].len = 0;
         }
     }
+}
+
+/* A JOIN or rejoin unanswered for 3 keepalive intervals (at least 1 s) is
+ * taken as lost */
+static ucs_time_t uct_mp_join_timeout(uct_mp_ep_t *ep)
+{
+    return ucs_max(3 * uct_mp_join_iface(ep)->ka_interval,
+                   ucs_time_from_sec(1.0));
 }
 
 void uct_mp_join_start(uct_mp_ep_t *ep)
@@ -173,8 +179,10 @@ void uct_mp_join_start(uct_mp_ep_t *ep)
     msg.lane    = 0;
     msg.join_id = ++ep->join.id;
 
-    ep->join.state = UCT_MP_JOIN_SENT;
-    status         = uct_mp_join_fill_lanes(ep, &msg, ep_addrs);
+    ep->join.state    = UCT_MP_JOIN_SENT;
+    ep->join.deadline = ucs_get_time() + uct_mp_join_timeout(ep);
+    ++ep->join.tries;
+    status            = uct_mp_join_fill_lanes(ep, &msg, ep_addrs);
     if (status == UCS_OK) {
         uct_mp_join_skip_down_links(ep, &msg);
         status = uct_mp_ctrl_send(ep, uct_mp_join_ctl_lane(ep), &msg);
@@ -264,8 +272,8 @@ static void uct_mp_join_handle_req(uct_mp_ep_t *ep, const uct_mp_ctl_t *req)
             continue;
         }
 
-        status = uct_mp_lane_connect(ep, lane, req->devs.lanes[remote].data,
-                                     req->addrs.lanes[remote].data, remote,
+        status = uct_mp_lane_connect(ep, lane, &req->devs.lanes[remote],
+                                     &req->addrs.lanes[remote], remote,
                                      req->devs.lanes[remote].md_index);
         if (status != UCS_OK) {
             ucs_diag("mp_rc: ep %p lane %u (%s): joining peer lane %d failed: "
@@ -310,8 +318,8 @@ static void uct_mp_join_handle_ack(uct_mp_ep_t *ep, const uct_mp_ctl_t *ack)
             continue;
         }
 
-        status = uct_mp_lane_connect(ep, lane, ack->devs.lanes[remote].data,
-                                     ack->addrs.lanes[remote].data, remote,
+        status = uct_mp_lane_connect(ep, lane, &ack->devs.lanes[remote],
+                                     &ack->addrs.lanes[remote], remote,
                                      ack->devs.lanes[remote].md_index);
         if (status != UCS_OK) {
             ucs_diag("mp_rc: ep %p lane %u (%s): connecting to joined peer "
@@ -428,8 +436,7 @@ static void uct_mp_join_start_rejoin(uct_mp_ep_t *ep, unsigned lane,
     }
 
     ep->join.rejoin_lane           = lane;
-    ep->join.rejoin_deadline       = now + ucs_max(3 * iface->ka_interval,
-                                                   ucs_time_from_sec(1.0));
+    ep->join.rejoin_deadline       = now + uct_mp_join_timeout(ep);
     ep->join.lanes[lane].retry_at = 0;
     uct_mp_lane_unpair(ep, lane);
     ucs_diag("mp_rc: ep %p lane %u (%s): trying to rejoin (JOIN %u)", ep, lane,
@@ -471,11 +478,38 @@ static void uct_mp_join_link_came_up(uct_mp_ep_t *ep, unsigned lane)
     }
 }
 
+/* JOIN_SENT too long: the request or its answer was lost (a control message
+ * on a lane that fails is dropped); ask again with a new id, a bounded
+ * number of times, then go on with the lanes there are */
+static void uct_mp_join_check_sent(uct_mp_ep_t *ep, ucs_time_t now)
+{
+    if ((ep->join.state != UCT_MP_JOIN_SENT) ||
+        ((int64_t)(now - ep->join.deadline) <= 0)) {
+        return;
+    }
+
+    if (ep->join.tries < UCT_MP_JOIN_MAX_TRIES) {
+        ucs_diag("mp_rc: ep %p: no answer to JOIN %u from ep 0x%x, asking "
+                 "again", ep, ep->join.id, ep->remote_token);
+        ep->join.state = UCT_MP_JOIN_WANTED;
+        uct_mp_join_start(ep);
+        return;
+    }
+
+    ucs_warn("mp_rc: ep %p: no answer to JOIN %u from ep 0x%x after %u "
+             "tries: %u lanes not joined", ep, ep->join.id, ep->remote_token,
+             ep->join.tries, uct_mp_join_iface(ep)->num_lanes - 1);
+    ep->join.state = UCT_MP_JOIN_DONE;
+    uct_mp_join_close_unjoined(ep, UCT_MP_MAX_LANES);
+}
+
 void uct_mp_join_failback_tick(uct_mp_ep_t *ep, ucs_time_t now)
 {
     uct_mp_iface_t *iface = uct_mp_join_iface(ep);
     uct_mp_join_lane_t *jl;
     unsigned lane;
+
+    uct_mp_join_check_sent(ep, now);
 
     if (ep->join.rejoin_lane >= 0) {
         if ((int64_t)(now - ep->join.rejoin_deadline) > 0) {
@@ -527,8 +561,8 @@ static void uct_mp_join_handle_rejoin_ack(uct_mp_ep_t *ep,
         return;
     }
 
-    status = uct_mp_lane_connect(ep, lane, ack->devs.lanes[remote].data,
-                                 ack->addrs.lanes[remote].data, remote,
+    status = uct_mp_lane_connect(ep, lane, &ack->devs.lanes[remote],
+                                 &ack->addrs.lanes[remote], remote,
                                  ack->devs.lanes[remote].md_index);
     if (status != UCS_OK) {
         uct_mp_lane_fail(ep, lane, status);
@@ -556,6 +590,30 @@ void uct_mp_join_rejoin_confirmed(uct_mp_ep_t *ep, unsigned lane)
              ep->lane.slots[lane].remote_lane, uct_mp_lanes_usable(ep->lane.sm));
 }
 
+/* Responder: may the peer's rejoin replace our lane j? Only a lane that
+ * failed, is being rejoined or was closed (a drained lane that comes back),
+ * or one silent for a keepalive interval (the peer saw the path fail
+ * first): a working lane is never torn down */
+static int uct_mp_join_may_replace(uct_mp_ep_t *ep, unsigned j)
+{
+    uct_mp_iface_t *iface     = uct_mp_join_iface(ep);
+    uct_mp_lane_state_t state = uct_mp_lane_state(ep, j);
+    ucs_time_t silent         = ucs_get_time() -
+                                ep->lane.slots[j].last_arrival;
+
+    if ((state == UCT_MP_LANE_FAILED) || (state == UCT_MP_LANE_CONNECTING) ||
+        (state == UCT_MP_LANE_CLOSED) ||
+        ((iface->ka_interval > 0) && (silent >= iface->ka_interval))) {
+        return 1;
+    }
+
+    ucs_diag("mp_rc: ep %p lane %u (%s): peer asks to rejoin it, but it is "
+             "%s and heard from %.0f ms ago: refused", ep, j,
+             iface->lanes[j].dev_name, uct_mp_lane_state_str(state),
+             ucs_time_to_msec(silent));
+    return 0;
+}
+
 /* Responder: our lane for the peer's rejoining lane i: the lane paired with
  * it before, else the same index; -1 if none may rejoin now */
 static int uct_mp_join_rejoin_lane(uct_mp_ep_t *ep, const uct_mp_ctl_t *req,
@@ -573,7 +631,10 @@ static int uct_mp_join_rejoin_lane(uct_mp_ep_t *ep, const uct_mp_ctl_t *req,
         j = i;
     }
     if ((j >= iface->num_lanes) || ((int)j == ep->lane.tx_lane) ||
-        (req->addrs.lanes[i].len != iface->lanes[j].attr.ep_addr_len)) {
+        (i >= req->devs.lane_count) || !uct_mp_join_may_replace(ep, j) ||
+        (req->devs.lanes[i].md_index >= UCT_MP_MAX_LANES) ||
+        !uct_mp_lane_entries_fit(iface, j, &req->devs.lanes[i], NULL,
+                                 &req->addrs.lanes[i])) {
         return -1;
     }
 
@@ -610,8 +671,8 @@ static ucs_status_t uct_mp_join_replace_lane(uct_mp_ep_t *ep,
     }
 
     /* CONNECTED when the initiator's KEEPALIVE arrives on it */
-    status = uct_mp_lane_connect(ep, j, req->devs.lanes[i].data,
-                                 req->addrs.lanes[i].data, i,
+    status = uct_mp_lane_connect(ep, j, &req->devs.lanes[i],
+                                 &req->addrs.lanes[i], i,
                                  req->devs.lanes[i].md_index);
     if (status != UCS_OK) {
         uct_mp_lane_fail(ep, j, status);
@@ -696,6 +757,17 @@ void uct_mp_join_handle_ctl(uct_mp_ep_t *ep, const uct_mp_ctl_t *msg,
 {
     switch (msg->type) {
     case UCT_MP_CTL_JOIN_REQ:
+        if (ep->join.peer_id_valid &&
+            ((int32_t)(msg->join_id - ep->join.peer_id) <= 0)) {
+            /* every attempt of the peer has a new id: a repeated or older
+             * one was answered already */
+            ucs_debug("mp_rc: ep %p: JOIN_REQ %u of ep 0x%x again (last %u): "
+                      "ignored", ep, msg->join_id, msg->src_token,
+                      ep->join.peer_id);
+            break;
+        }
+        ep->join.peer_id       = msg->join_id;
+        ep->join.peer_id_valid = 1;
         if ((ep->join.state == UCT_MP_JOIN_DONE) &&
             (ep->join.rejoin_req == NULL)) {
             uct_mp_join_queue_rejoin(ep, data, length);

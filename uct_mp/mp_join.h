@@ -54,6 +54,10 @@ typedef struct uct_mp_join_lane {
 typedef struct uct_mp_join_ep {
     uct_mp_join_state_t      state;         /* joining non-primary lanes */
     uint32_t                 id;            /* last JOIN_REQ sent */
+    ucs_time_t               deadline;      /* JOIN_SENT: answer due */
+    unsigned                 tries;         /* JOIN_REQs sent */
+    uint32_t                 peer_id;       /* last peer JOIN_REQ taken */
+    int                      peer_id_valid; /* one was taken */
     int                      rejoin_lane;   /* fail-back JOIN in flight */
     ucs_time_t               rejoin_deadline;
     void                     *rejoin_req;   /* peer's REPLACE JOIN_REQ, copied */
@@ -88,8 +92,8 @@ void uct_mp_join_handle_keepalive(struct uct_mp_ep *ep, unsigned lane,
 /* KEEPALIVE_ACK on lane: on a rejoining lane, the confirmation */
 void uct_mp_join_rejoin_confirmed(struct uct_mp_ep *ep, unsigned lane);
 
-/* Fail-back: start a due rejoin, or give up one that timed out (keepalive
- * tick) */
+/* Keepalive tick: send the JOIN_REQ again when unanswered (a bounded number
+ * of times); fail-back: start a due rejoin, or give up one that timed out */
 void uct_mp_join_failback_tick(struct uct_mp_ep *ep, ucs_time_t now);
 
 /* Undrain: rejoin the closed, drained lane now (this side initiates);

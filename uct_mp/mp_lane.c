@@ -11,9 +11,11 @@
 
 #include "mp_lane.h"
 #include "mp_ep.h"
+#include "mp_peer.h"
 
 #include <uct/base/uct_iface.h>
 #include <ucs/debug/log.h>
+#include <ucs/sys/string.h>
 #include <ucs/time/time.h>
 #include <string.h>
 
@@ -172,21 +174,71 @@ ucs_status_t uct_mp_lane_create(uct_mp_ep_t *ep, unsigned lane,
     return UCS_OK;
 }
 
+static int uct_mp_lane_entry_fits(const uct_mp_wire_lane_t *entry,
+                                   size_t local_len)
+{
+    return (entry == NULL) ||
+           ((entry->len == local_len) &&
+            ((entry->data != NULL) || (local_len == 0)));
+}
+
+int uct_mp_lane_entries_fit(uct_mp_iface_t *iface, unsigned lane,
+                            const uct_mp_wire_lane_t *dev,
+                            const uct_mp_wire_lane_t *ifc,
+                            const uct_mp_wire_lane_t *epa)
+{
+    const uct_iface_attr_t *attr = &iface->lanes[lane].attr;
+
+    return uct_mp_lane_entry_fits(dev, attr->device_addr_len) &&
+           uct_mp_lane_entry_fits(ifc, attr->iface_addr_len) &&
+           uct_mp_lane_entry_fits(epa, attr->ep_addr_len);
+}
+
+/* Refuse peer entries that do not fit lane: the lane transport reads its
+ * own lengths from them, and a NULL one crashes it */
+static ucs_status_t uct_mp_lane_check_peer(uct_mp_ep_t *ep, unsigned lane,
+                                           const uct_mp_wire_lane_t *dev,
+                                           const uct_mp_wire_lane_t *ifc,
+                                           const uct_mp_wire_lane_t *epa,
+                                           unsigned remote)
+{
+    const uct_iface_attr_t *attr = &uct_mp_lane_iface(ep)->lanes[lane].attr;
+    char errmsg[UCT_MP_WIRE_ERRMSG_MAX];
+
+    if (uct_mp_lane_entries_fit(uct_mp_lane_iface(ep), lane, dev, ifc, epa)) {
+        return UCS_OK;
+    }
+
+    ucs_snprintf_safe(errmsg, sizeof(errmsg), "peer lane %u has device/iface/"
+                      "ep addresses of %d/%d/%d bytes, lane %u (%s) uses "
+                      "%zu/%zu/%zu", remote, dev ? dev->len : -1,
+                      ifc ? ifc->len : -1, epa ? epa->len : -1, lane,
+                      uct_mp_lane_name(ep, lane), attr->device_addr_len,
+                      attr->iface_addr_len, attr->ep_addr_len);
+    uct_mp_peer_log_bad_addr(uct_mp_lane_iface(ep), "lane", errmsg);
+    return UCS_ERR_UNREACHABLE;
+}
+
 ucs_status_t uct_mp_lane_create_to_iface(uct_mp_ep_t *ep, unsigned lane,
-                                         const void *dev_addr,
-                                         const void *iface_addr,
+                                         const uct_mp_wire_lane_t *dev,
+                                         const uct_mp_wire_lane_t *ifc,
                                          unsigned remote, unsigned md_index)
 {
     uct_mp_lane_slot_t *slot = &ep->lane.slots[lane];
     uct_ep_params_t lane_params;
     ucs_status_t status;
 
+    status = uct_mp_lane_check_peer(ep, lane, dev, ifc, NULL, remote);
+    if (status != UCS_OK) {
+        return status;
+    }
+
     lane_params.field_mask = UCT_EP_PARAM_FIELD_IFACE |
                              UCT_EP_PARAM_FIELD_DEV_ADDR |
                              UCT_EP_PARAM_FIELD_IFACE_ADDR;
     lane_params.iface      = uct_mp_lane_iface(ep)->lanes[lane].iface;
-    lane_params.dev_addr   = dev_addr;
-    lane_params.iface_addr = iface_addr;
+    lane_params.dev_addr   = dev->data;
+    lane_params.iface_addr = ifc->data;
     status                 = uct_ep_create(&lane_params, &slot->ep);
     if (status != UCS_OK) {
         slot->ep = NULL;
@@ -204,13 +256,19 @@ ucs_status_t uct_mp_lane_create_to_iface(uct_mp_ep_t *ep, unsigned lane,
 }
 
 ucs_status_t uct_mp_lane_connect(uct_mp_ep_t *ep, unsigned lane,
-                                 const void *dev_addr, const void *ep_addr,
+                                 const uct_mp_wire_lane_t *dev,
+                                 const uct_mp_wire_lane_t *epa,
                                  unsigned remote, unsigned md_index)
 {
     uct_mp_lane_slot_t *slot = &ep->lane.slots[lane];
     ucs_status_t status;
 
-    status = uct_ep_connect_to_ep(slot->ep, dev_addr, ep_addr);
+    status = uct_mp_lane_check_peer(ep, lane, dev, NULL, epa, remote);
+    if (status != UCS_OK) {
+        return status;
+    }
+
+    status = uct_ep_connect_to_ep(slot->ep, dev->data, epa->data);
     if (status != UCS_OK) {
         return status;
     }
@@ -517,8 +575,9 @@ static int uct_mp_lane_pairable(uct_mp_iface_t *iface, unsigned local,
                                 const uct_mp_wire_t *ifc,
                                 const uct_mp_wire_t *eps)
 {
-    return ((eps == NULL) ||
-            (eps->lanes[remote].len == iface->lanes[local].attr.ep_addr_len)) &&
+    return uct_mp_lane_entries_fit(iface, local, &devs->lanes[remote],
+                                   (ifc == NULL) ? NULL : &ifc->lanes[remote],
+                                   (eps == NULL) ? NULL : &eps->lanes[remote]) &&
            uct_iface_is_reachable(iface->lanes[local].iface,
                                   devs->lanes[remote].data,
                                   (ifc == NULL) ? NULL :

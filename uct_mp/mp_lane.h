@@ -128,17 +128,29 @@ void uct_mp_lane_event(struct uct_mp_ep *ep, unsigned lane,
 ucs_status_t uct_mp_lane_create(struct uct_mp_ep *ep, unsigned lane,
                                 uct_mp_lane_event_t event);
 
-/* Create lane's ep connected to the peer's lane iface remote */
+/* Create lane's ep connected to the peer's lane iface remote (entries dev
+ * and ifc, checked as in uct_mp_lane_connect) */
 ucs_status_t uct_mp_lane_create_to_iface(struct uct_mp_ep *ep, unsigned lane,
-                                         const void *dev_addr,
-                                         const void *iface_addr,
+                                         const uct_mp_wire_lane_t *dev,
+                                         const uct_mp_wire_lane_t *ifc,
                                          unsigned remote, unsigned md_index);
 
-/* Connect lane's ep to the peer's lane remote (ep address ep_addr on the
- * device dev_addr) and record the pair; the state does not change */
+/* Connect lane's ep to the peer's lane remote (ep address entry epa on the
+ * device entry dev) and record the pair; the state does not change. Entries
+ * that do not fit the lane (uct_mp_lane_entries_fit) are refused with
+ * UCS_ERR_UNREACHABLE, logged. */
 ucs_status_t uct_mp_lane_connect(struct uct_mp_ep *ep, unsigned lane,
-                                 const void *dev_addr, const void *ep_addr,
+                                 const uct_mp_wire_lane_t *dev,
+                                 const uct_mp_wire_lane_t *epa,
                                  unsigned remote, unsigned md_index);
+
+/* Do the peer's lane entries (NULL: not given) have the lengths that local
+ * lane uses (same lane transport), with bytes where it uses some? Every
+ * entry handed to a lane transport passes this test. */
+int uct_mp_lane_entries_fit(uct_mp_iface_t *iface, unsigned lane,
+                            const uct_mp_wire_lane_t *dev,
+                            const uct_mp_wire_lane_t *ifc,
+                            const uct_mp_wire_lane_t *epa);
 
 /* The lane no longer pairs with a peer lane (a join or rejoin starts) */
 void uct_mp_lane_unpair(struct uct_mp_ep *ep, unsigned lane);

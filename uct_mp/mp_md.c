@@ -584,10 +584,11 @@ static ucs_status_t uct_mp_md_compute_rkey_size(uct_mp_md_t *md)
     msg.kind       = UCT_MP_WIRE_RKEY;
     msg.lane_count = md->num_lane_mds;
     for (i = 0; i < md->num_lane_mds; ++i) {
-        if (md->lane_mds[i].attr.rkey_packed_size > UINT8_MAX) {
-            ucs_error("mp: lane md %s rkey size %zu exceeds %u bytes",
+        if (md->lane_mds[i].attr.rkey_packed_size !=
+            uct_mp_lane_tl_rkey_len(md->lane_tl)) { /* what peers expect */
+            ucs_error("mp: lane md %s rkey size %zu, %s lanes use %zu",
                       md->lane_mds[i].name, md->lane_mds[i].attr.rkey_packed_size,
-                      UINT8_MAX);
+                      md->lane_tl_name, uct_mp_lane_tl_rkey_len(md->lane_tl));
             return UCS_ERR_UNSUPPORTED;
         }
         msg.lanes[i].len = md->lane_mds[i].attr.rkey_packed_size;
@@ -716,8 +717,8 @@ uct_mp_rkey_unpack(uct_component_t *component, const void *rkey_buffer,
     const char *name;
     unsigned i;
 
-    if (uct_mp_wire_unpack(rkey_buffer, UCT_MP_WIRE_MAX_LEN, UCT_MP_WIRE_RKEY,
-                           &msg, errmsg, sizeof(errmsg)) != 0) {
+    if (uct_mp_wire_unpack_rkey(rkey_buffer, &msg, errmsg,
+                                sizeof(errmsg)) != 0) {
         ucs_error("mp: invalid remote key: %s", errmsg);
         return UCS_ERR_INVALID_PARAM;
     }

@@ -71,19 +71,65 @@ ucs_status_t uct_mp_peer_check_lanes(uct_mp_iface_t *iface,
     return UCS_OK;
 }
 
+unsigned uct_mp_peer_lane_lens(uct_mp_iface_t *iface, uct_mp_wire_kind_t kind,
+                               uint8_t *lens)
+{
+    unsigned lane, i, count = 0;
+    size_t len;
+
+    for (lane = 0; lane < iface->num_lanes; ++lane) {
+        len = (kind == UCT_MP_WIRE_EP_ADDR)    ?
+              iface->lanes[lane].attr.ep_addr_len :
+              (kind == UCT_MP_WIRE_IFACE_ADDR) ?
+              iface->lanes[lane].attr.iface_addr_len :
+              iface->lanes[lane].attr.device_addr_len;
+        for (i = 0; i < count; ++i) {
+            if (lens[i] == len) {
+                break;
+            }
+        }
+        if ((i == count) && (len <= UINT8_MAX)) {
+            lens[count++] = len;
+        }
+    }
+    return count;
+}
+
+int uct_mp_peer_is_foreign_device(const uct_device_addr_t *dev_addr)
+{
+    uint8_t version;
+
+    return !uct_mp_wire_is_kind(dev_addr, UCT_MP_WIRE_DEVICE_ADDR) &&
+           !uct_mp_wire_is_other_version(dev_addr,
+                                         UCT_MP_UCP_MAX_DEV_ADDR_LEN,
+                                         UCT_MP_WIRE_DEVICE_ADDR, &version);
+}
+
+ucs_status_t uct_mp_peer_unpack(uct_mp_iface_t *iface, const void *buf,
+                                uct_mp_wire_kind_t kind, const char *what,
+                                uct_mp_wire_t *msg)
+{
+    uct_mp_wire_kind_t lens_of = (kind == UCT_MP_WIRE_LANE_DEVS) ?
+                                 UCT_MP_WIRE_DEVICE_ADDR : kind;
+    char errmsg[UCT_MP_WIRE_ERRMSG_MAX];
+    uint8_t lens[UCT_MP_MAX_LANES];
+
+    if (uct_mp_wire_unpack_exact(buf, kind, lens,
+                                 uct_mp_peer_lane_lens(iface, lens_of, lens),
+                                 msg, errmsg, sizeof(errmsg)) != 0) {
+        uct_mp_peer_log_bad_addr(iface, what, errmsg);
+        return UCS_ERR_UNREACHABLE;
+    }
+    return (kind == UCT_MP_WIRE_IFACE_ADDR) ? UCS_OK :
+           uct_mp_peer_check_lanes(iface, msg, what);
+}
+
 ucs_status_t uct_mp_peer_unpack_device(uct_mp_iface_t *iface,
                                         const uct_device_addr_t *dev_addr,
                                         uct_mp_wire_t *dev)
 {
-    char errmsg[UCT_MP_WIRE_ERRMSG_MAX];
-
-    if (uct_mp_wire_unpack(dev_addr, UCT_MP_WIRE_MAX_LEN,
-                           UCT_MP_WIRE_DEVICE_ADDR, dev, errmsg,
-                           sizeof(errmsg)) != 0) {
-        uct_mp_peer_log_bad_addr(iface, "device address", errmsg);
-        return UCS_ERR_UNREACHABLE;
-    }
-    return uct_mp_peer_check_lanes(iface, dev, "device address");
+    return uct_mp_peer_unpack(iface, dev_addr, UCT_MP_WIRE_DEVICE_ADDR,
+                              "device address", dev);
 }
 
 ucs_status_t uct_mp_peer_unpack_lanes(uct_mp_iface_t *iface, const void *buf,
@@ -95,22 +141,16 @@ ucs_status_t uct_mp_peer_unpack_lanes(uct_mp_iface_t *iface, const void *buf,
     char errmsg[UCT_MP_WIRE_ERRMSG_MAX];
     ucs_status_t status;
 
-    if (uct_mp_wire_unpack(buf, UCT_MP_WIRE_MAX_LEN, UCT_MP_WIRE_LANE_DEVS,
-                           lanes, errmsg, sizeof(errmsg)) != 0) {
-        uct_mp_peer_log_bad_addr(iface, what, errmsg);
-        return UCS_ERR_UNREACHABLE;
-    }
-
-    status = uct_mp_peer_check_lanes(iface, lanes, what);
+    status = uct_mp_peer_unpack(iface, buf, UCT_MP_WIRE_LANE_DEVS, what, lanes);
     if (status != UCS_OK) {
         return status;
     }
 
-    if (uct_mp_wire_unpack(UCS_PTR_BYTE_OFFSET(buf, lanes->total_len),
-                           UCT_MP_WIRE_MAX_LEN, kind, msg, errmsg,
-                           sizeof(errmsg)) != 0) {
-        uct_mp_peer_log_bad_addr(iface, what, errmsg);
-        return UCS_ERR_UNREACHABLE;
+    status = uct_mp_peer_unpack(iface,
+                                UCS_PTR_BYTE_OFFSET(buf, lanes->total_len),
+                                kind, what, msg);
+    if (status != UCS_OK) {
+        return status;
     }
 
     if (msg->lane_count != lanes->lane_count) {

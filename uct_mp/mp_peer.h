@@ -27,6 +27,22 @@ struct uct_mp_ep;
 /* Pack the iface's own device, lane devices and iface addresses */
 ucs_status_t uct_mp_peer_pack_addresses(uct_mp_iface_t *iface, uct_mp_md_t *md);
 
+/* The distinct lengths of the local lanes' addresses of kind (device for
+ * LANE_DEVS): what a peer's entries must have (same lane transport) */
+unsigned uct_mp_peer_lane_lens(uct_mp_iface_t *iface, uct_mp_wire_kind_t kind,
+                               uint8_t *lens);
+
+/* Is dev_addr in the lane transport's own format (the connection manager's
+ * address in UCP's client-server flow), not an mp address of any version? */
+int uct_mp_peer_is_foreign_device(const uct_device_addr_t *dev_addr);
+
+/* Decode and check a peer's address or key of kind whose length UCT does not
+ * pass: its entries must have the lengths of the local lanes (nothing past
+ * them is read); another version is refused by name */
+ucs_status_t uct_mp_peer_unpack(uct_mp_iface_t *iface, const void *buf,
+                                uct_mp_wire_kind_t kind, const char *what,
+                                uct_mp_wire_t *msg);
+
 ucs_status_t uct_mp_peer_unpack_device(uct_mp_iface_t *iface,
                                        const uct_device_addr_t *dev_addr,
                                        uct_mp_wire_t *dev);

@@ -351,6 +351,10 @@ void entity::close()
         m_async = NULL;
     }
     if (m_md != NULL) {
+        for (uct_mem_h memh : m_memhs) {
+            uct_md_mem_dereg(m_md, memh);
+        }
+        m_memhs.clear();
         uct_md_close(m_md);
         m_md = NULL;
     }
@@ -403,6 +407,7 @@ void mapped_buffer::map(entity &e, size_t size, unsigned seed)
     data  = pattern(size, seed);
     ASSERT_EQ(UCS_OK, uct_md_mem_reg(e.m_md, &data[0], ucs_max(size, 1ul),
                                      UCT_MD_MEM_ACCESS_ALL, &memh));
+    e.m_memhs.insert(memh);
 }
 
 void mapped_buffer::unpack_rkey_for_peer()
@@ -420,8 +425,9 @@ void mapped_buffer::unmap()
         uct_rkey_release(find_mp_component(), &rkey);
         has_rkey = false;
     }
+    /* not when the owner's close() deregistered it already */
     if ((owner != NULL) && (memh != UCT_MEM_HANDLE_NULL) &&
-        (owner->m_md != NULL)) {
+        (owner->m_memhs.erase(memh) > 0)) {
         uct_md_mem_dereg(owner->m_md, memh);
     }
     memh = UCT_MEM_HANDLE_NULL;

@@ -33,6 +33,7 @@ extern "C" {
 #include <cstdlib>
 #include <cstring>
 #include <functional>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -140,6 +141,9 @@ public:
     std::vector<uint8_t>        m_dev_addr;
     std::vector<uint8_t>        m_iface_addr;
     std::vector<uct_ep_h>       m_eps;
+    /* memory of mapped_buffers still registered, deregistered by close()
+     * when a test closes the entity before it unmaps them */
+    std::set<uct_mem_h>         m_memhs;
     unsigned                    m_base_callbacks = 0;
     unsigned                    m_base_handlers  = 0;
 };

@@ -286,6 +286,113 @@ TEST_F(test_mp_wire, bytes_beyond_total_length_are_ignored) {
     EXPECT_EQ(len, (size_t)buf[2]);
 }
 
+/* Decode with the local lane lengths; returns the error message, "" */
+static std::string unpack_exact(const std::vector<uint8_t> &buf,
+                                uct_mp_wire_kind_t kind,
+                                std::vector<uint8_t> lens, uct_mp_wire_t *msg)
+{
+    char errmsg[UCT_MP_WIRE_ERRMSG_MAX] = "";
+    if (uct_mp_wire_unpack_exact(buf.data(), kind, lens.data(), lens.size(),
+                                 msg, errmsg, sizeof(errmsg)) == 0) {
+        return "";
+    }
+    EXPECT_STRNE("", errmsg) << "refused without a message";
+    return errmsg;
+}
+
+TEST_F(test_mp_wire, exact_decode_of_every_kind_needs_no_length) {
+    for (uct_mp_wire_kind_t kind : all_kinds) {
+        for (unsigned lanes : {1u, 3u, 8u}) {
+            for (unsigned lane_len : {0u, 6u, 17u}) {
+                std::vector<uint8_t> buf = pack(make(kind, lanes, lane_len));
+                uct_mp_wire_t out;
+                EXPECT_EQ("", unpack_exact(buf, kind, {3, (uint8_t)lane_len},
+                                           &out));
+                EXPECT_EQ(lanes, out.lane_count);
+                EXPECT_EQ(buf.size(), (size_t)out.total_len);
+            }
+        }
+    }
+}
+
+TEST_F(test_mp_wire, exact_decode_refuses_lengths_local_lanes_do_not_use) {
+    /* exact-size heap buffers: a read past them is a real over-read */
+    std::vector<uint8_t> buf = pack(make(UCT_MP_WIRE_EP_ADDR, 1, 10));
+    uct_mp_wire_t out;
+    std::string err = unpack_exact(buf, UCT_MP_WIRE_EP_ADDR, {4}, &out);
+    EXPECT_NE(std::string::npos, err.find("has 10 bytes, local lanes use 4"))
+        << err;
+
+    /* an empty entry is refused too where the local lanes have bytes */
+    buf = pack(make(UCT_MP_WIRE_DEVICE_ADDR, 1, 0));
+    err = unpack_exact(buf, UCT_MP_WIRE_DEVICE_ADDR, {6}, &out);
+    EXPECT_NE(std::string::npos, err.find("has 0 bytes")) << err;
+}
+
+TEST_F(test_mp_wire, exact_decode_never_trusts_a_forged_length_byte) {
+    for (uint8_t forged : {(uint8_t)30, (uint8_t)200, (uint8_t)255}) {
+        /* forged entry length: refused before anything past it is read */
+        std::vector<uint8_t> buf = pack(make(UCT_MP_WIRE_RKEY, 2, 8));
+        buf[5] = forged;
+        uct_mp_wire_t out;
+        std::string err = unpack_exact(buf, UCT_MP_WIRE_RKEY, {8}, &out);
+        EXPECT_NE(std::string::npos, err.find("lane 0 of 2 has")) << err;
+
+        /* forged total length with entries of the right length */
+        buf    = pack(make(UCT_MP_WIRE_RKEY, 2, 8));
+        buf[2] = forged;
+        err    = unpack_exact(buf, UCT_MP_WIRE_RKEY, {8}, &out);
+        EXPECT_NE(std::string::npos, err.find("make " +
+                                              std::to_string(buf.size())))
+            << err;
+    }
+}
+
+TEST_F(test_mp_wire, exact_decode_reads_only_the_header_of_another_version) {
+    std::vector<uint8_t> buf = pack(make(UCT_MP_WIRE_DEVICE_ADDR, 1, 6));
+    buf[0] = 3;
+    buf.resize(2); /* nothing past version and kind is read */
+    uct_mp_wire_t out;
+    std::string err = unpack_exact(buf, UCT_MP_WIRE_DEVICE_ADDR, {6}, &out);
+    EXPECT_NE(std::string::npos, err.find("MP protocol version 3")) << err;
+}
+
+TEST_F(test_mp_wire, other_version_is_told_from_lane_addresses) {
+    uint8_t version = 0;
+    for (unsigned v : {1u, 3u, 17u}) {
+        std::vector<uint8_t> buf = pack(make(UCT_MP_WIRE_DEVICE_ADDR, 1, 6));
+        buf[0] = v;
+        fix_check(&buf);
+        EXPECT_TRUE(uct_mp_wire_is_other_version(buf.data(), 31,
+                                                 UCT_MP_WIRE_DEVICE_ADDR,
+                                                 &version));
+        EXPECT_EQ(v, version);
+        /* longer than UCP allows a device address: not an address */
+        EXPECT_FALSE(uct_mp_wire_is_other_version(buf.data(), buf.size() - 1,
+                                                  UCT_MP_WIRE_DEVICE_ADDR,
+                                                  &version));
+    }
+
+    /* this version, a tcp device address, a RoCE GID address */
+    std::vector<uint8_t> own = pack(make(UCT_MP_WIRE_DEVICE_ADDR, 1, 6));
+    std::vector<uint8_t> tcp = {0x00, 0x02, 198, 18, 0, 1};
+    std::vector<uint8_t> roce(17, 0);
+    roce[0] = 0x08;
+    roce[1] = 0x01;
+    roce[2] = 0xfe;
+    for (const auto &buf : {own, tcp, roce}) {
+        EXPECT_FALSE(uct_mp_wire_is_other_version(buf.data(), buf.size(),
+                                                  UCT_MP_WIRE_DEVICE_ADDR,
+                                                  &version));
+    }
+}
+
+TEST_F(test_mp_wire, lane_rkey_lengths_are_the_lane_components) {
+    EXPECT_EQ(8u, uct_mp_lane_tl_rkey_len(UCT_MP_LANE_TL_RC_VERBS));
+    EXPECT_EQ(8u, uct_mp_lane_tl_rkey_len(UCT_MP_LANE_TL_RC_MLX5));
+    EXPECT_EQ(0u, uct_mp_lane_tl_rkey_len(UCT_MP_LANE_TL_TCP));
+}
+
 TEST_F(test_mp_wire, random_garbage_never_crashes_and_is_refused) {
     std::mt19937 rng(12345);
     unsigned accepted = 0;
