@@ -18,27 +18,32 @@ const int X = -1; /* transition not allowed */
 
 /*
  * Next state for (state, event). Rows: states in enum order; columns: events
- * CREATE, CONNECTED, PROMOTE, DEMOTE, DRAIN, ERROR, RETRY, CLOSE.
+ * CREATE, CONNECTED, PROMOTE, DEMOTE, DRAIN, SUSPECT, EVIDENCE, ERROR, RETRY,
+ * CLOSE.
  */
 const int transitions[UCT_MP_LANE_STATE_LAST][UCT_MP_LANE_EV_LAST] = {
     /* IDLE: only a lane ep creation or a close */
-    {UCT_MP_LANE_CONNECTING, X, X, X, X, X, X, UCT_MP_LANE_CLOSED},
+    {UCT_MP_LANE_CONNECTING, X, X, X, X, X, X, X, X, UCT_MP_LANE_CLOSED},
     /* CONNECTING: the peer side connects, or the attempt fails */
-    {X, UCT_MP_LANE_STANDBY, X, X, X, UCT_MP_LANE_FAILED, X,
+    {X, UCT_MP_LANE_STANDBY, X, X, X, X, X, UCT_MP_LANE_FAILED, X,
      UCT_MP_LANE_CLOSED},
-    /* ACTIVE: carries traffic until demoted, drained or failed */
-    {X, X, X, UCT_MP_LANE_STANDBY, UCT_MP_LANE_DRAINING, UCT_MP_LANE_FAILED, X,
-     UCT_MP_LANE_CLOSED},
+    /* ACTIVE: carries traffic until demoted, drained, suspected or failed */
+    {X, X, X, UCT_MP_LANE_STANDBY, UCT_MP_LANE_DRAINING, UCT_MP_LANE_SUSPECT,
+     X, UCT_MP_LANE_FAILED, X, UCT_MP_LANE_CLOSED},
     /* STANDBY: connected and idle, ready to be promoted */
-    {X, X, UCT_MP_LANE_ACTIVE, X, UCT_MP_LANE_DRAINING, UCT_MP_LANE_FAILED, X,
-     UCT_MP_LANE_CLOSED},
+    {X, X, UCT_MP_LANE_ACTIVE, X, UCT_MP_LANE_DRAINING, UCT_MP_LANE_SUSPECT,
+     X, UCT_MP_LANE_FAILED, X, UCT_MP_LANE_CLOSED},
+    /* SUSPECT: silent; evidence brings it back, a further silence or a
+     * transport error fails it */
+    {X, X, X, X, UCT_MP_LANE_DRAINING, X, UCT_MP_LANE_STANDBY,
+     UCT_MP_LANE_FAILED, X, UCT_MP_LANE_CLOSED},
     /* DRAINING: no new work; ends closed, or failed if the path dies first */
-    {X, X, X, X, X, UCT_MP_LANE_FAILED, X, UCT_MP_LANE_CLOSED},
+    {X, X, X, X, X, X, X, UCT_MP_LANE_FAILED, X, UCT_MP_LANE_CLOSED},
     /* FAILED: further errors change nothing; fail-back retries the lane */
-    {X, X, X, X, X, UCT_MP_LANE_FAILED, UCT_MP_LANE_CONNECTING,
+    {X, X, X, X, X, X, X, UCT_MP_LANE_FAILED, UCT_MP_LANE_CONNECTING,
      UCT_MP_LANE_CLOSED},
     /* CLOSED: final, except that undrain reopens a drained lane */
-    {X, X, X, X, X, X, UCT_MP_LANE_CONNECTING, X},
+    {X, X, X, X, X, X, X, X, UCT_MP_LANE_CONNECTING, X},
 };
 
 bool usable(uct_mp_lane_state_t state)
@@ -122,10 +127,20 @@ private:
     /*
      * Policy election over the connected lanes. load_balance: all of them
      * carry traffic. active_backup (and efficiency, for now): the first in
-     * preference order carries traffic, the others stand by.
+     * preference order carries traffic, the others stand by. With none left,
+     * the suspect lanes are taken back: a lane that went silent may only be
+     * congested, and failing the endpoint would lose what it still carries.
      */
     void elect() {
         bool primary_taken = false;
+
+        if (num_usable() == 0) {
+            for (unsigned lane = 0; lane < m_count; ++lane) {
+                if (m_states[lane] == UCT_MP_LANE_SUSPECT) {
+                    m_states[lane] = UCT_MP_LANE_STANDBY;
+                }
+            }
+        }
 
         for (unsigned lane = 0; lane < m_count; ++lane) {
             if (!usable(m_states[lane])) {
@@ -160,15 +175,22 @@ extern "C" {
 
 const char *uct_mp_lane_state_str(uct_mp_lane_state_t state)
 {
-    static const char *names[] = {"idle", "connecting", "active", "standby",
-                                  "draining", "failed", "closed"};
+    static const char *names[] = {"idle",     "connecting", "active",
+                                  "standby",  "suspect",    "draining",
+                                  "failed",   "closed"};
+    static_assert(sizeof(names) / sizeof(names[0]) == UCT_MP_LANE_STATE_LAST,
+                  "a name for every lane state");
     return (state < UCT_MP_LANE_STATE_LAST) ? names[state] : "invalid";
 }
 
 const char *uct_mp_lane_event_str(uct_mp_lane_event_t event)
 {
-    static const char *names[] = {"create", "connected", "promote", "demote",
-                                  "drain", "error", "retry", "close"};
+    static const char *names[] = {"create",   "connected", "promote",
+                                  "demote",   "drain",     "suspect",
+                                  "evidence", "error",     "retry",
+                                  "close"};
+    static_assert(sizeof(names) / sizeof(names[0]) == UCT_MP_LANE_EV_LAST,
+                  "a name for every lane event");
     return (event < UCT_MP_LANE_EV_LAST) ? names[event] : "invalid";
 }
 

@@ -26,8 +26,15 @@ extern "C" {
  *                        |                       v     \     |
  *                        |                   DRAINING   v    v
  *                        +-------error---------------> FAILED --retry--> CONNECTING
- *                                                       |
- *   any state --close--> CLOSED <-----------close-------+
+ *                                                       ^   |
+ *   ACTIVE, STANDBY --suspect--> SUSPECT -----error-----+   |
+ *                                 |    \                    |
+ *                               drain   evidence --> STANDBY (then the
+ *                                 v       election; with no ACTIVE or
+ *                             DRAINING    STANDBY lane left it takes the
+ *                                         SUSPECT lanes back)
+ *                                                           |
+ *   any state --close--> CLOSED <-----------close-----------+
  *                          |
  *                          +--retry (undrain: a drained lane rejoins)--> CONNECTING
  */
@@ -37,6 +44,11 @@ typedef enum {
                                carries no MP traffic yet */
     UCT_MP_LANE_ACTIVE,     /* connected and chosen by the policy for traffic */
     UCT_MP_LANE_STANDBY,    /* connected, healthy, idle (active_backup backup) */
+    UCT_MP_LANE_SUSPECT,    /* the keepalive found it silent: takes no new
+                               operations, keeps its lane ep and is still
+                               probed; evidence brings it back, and the
+                               election takes it back when no ACTIVE or
+                               STANDBY lane is left */
     UCT_MP_LANE_DRAINING,   /* takes no new operations; outstanding ones
                                complete (migration away from a device) */
     UCT_MP_LANE_FAILED,     /* error seen; its outstanding operations are being
@@ -52,6 +64,8 @@ typedef enum {
     UCT_MP_LANE_EV_PROMOTE,   /* policy: carry traffic */
     UCT_MP_LANE_EV_DEMOTE,    /* policy: stop carrying traffic, stay connected */
     UCT_MP_LANE_EV_DRAIN,     /* migration: no new operations */
+    UCT_MP_LANE_EV_SUSPECT,   /* keepalive verdict: the lane went silent */
+    UCT_MP_LANE_EV_EVIDENCE,  /* something arrived on a suspect lane */
     UCT_MP_LANE_EV_ERROR,     /* transport error, keepalive miss, link down */
     UCT_MP_LANE_EV_RETRY,     /* fail-back or undrain: reconnect starts */
     UCT_MP_LANE_EV_CLOSE,     /* lane ep destroyed */
@@ -96,8 +110,10 @@ unsigned uct_mp_lanes_count(const uct_mp_lanes_t *lanes);
 uct_mp_lane_state_t uct_mp_lanes_state(const uct_mp_lanes_t *lanes, unsigned lane);
 
 /* Apply event to lane. Returns 0, or -1 if not allowed (state unchanged).
- * After CONNECTED, ERROR or CLOSE the policy re-elects: under active_backup the
- * first connected lane in preference order becomes ACTIVE, the others STANDBY. */
+ * After every accepted event the policy re-elects: under active_backup the
+ * first connected lane in preference order becomes ACTIVE, the others
+ * STANDBY. When no lane is ACTIVE or STANDBY, the SUSPECT lanes are elected
+ * as if they were STANDBY (a silent lane is better than none). */
 int uct_mp_lanes_event(uct_mp_lanes_t *lanes, unsigned lane,
                        uct_mp_lane_event_t event);
 
@@ -110,7 +126,7 @@ void uct_mp_lanes_account(uct_mp_lanes_t *lanes, unsigned lane, size_t length);
 const uct_mp_lane_counters_t *
 uct_mp_lanes_counters(const uct_mp_lanes_t *lanes, unsigned lane);
 
-/* Number of lanes in ACTIVE or STANDBY. */
+/* Number of lanes in ACTIVE or STANDBY (SUSPECT lanes are not counted). */
 unsigned uct_mp_lanes_usable(const uct_mp_lanes_t *lanes);
 
 #ifdef __cplusplus

@@ -44,9 +44,60 @@ uct_mp_liveness_t judge(const uct_mp_liveness_input_t &in) {
            UCT_MP_LIVENESS_DEAD_ALL_SILENT : UCT_MP_LIVENESS_ALIVE;
 }
 
+/*
+ * A lane condemned by the rule above is only suspect: a congested path (tcp
+ * backing off its retransmissions) goes silent for as long as a dead one.
+ * It fails when nothing at all arrives on it for further timeouts; any
+ * arrival, or an answer to a probe sent after the verdict, clears it.
+ */
+uct_mp_liveness_action_t decide(const uct_mp_liveness_input_t &in,
+                                uct_mp_liveness_t *verdict_p) {
+    const int64_t timeout  = static_cast<int64_t>(in.interval * in.misses);
+    uct_mp_liveness_t verdict = judge(in);
+
+    if (verdict_p != nullptr) {
+        *verdict_p = verdict;
+    }
+
+    if (in.suspect_since == 0) {
+        return (verdict == UCT_MP_LIVENESS_ALIVE) ? UCT_MP_LIVENESS_KEEP :
+                                                    UCT_MP_LIVENESS_SUSPECT;
+    }
+
+    if (((in.last_arrival != 0) &&
+         (since(in.last_arrival, in.suspect_since) > 0)) ||
+        (since(in.last_answered, in.suspect_since) > 0)) {
+        return UCT_MP_LIVENESS_CLEAR;
+    }
+
+    return (since(in.now, in.suspect_since) >
+            UCT_MP_LIVENESS_SUSPECT_TIMEOUTS * timeout) ?
+           UCT_MP_LIVENESS_FAIL : UCT_MP_LIVENESS_KEEP;
+}
+
 } // namespace uct_mp
 
 extern "C" {
+
+uct_mp_liveness_action_t
+uct_mp_liveness_decide(const uct_mp_liveness_input_t *in,
+                       uct_mp_liveness_t *verdict_p) {
+    return uct_mp::decide(*in, verdict_p);
+}
+
+const char *uct_mp_liveness_action_str(uct_mp_liveness_action_t action) {
+    switch (action) {
+    case UCT_MP_LIVENESS_KEEP:
+        return "keep";
+    case UCT_MP_LIVENESS_SUSPECT:
+        return "suspect";
+    case UCT_MP_LIVENESS_CLEAR:
+        return "clear";
+    case UCT_MP_LIVENESS_FAIL:
+        return "fail";
+    }
+    return "?";
+}
 
 uct_mp_liveness_t uct_mp_liveness_judge(const uct_mp_liveness_input_t *in) {
     return uct_mp::judge(*in);

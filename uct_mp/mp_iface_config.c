@@ -47,14 +47,16 @@ ucs_config_field_t uct_mp_iface_config_table[] = {
 
     {"KEEPALIVE_MISSES", "3",
      "A lane that hears nothing from its peer for this many keepalive\n"
-     "intervals fails, and its traffic moves to the other lanes; with no lane\n"
-     "left the endpoint reports the error.",
+     "intervals becomes suspect: its traffic moves to the other lanes, and the\n"
+     "first thing that arrives on it brings it back. Silent for twice as long\n"
+     "again, it fails; with no lane left the endpoint reports the error.",
      ucs_offsetof(uct_mp_iface_config_t, keepalive_misses), UCS_CONFIG_TYPE_UINT},
 
     {"FAILBACK_INTERVAL", "1s",
-     "After a lane fails, try to re-establish it this long after, then after\n"
-     "twice as long, up to 8 times as long (endpoint-to-endpoint lanes; one\n"
-     "side of the pair starts, over a surviving lane). 0 disables fail-back.",
+     "After a lane fails, or did not join at start-up, try to re-establish\n"
+     "it this long after, then after twice as long, up to 8 times as long\n"
+     "(endpoint-to-endpoint lanes; one side of the pair starts, over a\n"
+     "surviving lane). 0 disables fail-back.",
      ucs_offsetof(uct_mp_iface_config_t, failback_interval),
      UCS_CONFIG_TYPE_TIME},
 

@@ -104,18 +104,32 @@ static ucs_status_t uct_mp_join_fill_lanes(uct_mp_ep_t *ep, uct_mp_ctl_t *msg,
     return UCS_OK;
 }
 
-/* Lanes that did not join are of no use: close them */
-static void uct_mp_join_close_unjoined(uct_mp_ep_t *ep)
+/* Lanes that did not join (not paired, connect failed, link down) lose their
+ * lane ep. One the peer has too (< peer_lanes) becomes FAILED, so fail-back
+ * retries it (hot-add); the others, or all without fail-back, are closed. */
+static void uct_mp_join_close_unjoined(uct_mp_ep_t *ep, unsigned peer_lanes)
 {
     uct_mp_iface_t *iface = uct_mp_join_iface(ep);
     unsigned lane;
 
     for (lane = 1; lane < iface->num_lanes; ++lane) {
-        if ((ep->lane.slots[lane].ep != NULL) &&
-            (uct_mp_lane_state(ep, lane) == UCT_MP_LANE_CONNECTING) &&
-            (ep->lane.slots[lane].remote_lane == UCT_MP_CTL_NO_PAIR)) {
-            uct_mp_lane_destroy(ep, lane);
+        if ((ep->lane.slots[lane].ep == NULL) ||
+            (uct_mp_lane_state(ep, lane) != UCT_MP_LANE_CONNECTING) ||
+            (ep->lane.slots[lane].remote_lane != UCT_MP_CTL_NO_PAIR)) {
+            continue;
         }
+
+        if ((lane >= peer_lanes) || (iface->failback_interval == 0) ||
+            (ep->join.state != UCT_MP_JOIN_DONE)) {
+            uct_mp_lane_destroy(ep, lane);
+            continue;
+        }
+
+        ucs_diag("mp_rc: ep %p lane %u (%s) did not join%s; fail-back "
+                 "retries it", ep, lane, iface->lanes[lane].dev_name,
+                 uct_mp_link_is_down(iface, lane) ? " (link down)" : "");
+        uct_mp_lane_drop_ep(ep, lane);
+        uct_mp_lane_event(ep, lane, UCT_MP_LANE_EV_ERROR);
     }
 }
 
@@ -132,7 +146,20 @@ void uct_mp_join_primary_connected(uct_mp_ep_t *ep, uint8_t peer_caps)
         ep->join.state = UCT_MP_JOIN_WANTED;
     } else {
         ep->join.state = UCT_MP_JOIN_NONE;
-        uct_mp_join_close_unjoined(ep);
+        uct_mp_join_close_unjoined(ep, 0);
+    }
+}
+
+/* Offer no lane whose link is down: fail-back brings it in when it is up */
+static void uct_mp_join_skip_down_links(uct_mp_ep_t *ep, uct_mp_ctl_t *msg)
+{
+    uct_mp_iface_t *iface = uct_mp_join_iface(ep);
+    unsigned lane;
+
+    for (lane = 1; lane < msg->addrs.lane_count; ++lane) {
+        if (uct_mp_link_is_down(iface, lane)) {
+            msg->addrs.lanes[lane].len = 0;
+        }
     }
 }
 
@@ -152,6 +179,7 @@ static ucs_time_t uct_mp_join_timeout(uct_mp_ep_t *ep)
 void uct_mp_join_start(uct_mp_ep_t *ep)
 {
     uint8_t ep_addrs[UCT_MP_MAX_LANES][UINT8_MAX];
+    ucs_status_t status;
     uct_mp_ctl_t msg;
 
     memset(&msg, 0, sizeof(msg));
@@ -162,10 +190,14 @@ void uct_mp_join_start(uct_mp_ep_t *ep)
     ep->join.state    = UCT_MP_JOIN_SENT;
     ep->join.deadline = ucs_get_time() + uct_mp_join_timeout(ep);
     ++ep->join.tries;
-    if ((uct_mp_join_fill_lanes(ep, &msg, ep_addrs, UINT32_MAX) != UCS_OK) ||
-        (uct_mp_ctrl_send(ep, uct_mp_join_ctl_lane(ep), &msg) != UCS_OK)) {
+    status            = uct_mp_join_fill_lanes(ep, &msg, ep_addrs, UINT32_MAX);
+    if (status == UCS_OK) {
+        uct_mp_join_skip_down_links(ep, &msg);
+        status = uct_mp_ctrl_send(ep, uct_mp_join_ctl_lane(ep), &msg);
+    }
+    if (status != UCS_OK) {
         ep->join.state = UCT_MP_JOIN_DONE;
-        uct_mp_join_close_unjoined(ep);
+        uct_mp_join_close_unjoined(ep, UCT_MP_MAX_LANES);
         return;
     }
 
@@ -227,10 +259,12 @@ static void uct_mp_join_handle_req(uct_mp_ep_t *ep, const uct_mp_ctl_t *req)
         return;
     }
 
-    /* the primary lanes are paired already */
+    /* the primary lanes are paired already; not over a link known to be
+     * down (see uct_mp_join_rejoin_lane): fail-back brings such a lane in */
     for (lane = 1; lane < iface->num_lanes; ++lane) {
         if ((ep->lane.slots[lane].ep != NULL) &&
-            (uct_mp_lane_state(ep, lane) == UCT_MP_LANE_CONNECTING)) {
+            (uct_mp_lane_state(ep, lane) == UCT_MP_LANE_CONNECTING) &&
+            !uct_mp_link_is_down(iface, lane)) {
             eligible |= UCS_BIT(lane);
         }
     }
@@ -267,7 +301,7 @@ static void uct_mp_join_handle_req(uct_mp_ep_t *ep, const uct_mp_ctl_t *req)
         return;
     }
 
-    uct_mp_join_close_unjoined(ep);
+    uct_mp_join_close_unjoined(ep, req->devs.lane_count);
     ucs_debug("mp_rc: ep %p: JOIN_REQ %u of ep 0x%x (%u lanes): %u joined", ep,
               req->join_id, req->src_token, req->devs.lane_count, joined);
 }
@@ -313,7 +347,7 @@ static void uct_mp_join_handle_ack(uct_mp_ep_t *ep, const uct_mp_ctl_t *ack)
     }
 
     ep->join.state = UCT_MP_JOIN_DONE;
-    uct_mp_join_close_unjoined(ep);
+    uct_mp_join_close_unjoined(ep, ack->devs.lane_count);
     ucs_debug("mp_rc: ep %p: JOIN_ACK %u of ep 0x%x: %u lanes joined, %u usable",
               ep, ack->join_id, ack->src_token, joined,
               uct_mp_lanes_usable(ep->lane.sm));
@@ -469,7 +503,7 @@ static void uct_mp_join_check_sent(uct_mp_ep_t *ep, ucs_time_t now)
              "tries: %u lanes not joined", ep, ep->join.id, ep->remote_token,
              ep->join.tries, uct_mp_join_iface(ep)->num_lanes - 1);
     ep->join.state = UCT_MP_JOIN_DONE;
-    uct_mp_join_close_unjoined(ep);
+    uct_mp_join_close_unjoined(ep, UCT_MP_MAX_LANES);
 }
 
 void uct_mp_join_failback_tick(uct_mp_ep_t *ep, ucs_time_t now)
@@ -719,7 +753,7 @@ static void uct_mp_join_handle_nak(uct_mp_ep_t *ep, const uct_mp_ctl_t *msg)
         ucs_diag("mp_rc: ep %p: peer ep 0x%x refused JOIN %u (reason %u): "
                  "one lane", ep, msg->src_token, msg->join_id, msg->reason);
         ep->join.state = UCT_MP_JOIN_DONE;
-        uct_mp_join_close_unjoined(ep);
+        uct_mp_join_close_unjoined(ep, UCT_MP_MAX_LANES);
     }
 }
 

@@ -14,6 +14,7 @@
 #include "mp_ep.h"
 
 #include <ucs/debug/log.h>
+#include <ucs/sys/string.h>
 #include <ucs/time/time.h>
 #include <string.h>
 
@@ -100,7 +101,7 @@ void uct_mp_keepalive_answer(uct_mp_ep_t *ep, unsigned lane, uint32_t probe_seq)
     uct_mp_ctrl_send(ep, lane, &ack);
 }
 
-/* The newest evidence on any lane that carries traffic */
+/* The newest evidence on any connected lane (suspect ones included) */
 static ucs_time_t uct_mp_keepalive_newest(uct_mp_ep_t *ep, unsigned num_lanes)
 {
     ucs_time_t newest = 0;
@@ -116,15 +117,60 @@ static ucs_time_t uct_mp_keepalive_newest(uct_mp_ep_t *ep, unsigned num_lanes)
     return newest;
 }
 
+/*
+ * Apply the rule (src/mp_liveness.h) to lane: a silent lane becomes suspect,
+ * evidence clears it, a suspect lane that stays silent fails. Returns 0 when
+ * ep may have been released (its last lane failed).
+ */
+static int uct_mp_keepalive_judge(uct_mp_ep_t *ep, unsigned lane,
+                                  uct_mp_liveness_input_t *in)
+{
+    uct_mp_iface_t *iface = ucs_derived_of(ep->super.super.iface,
+                                           uct_mp_iface_t);
+    uct_mp_ka_lane_t *ka  = &ep->ka.lanes[lane];
+    uct_mp_liveness_action_t action;
+    uct_mp_liveness_t verdict;
+    char why[128];
+
+    in->last_answered = ka->last_rx;
+    in->last_arrival  = ep->lane.slots[lane].last_arrival;
+    in->suspect_since = ep->lane.slots[lane].suspect_at;
+    action            = uct_mp_liveness_decide(in, &verdict);
+    switch (action) {
+    case UCT_MP_LIVENESS_SUSPECT:
+        ucs_snprintf_safe(why, sizeof(why), "no probe answered for %.0f ms "
+                          "(keepalive %.0f ms x %u, %s)",
+                          ucs_time_to_msec(in->now - ka->last_rx),
+                          ucs_time_to_msec(iface->ka_interval),
+                          iface->ka_misses, uct_mp_liveness_str(verdict));
+        uct_mp_lane_suspect(ep, lane, in->now, why);
+        return 1;
+    case UCT_MP_LIVENESS_CLEAR:
+        uct_mp_lane_evidence(ep, lane, "a probe was answered");
+        return 1;
+    case UCT_MP_LIVENESS_FAIL:
+        ucs_diag("mp_rc: ep %p lane %u (%s): suspect and silent for %.0f ms "
+                 "more, no probe answered for %.0f ms (%s)", ep, lane,
+                 iface->lanes[lane].dev_name,
+                 ucs_time_to_msec(in->now - in->suspect_since),
+                 ucs_time_to_msec(in->now - ka->last_rx),
+                 uct_mp_liveness_str(verdict));
+        return (uct_mp_lane_fail(ep, lane, UCS_ERR_ENDPOINT_TIMEOUT) ==
+                UCS_OK) && !ep->lane.peer_failed;
+    default:
+        return 1;
+    }
+}
+
 int uct_mp_keepalive_check(uct_mp_ep_t *ep, ucs_time_t now)
 {
     uct_mp_iface_t *iface = ucs_derived_of(ep->super.super.iface,
                                            uct_mp_iface_t);
     uct_mp_liveness_input_t in;
-    uct_mp_liveness_t verdict;
     uct_mp_ka_lane_t *ka;
     unsigned lane;
 
+    in.now             = now;
     in.interval        = iface->ka_interval;
     in.misses          = iface->ka_misses;
     in.newest_answered = uct_mp_keepalive_newest(ep, iface->num_lanes);
@@ -134,27 +180,13 @@ int uct_mp_keepalive_check(uct_mp_ep_t *ep, ucs_time_t now)
             continue;
         }
 
-        /* the rule (src/mp_liveness.h): silent, and the peer answers on
-         * another lane, or every lane silent for twice the timeout */
-        in.now           = now;
-        in.last_answered = ka->last_rx;
-        in.last_arrival  = ep->lane.slots[lane].last_arrival;
-        verdict          = uct_mp_liveness_judge(&in);
-        if (verdict != UCT_MP_LIVENESS_ALIVE) {
-            ucs_diag("mp_rc: ep %p lane %u (%s): no probe answered for "
-                     "%.0f ms (keepalive %.0f ms x %u, %s)", ep, lane,
-                     iface->lanes[lane].dev_name,
-                     ucs_time_to_msec(now - ka->last_rx),
-                     ucs_time_to_msec(iface->ka_interval), iface->ka_misses,
-                     uct_mp_liveness_str(verdict));
-            if ((uct_mp_lane_fail(ep, lane, UCS_ERR_ENDPOINT_TIMEOUT) !=
-                 UCS_OK) || ep->lane.peer_failed) {
-                return 0; /* reported to UCP, which may release ep */
-            }
-            continue;
+        if (!uct_mp_keepalive_judge(ep, lane, &in)) {
+            return 0; /* reported to UCP, which may release ep */
         }
 
-        if ((now - ka->last_probe) >= iface->ka_interval) {
+        /* a suspect lane is probed too: its answer brings it back */
+        if (uct_mp_lane_usable(ep, lane, UCT_MP_LANE_USE_CONNECTED) &&
+            ((now - ka->last_probe) >= iface->ka_interval)) {
             uct_mp_keepalive_send_probe(ep, lane, now);
         }
     }

@@ -8,11 +8,14 @@
  * each connected lane of an ep that knows its peer (connect-to-ep mode) sends
  * a KEEPALIVE control message on that lane; the peer answers KEEPALIVE_ACK on
  * the same lane. A lane that heard nothing from the peer for
- * KEEPALIVE_MISSES intervals fails (UCS_ERR_ENDPOINT_TIMEOUT): its traffic
- * moves to the other lanes, and its lane ep is destroyed from progress, which
+ * KEEPALIVE_MISSES intervals becomes suspect: its traffic moves to the other
+ * lanes (AMs are sent again on the new AM lane), but it keeps its lane ep and
+ * its probes, and anything arriving on it brings it back; with no other lane
+ * left it keeps carrying. A suspect lane still silent
+ * UCT_MP_LIVENESS_SUSPECT_TIMEOUTS x KEEPALIVE_MISSES intervals later fails
+ * (UCS_ERR_ENDPOINT_TIMEOUT): its lane ep is destroyed from progress, which
  * hands back its outstanding operations for re-posting. With every lane
- * failed the ep reports the error to UCP, so a dead peer is reported within
- * about KEEPALIVE_INTERVAL x (KEEPALIVE_MISSES + 1).
+ * failed the ep reports the error to UCP (docs/DESIGN.md 9).
  */
 
 #ifndef UCT_MP_KEEPALIVE_H_

@@ -86,11 +86,13 @@ int uct_mp_lane_usable(uct_mp_ep_t *ep, unsigned lane, uct_mp_lane_use_t use)
         return (ep->lane.slots[lane].ep != NULL) &&
                !ep->lane.slots[lane].destroy_pending &&
                ((state == UCT_MP_LANE_ACTIVE) ||
-                (state == UCT_MP_LANE_STANDBY));
+                (state == UCT_MP_LANE_STANDBY) ||
+                (state == UCT_MP_LANE_SUSPECT));
     default:
         return (ep->lane.slots[lane].ep != NULL) &&
                ((state == UCT_MP_LANE_ACTIVE) ||
                 (state == UCT_MP_LANE_STANDBY) ||
+                (state == UCT_MP_LANE_SUSPECT) ||
                 (state == UCT_MP_LANE_DRAINING));
     }
 }
@@ -122,6 +124,7 @@ void uct_mp_lane_event(uct_mp_ep_t *ep, unsigned lane,
                        uct_mp_lane_event_t event)
 {
     uct_mp_lane_state_t prev = uct_mp_lanes_state(ep->lane.sm, lane);
+    uct_mp_lane_state_t state;
 
     if (uct_mp_lanes_event(ep->lane.sm, lane, event) != 0) {
         ucs_debug("mp_rc: ep %p lane %u (%s): event %s ignored in state %s", ep,
@@ -132,6 +135,12 @@ void uct_mp_lane_event(uct_mp_ep_t *ep, unsigned lane,
                   uct_mp_lane_name(ep, lane), uct_mp_lane_state_str(prev),
                   uct_mp_lane_state_str(uct_mp_lane_state(ep, lane)),
                   uct_mp_lane_event_str(event));
+    }
+
+    state = uct_mp_lane_state(ep, lane);
+    if ((state == UCT_MP_LANE_CONNECTING) || (state == UCT_MP_LANE_FAILED) ||
+        (state == UCT_MP_LANE_CLOSED)) {
+        ep->lane.slots[lane].suspect_at = 0; /* a verdict on an old ep */
     }
 
     if (event == UCT_MP_LANE_EV_RETRY) {
@@ -403,9 +412,51 @@ ucs_status_t uct_mp_lane_refused(uct_mp_ep_t *ep, int lane, ucs_status_t status)
 
 void uct_mp_lane_arrival(uct_mp_ep_t *ep, unsigned lane)
 {
-    if (ucs_likely(lane < UCT_MP_MAX_LANES)) {
-        ep->lane.slots[lane].last_arrival = ucs_get_time();
+    if (ucs_unlikely(lane >= UCT_MP_MAX_LANES)) {
+        return;
     }
+
+    ep->lane.slots[lane].last_arrival = ucs_get_time();
+    if (ucs_unlikely(ep->lane.slots[lane].suspect_at != 0)) {
+        uct_mp_lane_evidence(ep, lane, "something arrived on it");
+    }
+}
+
+void uct_mp_lane_suspect(uct_mp_ep_t *ep, unsigned lane, ucs_time_t now,
+                         const char *why)
+{
+    uct_mp_lane_slot_t *slot = &ep->lane.slots[lane];
+
+    if (slot->suspect_at != 0) {
+        return;
+    }
+
+    slot->suspect_at = now;
+    uct_mp_lane_event(ep, lane, UCT_MP_LANE_EV_SUSPECT);
+    ucs_diag("mp_rc: ep %p lane %u (%s) suspect: %s; %s, %u lanes usable",
+             ep, lane, uct_mp_lane_name(ep, lane), why,
+             (ep->lane.tx_lane == (int)lane) ?
+             "no other lane, it keeps the traffic" : "traffic leaves it",
+             uct_mp_lanes_usable(ep->lane.sm));
+}
+
+void uct_mp_lane_evidence(uct_mp_ep_t *ep, unsigned lane, const char *what)
+{
+    uct_mp_lane_slot_t *slot = &ep->lane.slots[lane];
+    ucs_time_t suspect_at    = slot->suspect_at;
+
+    if (suspect_at == 0) {
+        return;
+    }
+
+    slot->suspect_at = 0;
+    if (uct_mp_lane_state(ep, lane) == UCT_MP_LANE_SUSPECT) {
+        uct_mp_lane_event(ep, lane, UCT_MP_LANE_EV_EVIDENCE);
+    }
+    ucs_diag("mp_rc: ep %p lane %u (%s) back after %.0f ms suspect: %s; "
+             "%u lanes usable", ep, lane, uct_mp_lane_name(ep, lane),
+             ucs_time_to_msec(ucs_get_time() - suspect_at), what,
+             uct_mp_lanes_usable(ep->lane.sm));
 }
 
 void uct_mp_lane_count_rx(uct_mp_ep_t *ep, unsigned lane, size_t length)
@@ -448,7 +499,9 @@ ucs_status_t uct_mp_lane_drain(uct_mp_ep_t *ep, unsigned lane)
         return UCS_ERR_NOT_CONNECTED;
     }
 
-    if (uct_mp_lanes_usable(ep->lane.sm) < 2) {
+    /* a suspect lane carries nothing: draining it leaves the others */
+    if ((uct_mp_lane_state(ep, lane) != UCT_MP_LANE_SUSPECT) &&
+        (uct_mp_lanes_usable(ep->lane.sm) < 2)) {
         return UCS_ERR_BUSY;
     }
 

@@ -40,6 +40,10 @@ typedef struct uct_mp_lane_slot {
     uct_completion_t         drain_comp;      /* of that flush */
     ucs_time_t               last_arrival;    /* when anything last arrived
                                                  on this lane */
+    ucs_time_t               suspect_at;      /* keepalive verdict not yet
+                                                 cleared by evidence; 0: none
+                                                 (the lane is SUSPECT, or was
+                                                 taken back as the last) */
     uint64_t                 rx_msgs;         /* AMs received on the lane */
     uint64_t                 rx_bytes;
     uint32_t                 failovers;       /* failures that moved traffic
@@ -68,9 +72,10 @@ typedef struct uct_mp_lane_stats {
 /* What a caller wants a lane for (uct_mp_lane_usable) */
 typedef enum {
     UCT_MP_LANE_USE_TRAFFIC,   /* new operations: ACTIVE */
-    UCT_MP_LANE_USE_CONNECTED, /* probes: ACTIVE or STANDBY */
-    UCT_MP_LANE_USE_IN_FLIGHT  /* may hold operations: ACTIVE, STANDBY or
-                                  DRAINING (flush, check, pending wake-ups) */
+    UCT_MP_LANE_USE_CONNECTED, /* probes: ACTIVE, STANDBY or SUSPECT */
+    UCT_MP_LANE_USE_IN_FLIGHT  /* may hold operations: ACTIVE, STANDBY,
+                                  SUSPECT or DRAINING (flush, check, pending
+                                  wake-ups) */
 } uct_mp_lane_use_t;
 
 
@@ -175,9 +180,18 @@ ucs_status_t uct_mp_lane_refused(struct uct_mp_ep *ep, int lane,
 /* Work step: destroy the lane eps of failed lanes; returns how many */
 unsigned uct_mp_lane_gc(struct uct_mp_ep *ep);
 
-/* Something from the peer arrived on lane */
+/* Something from the peer arrived on lane: evidence that clears a suspect
+ * lane (uct_mp_lane_evidence) */
 void uct_mp_lane_arrival(struct uct_mp_ep *ep, unsigned lane);
 
+/* The keepalive found lane silent at now: it takes no new traffic (unless
+ * no other lane is left) but keeps its lane ep and its probes */
+void uct_mp_lane_suspect(struct uct_mp_ep *ep, unsigned lane, ucs_time_t now,
+                         const char *why);
+
+/* Evidence on a suspect lane: it is back (what brought it: for the log) */
+void uct_mp_lane_evidence(struct uct_mp_ep *ep, unsigned lane,
+                          const char *what);
 /* An AM of length bytes arrived on lane (the rx counters) */
 void uct_mp_lane_count_rx(struct uct_mp_ep *ep, unsigned lane, size_t length);
 

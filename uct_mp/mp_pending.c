@@ -35,7 +35,9 @@ void uct_mp_pending_init(uct_mp_ep_t *ep)
     }
 }
 
-/* Lane for the wake-up: the one that ran out of resources, else tx_lane */
+/* Lane for the wake-up: the one that ran out of resources, else tx_lane.
+ * That may be a suspect lane (a flush waits for it): waiting on another
+ * lane that has resources would make UCP retry at once, forever. */
 static int uct_mp_pending_wait_lane(uct_mp_ep_t *ep)
 {
     int lane = ep->lane.busy_lane;
@@ -186,6 +188,18 @@ static void uct_mp_pending_lane_gone(uct_mp_ep_t *ep, unsigned lane)
     }
 }
 
+/* Listener: a wake-up leaves a lane that became suspect, and the requests
+ * run again: those that now go to another lane need not wait for it (one
+ * that still needs it, a flush, refuses again and waits there) */
+static void uct_mp_pending_lane_changed(uct_mp_ep_t *ep, unsigned lane,
+                                        uct_mp_lane_state_t prev)
+{
+    if ((prev != UCT_MP_LANE_SUSPECT) &&
+        (uct_mp_lane_state(ep, lane) == UCT_MP_LANE_SUSPECT)) {
+        uct_mp_pending_lane_gone(ep, lane);
+    }
+}
+
 ucs_status_t uct_mp_ep_pending_add(uct_ep_h tl_ep, uct_pending_req_t *req,
                                    unsigned flags)
 {
@@ -232,7 +246,7 @@ void uct_mp_ep_pending_purge(uct_ep_h tl_ep, uct_pending_purge_callback_t cb,
 }
 
 const uct_mp_lane_listener_t uct_mp_pending_lane_listener = {
-    .lane_changed = NULL,
+    .lane_changed = uct_mp_pending_lane_changed,
     .lane_ep_gone = uct_mp_pending_lane_gone,
     .peer_failed  = NULL
 };

@@ -9,8 +9,9 @@ link down (both ends) or by a silent nftables drop on side A. For mp_rc
 (load_balance, lanes ep to ep, keepalive 100 ms x 3, link events) it reports
 the failover time: from the fault (side A's RTM_NEWLINK for a link down, or
 the moment the nft command that adds the drop rule returned) to mp's log line that the
-lane failed and its traffic moves to the survivor (the moved operations are
-posted in the same progress call), and for a link down when mp's async
+lane failed or became suspect, either of which moves its traffic to the
+survivor (the moved operations are posted in the same progress call; a
+silent lane is suspect first and fails later), and for a link down when mp's async
 thread read the link event; whether the stream completed, and its throughput (bytes moved / time)
 relative to the same stream without a cut. Stock UCX multi-rail over both
 paths runs the same scenario for comparison.
@@ -110,7 +111,7 @@ def run(env, fault, timeout, verify, port):
     except subprocess.TimeoutExpired:
         server.kill()
     completed = (rc == 0) and done is not None
-    moved = re.search(r"\[(\d+\.\d+)\].*mp_rc: ep .* lane \d+ \((path\d)\) failed", out)
+    moved = re.search(r"\[(\d+\.\d+)\].*mp_rc: ep .* lane \d+ \((path\d)\) (failed|suspect)", out)
     # a link event, as mp's async thread read it
     seen = re.search(r"\[(\d+\.\d+)\].*mp_rc: iface .* lane \d+ \((path\d)\): link path\d down", out)
     failover_ms = seen_ms = None

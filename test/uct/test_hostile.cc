@@ -614,11 +614,14 @@ TEST_P(hostile_ep, control_queue_is_bounded_and_acks_coalesce) {
     close_and_check();
 }
 
-/* keepalive every 100 ms: a lost JOIN is asked again after 1 s */
+/* keepalive every 100 ms: a lost JOIN is asked again after 1 s; no
+ * fail-back, which would bring a lane that did not join in by a rejoin
+ * (hot-add) while these tests watch the JOIN's own retries */
 class hostile_ep_join : public hostile_ep {
 protected:
     void SetUp() override {
         scoped_env::set("UCX_MP_RC_KEEPALIVE_INTERVAL", "0.1s");
+        scoped_env::set("UCX_MP_RC_FAILBACK_INTERVAL", "0");
         hostile_ep::SetUp();
     }
 

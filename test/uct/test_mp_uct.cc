@@ -993,6 +993,119 @@ struct replying_sink {
  * the lane fails (mp_lane_quirk.c). Then everything completes exactly once on
  * the other lane: the put, the AM, and the reply.
  */
+/* Counts the lane lines of the keepalive (diag level): suspect, back,
+ * failed */
+class lane_verdict_log {
+public:
+    lane_verdict_log() {
+        m_level = ucs_global_opts.log_component.log_level;
+        ucs_global_opts.log_component.log_level = UCS_LOG_LEVEL_DIAG;
+        s_current = this;
+        ucs_log_push_handler(handler);
+    }
+    ~lane_verdict_log() {
+        ucs_log_pop_handler();
+        s_current = NULL;
+        ucs_global_opts.log_component.log_level = m_level;
+    }
+
+    unsigned m_suspect = 0, m_back = 0, m_failed = 0;
+
+private:
+    static ucs_log_func_rc_t handler(const char *file, unsigned line,
+                                     const char *function,
+                                     ucs_log_level_t level,
+                                     const ucs_log_component_config_t *conf,
+                                     const char *message, va_list ap) {
+        char buf[512];
+        va_list aq;
+        va_copy(aq, ap);
+        vsnprintf(buf, sizeof(buf), message, aq);
+        va_end(aq);
+        static const std::regex re("lane [0-9]+ \\([^)]*\\) "
+                                   "(suspect|back after|failed)");
+        std::cmatch m;
+        if ((s_current != NULL) && std::regex_search(buf, m, re)) {
+            std::string what = m[1];
+            ++((what == "suspect") ? s_current->m_suspect :
+               (what == "failed")  ? s_current->m_failed :
+                                     s_current->m_back);
+        }
+        return (level <= UCS_LOG_LEVEL_WARN) ? UCS_LOG_FUNC_RC_CONTINUE :
+                                               UCS_LOG_FUNC_RC_STOP;
+    }
+
+    ucs_log_level_t m_level;
+    static lane_verdict_log *s_current;
+};
+
+lane_verdict_log *lane_verdict_log::s_current = NULL;
+
+/*
+ * Issue 11: a keepalive verdict makes lanes suspect, not failed. The
+ * receiver stops calling progress for 800 ms, past the verdict on every
+ * lane (no lane answers: 2 x 100 ms x 3 after the last answered probe) but
+ * short of the failure (2 x 300 ms later). The sender's lanes become
+ * suspect, are taken back because no other lane is left, return on the first
+ * arrival once the receiver progresses again, and none fails: before
+ * suspect lanes, both failed and the endpoint reported an error.
+ */
+TEST_F(test_mp_uct, peer_stalling_past_the_keepalive_verdict_keeps_its_lanes) {
+    setenv("UCX_MP_RC_KEEPALIVE_INTERVAL", "100ms", 1);
+    setenv("UCX_MP_RC_KEEPALIVE_MISSES", "3", 1);
+    open_pair(k_lane_devices_two, "load_balance", true);
+    unsetenv("UCX_MP_RC_KEEPALIVE_INTERVAL");
+    unsetenv("UCX_MP_RC_KEEPALIVE_MISSES");
+
+    auto send_ams = [&](unsigned count, unsigned seed) {
+        std::vector<std::string> sent;
+        for (unsigned i = 0; i < count; ++i) {
+            std::string payload = pattern(8 + i, seed + i);
+            pack_arg arg = {&payload};
+            ssize_t packed;
+            auto deadline = deadline_in_10s();
+            while (((packed = uct_ep_am_bcopy(m_ep, AM_ID, pack_arg::pack,
+                                              &arg, 0)) ==
+                    UCS_ERR_NO_RESOURCE) && (clock::now() < deadline)) {
+                progress();
+            }
+            EXPECT_EQ((ssize_t)payload.size(), packed);
+            sent.push_back(payload);
+        }
+        return sent;
+    };
+    auto run_for = [&](std::chrono::milliseconds span, bool receiver) {
+        auto end = clock::now() + span;
+        while (clock::now() < end) {
+            uct_worker_progress(m_sender.m_worker);
+            if (receiver) {
+                uct_worker_progress(m_receiver.m_worker);
+            }
+        }
+    };
+
+    /* the lanes join and are probed */
+    std::vector<std::string> sent = send_ams(10, 1);
+    run_for(std::chrono::milliseconds(400), true);
+    ASSERT_EQ(sent, m_sink.messages);
+
+    lane_verdict_log verdicts;
+    run_for(std::chrono::milliseconds(800), false);
+    EXPECT_GE(verdicts.m_suspect, 2u) << "no lane became suspect";
+    EXPECT_EQ(0u, verdicts.m_failed);
+
+    run_for(std::chrono::milliseconds(400), true);
+    EXPECT_GE(verdicts.m_back, 2u) << "suspect lanes did not come back";
+    EXPECT_EQ(0u, verdicts.m_failed) << "a lane failed after the stall";
+
+    /* the endpoint still carries AMs, in order */
+    std::vector<std::string> more = send_ams(10, 100);
+    sent.insert(sent.end(), more.begin(), more.end());
+    ASSERT_TRUE(wait_for([&] { return m_sink.messages.size() == 20; }));
+    EXPECT_EQ(sent, m_sink.messages);
+    EXPECT_EQ(0u, verdicts.m_failed);
+}
+
 TEST_F(test_mp_uct, lane_failing_inside_tcp_receive_parse_fails_over) {
     open_pair(k_lane_devices_two, "active_backup", true);
     ASSERT_TRUE(m_sender.has(UCT_IFACE_FLAG_PUT_ZCOPY)) << "lanes have no put_zcopy";

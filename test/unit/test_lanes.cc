@@ -26,9 +26,13 @@ std::map<transition_key, uct_mp_lane_state_t> expected_transitions() {
     t[{UCT_MP_LANE_ACTIVE, UCT_MP_LANE_EV_DEMOTE}]        = UCT_MP_LANE_STANDBY;
     t[{UCT_MP_LANE_ACTIVE, UCT_MP_LANE_EV_DRAIN}]         = UCT_MP_LANE_DRAINING;
     t[{UCT_MP_LANE_STANDBY, UCT_MP_LANE_EV_DRAIN}]        = UCT_MP_LANE_DRAINING;
+    t[{UCT_MP_LANE_SUSPECT, UCT_MP_LANE_EV_DRAIN}]        = UCT_MP_LANE_DRAINING;
+    t[{UCT_MP_LANE_ACTIVE, UCT_MP_LANE_EV_SUSPECT}]       = UCT_MP_LANE_SUSPECT;
+    t[{UCT_MP_LANE_STANDBY, UCT_MP_LANE_EV_SUSPECT}]      = UCT_MP_LANE_SUSPECT;
+    t[{UCT_MP_LANE_SUSPECT, UCT_MP_LANE_EV_EVIDENCE}]     = UCT_MP_LANE_STANDBY;
     for (auto s : {UCT_MP_LANE_CONNECTING, UCT_MP_LANE_ACTIVE,
-                   UCT_MP_LANE_STANDBY, UCT_MP_LANE_DRAINING,
-                   UCT_MP_LANE_FAILED}) {
+                   UCT_MP_LANE_STANDBY, UCT_MP_LANE_SUSPECT,
+                   UCT_MP_LANE_DRAINING, UCT_MP_LANE_FAILED}) {
         t[{s, UCT_MP_LANE_EV_ERROR}] = UCT_MP_LANE_FAILED;
     }
     t[{UCT_MP_LANE_FAILED, UCT_MP_LANE_EV_RETRY}]         = UCT_MP_LANE_CONNECTING;
@@ -68,6 +72,11 @@ TEST(test_mp_lane_transition, out_of_range_is_refused) {
 TEST(test_mp_lane_transition, names) {
     EXPECT_STREQ("standby", uct_mp_lane_state_str(UCT_MP_LANE_STANDBY));
     EXPECT_STREQ("retry", uct_mp_lane_event_str(UCT_MP_LANE_EV_RETRY));
+    EXPECT_STREQ("suspect", uct_mp_lane_state_str(UCT_MP_LANE_SUSPECT));
+    EXPECT_STREQ("suspect", uct_mp_lane_event_str(UCT_MP_LANE_EV_SUSPECT));
+    EXPECT_STREQ("evidence", uct_mp_lane_event_str(UCT_MP_LANE_EV_EVIDENCE));
+    EXPECT_STREQ("close", uct_mp_lane_event_str(UCT_MP_LANE_EV_CLOSE));
+    EXPECT_STREQ("closed", uct_mp_lane_state_str(UCT_MP_LANE_CLOSED));
     EXPECT_STREQ("load_balance", uct_mp_policy_str(UCT_MP_POLICY_LOAD_BALANCE));
 }
 
@@ -257,6 +266,152 @@ TEST_F(test_mp_lanes, out_of_range_lanes_are_harmless) {
     EXPECT_EQ(NULL, uct_mp_lanes_counters(m_lanes, 2));
     uct_mp_lanes_account(m_lanes, 5, 100); /* ignored */
     EXPECT_EQ(0u, uct_mp_lanes_counters(m_lanes, 0)->tx_bytes);
+}
+
+TEST_F(test_mp_lanes, suspect_lane_takes_no_traffic_and_returns_on_evidence) {
+    create(2, UCT_MP_POLICY_LOAD_BALANCE);
+    connect(0);
+    connect(1);
+
+    /* the AM lane goes silent: AMs and RMA move to the other lane */
+    ASSERT_EQ(0, uct_mp_lanes_event(m_lanes, 0, UCT_MP_LANE_EV_SUSPECT));
+    EXPECT_EQ(UCT_MP_LANE_SUSPECT, state(0));
+    EXPECT_EQ(UCT_MP_LANE_ACTIVE, state(1));
+    EXPECT_EQ(1, am_lane());
+    for (int i = 0; i < 4; ++i) {
+        EXPECT_EQ(1, uct_mp_lanes_select(m_lanes, UCT_MP_OP_RMA, 65536));
+        uct_mp_lanes_account(m_lanes, 1, 65536);
+    }
+    EXPECT_EQ(1u, uct_mp_lanes_usable(m_lanes));
+    EXPECT_EQ(0u, uct_mp_lanes_counters(m_lanes, 0)->errors);
+
+    /* suspected again, or promoted: nothing changes */
+    EXPECT_EQ(-1, uct_mp_lanes_event(m_lanes, 0, UCT_MP_LANE_EV_SUSPECT));
+    EXPECT_EQ(-1, uct_mp_lanes_event(m_lanes, 0, UCT_MP_LANE_EV_PROMOTE));
+    EXPECT_EQ(UCT_MP_LANE_SUSPECT, state(0));
+
+    /* it answers: the election makes it ACTIVE and the AM lane again */
+    ASSERT_EQ(0, uct_mp_lanes_event(m_lanes, 0, UCT_MP_LANE_EV_EVIDENCE));
+    EXPECT_EQ(UCT_MP_LANE_ACTIVE, state(0));
+    EXPECT_EQ(0, am_lane());
+    EXPECT_EQ(2u, uct_mp_lanes_usable(m_lanes));
+
+    /* evidence on a healthy lane is no event */
+    EXPECT_EQ(-1, uct_mp_lanes_event(m_lanes, 0, UCT_MP_LANE_EV_EVIDENCE));
+}
+
+TEST_F(test_mp_lanes, suspect_backup_returns_as_backup) {
+    create(3, UCT_MP_POLICY_ACTIVE_BACKUP);
+    connect(0);
+    connect(1);
+    connect(2);
+    ASSERT_EQ(0, uct_mp_lanes_event(m_lanes, 1, UCT_MP_LANE_EV_SUSPECT));
+    EXPECT_EQ(UCT_MP_LANE_SUSPECT, state(1));
+    EXPECT_EQ(0, am_lane());
+    ASSERT_EQ(0, uct_mp_lanes_event(m_lanes, 1, UCT_MP_LANE_EV_EVIDENCE));
+    EXPECT_EQ(UCT_MP_LANE_STANDBY, state(1));
+    EXPECT_EQ(UCT_MP_LANE_STANDBY, state(2));
+    EXPECT_EQ(0, am_lane());
+}
+
+TEST_F(test_mp_lanes, last_lane_failing_takes_the_suspect_lane_back) {
+    create(2, UCT_MP_POLICY_ACTIVE_BACKUP);
+    connect(0);
+    connect(1);
+    ASSERT_EQ(0, uct_mp_lanes_event(m_lanes, 1, UCT_MP_LANE_EV_SUSPECT));
+    EXPECT_EQ(0, am_lane());
+
+    /* the other path is cut for real: the endpoint keeps a lane */
+    ASSERT_EQ(0, uct_mp_lanes_event(m_lanes, 0, UCT_MP_LANE_EV_ERROR));
+    EXPECT_EQ(UCT_MP_LANE_FAILED, state(0));
+    EXPECT_EQ(UCT_MP_LANE_ACTIVE, state(1));
+    EXPECT_EQ(1, am_lane());
+    EXPECT_EQ(1, uct_mp_lanes_select(m_lanes, UCT_MP_OP_RMA, 1 << 20));
+
+    /* the lane that fails over to it comes back: preferred again */
+    ASSERT_EQ(0, uct_mp_lanes_event(m_lanes, 0, UCT_MP_LANE_EV_RETRY));
+    ASSERT_EQ(0, uct_mp_lanes_event(m_lanes, 0, UCT_MP_LANE_EV_CONNECTED));
+    EXPECT_EQ(0, am_lane());
+    EXPECT_EQ(UCT_MP_LANE_STANDBY, state(1));
+}
+
+TEST_F(test_mp_lanes, suspecting_the_only_lane_keeps_it_carrying) {
+    create(2, UCT_MP_POLICY_LOAD_BALANCE);
+    connect(0);
+    ASSERT_EQ(0, uct_mp_lanes_event(m_lanes, 1, UCT_MP_LANE_EV_CREATE));
+    ASSERT_EQ(0, uct_mp_lanes_event(m_lanes, 0, UCT_MP_LANE_EV_SUSPECT));
+    EXPECT_EQ(UCT_MP_LANE_ACTIVE, state(0));
+    EXPECT_EQ(0, am_lane());
+    EXPECT_EQ(UCT_MP_LANE_CONNECTING, state(1));
+}
+
+TEST_F(test_mp_lanes, every_lane_suspect_keeps_them_all) {
+    create(3, UCT_MP_POLICY_LOAD_BALANCE);
+    connect(0);
+    connect(1);
+    connect(2);
+    ASSERT_EQ(0, uct_mp_lanes_event(m_lanes, 0, UCT_MP_LANE_EV_SUSPECT));
+    ASSERT_EQ(0, uct_mp_lanes_event(m_lanes, 1, UCT_MP_LANE_EV_SUSPECT));
+    EXPECT_EQ(2, am_lane());
+    EXPECT_EQ(UCT_MP_LANE_SUSPECT, state(0));
+    EXPECT_EQ(UCT_MP_LANE_SUSPECT, state(1));
+
+    /* the last one suspected too: all of them carry again */
+    ASSERT_EQ(0, uct_mp_lanes_event(m_lanes, 2, UCT_MP_LANE_EV_SUSPECT));
+    for (unsigned i = 0; i < 3; ++i) {
+        EXPECT_EQ(UCT_MP_LANE_ACTIVE, state(i)) << i;
+    }
+    EXPECT_EQ(0, am_lane());
+
+    /* a suspect lane that fails is gone for good; no lane: none */
+    ASSERT_EQ(0, uct_mp_lanes_event(m_lanes, 1, UCT_MP_LANE_EV_SUSPECT));
+    ASSERT_EQ(0, uct_mp_lanes_event(m_lanes, 1, UCT_MP_LANE_EV_ERROR));
+    EXPECT_EQ(UCT_MP_LANE_FAILED, state(1));
+    ASSERT_EQ(0, uct_mp_lanes_event(m_lanes, 0, UCT_MP_LANE_EV_ERROR));
+    ASSERT_EQ(0, uct_mp_lanes_event(m_lanes, 2, UCT_MP_LANE_EV_ERROR));
+    EXPECT_EQ(-1, am_lane());
+    EXPECT_EQ(0u, uct_mp_lanes_usable(m_lanes));
+}
+
+TEST_F(test_mp_lanes, random_events_keep_the_invariants) {
+    /* invariant 1 (DESIGN 6): the AM lane is ACTIVE or there is none; and
+     * a SUSPECT lane exists only while another lane is ACTIVE */
+    unsigned seed = 12345;
+    for (auto policy : {UCT_MP_POLICY_ACTIVE_BACKUP,
+                        UCT_MP_POLICY_LOAD_BALANCE}) {
+        create(4, policy);
+        for (int i = 0; i < 20000; ++i) {
+            seed = seed * 1103515245u + 12345u;
+            unsigned lane = (seed >> 8) % 4;
+            auto ev = (uct_mp_lane_event_t)((seed >> 16) %
+                                            UCT_MP_LANE_EV_LAST);
+            uct_mp_lane_state_t prev = state(lane);
+            int rc = uct_mp_lanes_event(m_lanes, lane, ev);
+            if (ev == UCT_MP_LANE_EV_CLOSE && prev != UCT_MP_LANE_CLOSED) {
+                ASSERT_EQ(0, rc);
+            }
+            int am = am_lane();
+            bool suspect = false;
+            for (unsigned l = 0; l < 4; ++l) {
+                suspect |= (state(l) == UCT_MP_LANE_SUSPECT);
+            }
+            if (am >= 0) {
+                ASSERT_EQ(UCT_MP_LANE_ACTIVE, state(am));
+            }
+            ASSERT_TRUE(!suspect || (uct_mp_lanes_usable(m_lanes) > 0))
+                << "a suspect lane while no lane carries, event " << i;
+            if (uct_mp_lanes_usable(m_lanes) > 0) {
+                ASSERT_GE(am, 0);
+            }
+            if (i % 1000 == 999) { /* start over now and then */
+                uct_mp_lanes_destroy(m_lanes);
+                m_lanes = uct_mp_lanes_create(4, policy);
+                ASSERT_TRUE(m_lanes != NULL);
+            }
+        }
+        uct_mp_lanes_destroy(m_lanes);
+        m_lanes = NULL;
+    }
 }
 
 TEST_F(test_mp_lanes, counters_accumulate) {
