@@ -85,11 +85,6 @@ enum {
         } \
     } while (0)
 
-static void uct_mp_am_msg_free(uct_mp_am_msg_t *msg)
-{
-    ucs_free(msg);
-}
-
 void uct_mp_am_ep_cleanup(uct_mp_ep_t *ep)
 {
     uct_mp_am_msg_t *msg;
@@ -98,7 +93,7 @@ void uct_mp_am_ep_cleanup(uct_mp_ep_t *ep)
         if (msg->is_zcopy && (msg->user_comp != NULL)) {
             uct_invoke_completion(msg->user_comp, UCS_ERR_CANCELED);
         }
-        uct_mp_am_msg_free(msg); /* lane eps are gone: no completion */
+        ucs_free(msg); /* lane eps are gone: no completion */
     }
     if ((ep->am.dups > 0) || (ep->am.replayed > 0)) {
         ucs_info("mp_rc: ep %p AM channel: %u messages sent again after a "
@@ -142,7 +137,7 @@ static void uct_mp_am_zcopy_maybe_done(uct_mp_am_msg_t *msg)
     if (msg->user_comp != NULL) {
         uct_invoke_completion(msg->user_comp, UCS_OK);
     }
-    uct_mp_am_msg_free(msg);
+    ucs_free(msg);
 }
 
 /* Ask the peer for its acknowledgement: a KEEPALIVE, answered with DATA_ACK */
@@ -204,7 +199,7 @@ void uct_mp_am_handle_ack(uct_mp_ep_t *ep, uint32_t ack)
             msg->acked = 1;
             uct_mp_am_zcopy_maybe_done(msg);
         } else {
-            uct_mp_am_msg_free(msg);
+            ucs_free(msg);
         }
     }
 
@@ -571,7 +566,7 @@ static void uct_mp_am_zcopy_lane_done(uct_completion_t *self)
         if (msg->user_comp != NULL) {
             uct_invoke_completion(msg->user_comp, self->status);
         }
-        uct_mp_am_msg_free(msg);
+        ucs_free(msg);
         return;
     }
 
@@ -649,14 +644,14 @@ ucs_status_t uct_mp_am_zcopy(uct_mp_ep_t *ep, int lane, uint8_t id,
     uct_mp_am_fill_hdr(ep, &hdr, ep->am.tx_dsn, 1);
     status = uct_mp_am_zcopy_post(ep, lane, msg, &hdr);
     if (UCS_STATUS_IS_ERR(status)) {
-        uct_mp_am_msg_free(msg);
+        ucs_free(msg);
         return status;
     }
 
     if (status == UCS_OK) {
         msg->lane_done = 1;
         if (!ep->am.seq) {
-            uct_mp_am_msg_free(msg);
+            ucs_free(msg);
             return UCS_OK;
         }
     } else if (!ep->am.seq) {
@@ -774,7 +769,7 @@ static void uct_mp_am_peer_failed(uct_mp_ep_t *ep, ucs_status_t status)
     ucs_queue_for_each_extract(msg, &ep->am.ring, queue, 1) {
         --ep->am.ring_len;
         if (!msg->is_zcopy) {
-            uct_mp_am_msg_free(msg);
+            ucs_free(msg);
             continue;
         }
         if (msg->user_comp != NULL) {

@@ -14,12 +14,9 @@
 #include "mp_ep.h"
 #include "mp_link.h"
 
-#include <uct/base/uct_iface.h>
-#include <ucs/datastruct/queue.h>
 #include <ucs/debug/log.h>
 #include <ucs/debug/memtrack_int.h>
 #include <ucs/sys/math.h>
-#include <ucs/time/time.h>
 #include <string.h>
 
 
@@ -377,10 +374,9 @@ void uct_mp_join_handle_keepalive(uct_mp_ep_t *ep, unsigned lane,
  */
 static int uct_mp_join_is_failback_initiator(uct_mp_ep_t *ep)
 {
-    uct_mp_iface_t *iface = uct_mp_join_iface(ep);
-
-    return (iface->failback_interval > 0) && (ep->remote_token != 0) &&
-           (ep->token < ep->remote_token) && (ep->join.state == UCT_MP_JOIN_DONE);
+    return (uct_mp_join_iface(ep)->failback_interval > 0) &&
+           (ep->remote_token != 0) && (ep->token < ep->remote_token) &&
+           (ep->join.state == UCT_MP_JOIN_DONE);
 }
 
 /* Schedule the next rejoin of lane after a longer delay */
