@@ -278,11 +278,13 @@ for path in path2 path1; do
     kill "${mon[@]}" 2> /dev/null; wait "${mon[@]}" 2> /dev/null
     # the cut's kernel commit (mp-netns.sh times only that)
     cut_at=$(sed -n 's/.*(applied from [0-9.]* to \([0-9.]*\))$/\1/p' "$flog" | head -1)
-    ca=$(first_line_ms "$clog" "lane $lane ($path) failed" "${cut_at:-0}")
-    sa=$(first_line_ms "$slog" "lane $lane ($path) failed" "${cut_at:-0}")
-    # the failure after the cut is keepalive's verdict, on both sides
-    kaa=$(first_line_ms "$clog" "lane $lane ($path): no probe answered" "${cut_at:-0}")
-    kab=$(first_line_ms "$slog" "lane $lane ($path): no probe answered" "${cut_at:-0}")
+    # traffic leaves the lane at keepalive's verdict: the lane becomes
+    # suspect, and fails two timeouts later (src/mp_liveness.h)
+    ca=$(first_line_ms "$clog" "lane $lane ($path) \(suspect\|failed\)" "${cut_at:-0}")
+    sa=$(first_line_ms "$slog" "lane $lane ($path) \(suspect\|failed\)" "${cut_at:-0}")
+    # that reaction is keepalive's verdict, on both sides
+    kaa=$(first_line_ms "$clog" "lane $lane ($path) suspect" "${cut_at:-0}")
+    kab=$(first_line_ms "$slog" "lane $lane ($path) suspect" "${cut_at:-0}")
     ev=$(cat "$clog" "$slog" | grep -c "lane $lane ($path): link $path down")
     monev=$(cat "$T_LOG_DIR/$name.linkmon.A" "$T_LOG_DIR/$name.linkmon.B" | grep -c "$path")
     links=$(sed -n 's/^links after the cut: //p' "$flog")
@@ -293,7 +295,7 @@ for path in path2 path1; do
     counts "$clog" "$slog"
     target="missed"
     [ -n "$ca" ] && [ -n "$sa" ] && [ "$ca" -le $CUT_TARGET_MS ] && [ "$sa" -le $CUT_TARGET_MS ] && target="met"
-    react="lane $lane failed by keepalive ${ca:-never} ms (A) / ${sa:-never} ms (B) after the cut (target $CUT_TARGET_MS ms = ${KA_MS} ms x $KA_MISSES: $target; check <= $CUT_BOUND_MS ms); keepalive verdict ${kaa:-none} ms (A) / ${kab:-none} ms (B), $ev link events seen by mp, $monev link messages in the hosts; links after the cut: ${links:-?}$( [ "$early" -gt 0 ] && echo "; $early lane failures before the cut (taken for dead under load, rejoined; the cut waited ${waited:-0} ms for both lanes)")"
+    react="lane $lane left by keepalive ${ca:-never} ms (A) / ${sa:-never} ms (B) after the cut (target $CUT_TARGET_MS ms = ${KA_MS} ms x $KA_MISSES: $target; check <= $CUT_BOUND_MS ms); keepalive verdict ${kaa:-none} ms (A) / ${kab:-none} ms (B), $ev link events seen by mp, $monev link messages in the hosts; links after the cut: ${links:-?}$( [ "$early" -gt 0 ] && echo "; $early lane failures before the cut (taken for dead under load, rejoined; the cut waited ${waited:-0} ms for both lanes)")"
     if [ -n "$cut_at" ] && [ $CRC -eq 0 ] && [ $SRC -eq 0 ] && [ "$SEEN" -eq 4 ] && [ "$BAD" -eq 0 ] &&
        [ -n "$ca" ] && [ -n "$sa" ] && [ "$ca" -le $CUT_BOUND_MS ] && [ "$sa" -le $CUT_BOUND_MS ] &&
        [ -n "$kaa" ] && [ -n "$kab" ] && [ "$ev" -eq 0 ] && [ "$monev" -eq 0 ] && [ "$links" = "A state UP B state UP" ]; then
