@@ -279,9 +279,11 @@ ssize_t uct_mp_ep_put_bcopy(uct_ep_h tl_ep, uct_pack_callback_t pack_cb,
                                                    lane_rkey));
 }
 
-ucs_status_t uct_mp_ep_put_zcopy(uct_ep_h tl_ep, const uct_iov_t *iov,
-                                 size_t iovcnt, uint64_t remote_addr,
-                                 uct_rkey_t rkey, uct_completion_t *comp)
+/* The gate, then the RMA path for a zcopy put or get */
+static UCS_F_ALWAYS_INLINE ucs_status_t
+uct_mp_ep_rma_zcopy(uct_ep_h tl_ep, uct_mp_rma_op_t op, const uct_iov_t *iov,
+                    size_t iovcnt, uint64_t remote_addr, uct_rkey_t rkey,
+                    uct_completion_t *comp)
 {
     uct_mp_ep_t *ep     = ucs_derived_of(tl_ep, uct_mp_ep_t);
     ucs_status_t status = uct_mp_ep_gate(ep);
@@ -290,8 +292,15 @@ ucs_status_t uct_mp_ep_put_zcopy(uct_ep_h tl_ep, const uct_iov_t *iov,
         return status;
     }
 
-    return uct_mp_rma_zcopy(ep, UCT_MP_RMA_PUT_ZCOPY, iov, iovcnt,
-                            remote_addr, rkey, comp);
+    return uct_mp_rma_zcopy(ep, op, iov, iovcnt, remote_addr, rkey, comp);
+}
+
+ucs_status_t uct_mp_ep_put_zcopy(uct_ep_h tl_ep, const uct_iov_t *iov,
+                                 size_t iovcnt, uint64_t remote_addr,
+                                 uct_rkey_t rkey, uct_completion_t *comp)
+{
+    return uct_mp_ep_rma_zcopy(tl_ep, UCT_MP_RMA_PUT_ZCOPY, iov, iovcnt,
+                               remote_addr, rkey, comp);
 }
 
 ucs_status_t uct_mp_ep_get_short(uct_ep_h tl_ep, void *buffer, unsigned length,
@@ -343,15 +352,8 @@ ucs_status_t uct_mp_ep_get_zcopy(uct_ep_h tl_ep, const uct_iov_t *iov,
                                  size_t iovcnt, uint64_t remote_addr,
                                  uct_rkey_t rkey, uct_completion_t *comp)
 {
-    uct_mp_ep_t *ep     = ucs_derived_of(tl_ep, uct_mp_ep_t);
-    ucs_status_t status = uct_mp_ep_gate(ep);
-
-    if (ucs_unlikely(status != UCS_OK)) {
-        return status;
-    }
-
-    return uct_mp_rma_zcopy(ep, UCT_MP_RMA_GET_ZCOPY, iov, iovcnt,
-                            remote_addr, rkey, comp);
+    return uct_mp_ep_rma_zcopy(tl_ep, UCT_MP_RMA_GET_ZCOPY, iov, iovcnt,
+                               remote_addr, rkey, comp);
 }
 
 /*
