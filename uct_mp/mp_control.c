@@ -443,16 +443,28 @@ static int uct_mp_control_is_lane(const char *dev)
     return uct_mp_control_count(dev, 0, &n) > 0;
 }
 
+/* Is dev a lane device? If not, the client is told so */
+static int uct_mp_control_known_lane(uct_mp_control_client_t *c,
+                                     const char *dev)
+{
+    char msg[256];
+
+    if (uct_mp_control_is_lane(dev)) {
+        return 1;
+    }
+
+    snprintf(msg, sizeof(msg), "unknown device %s: no mp lane uses it", dev);
+    uct_mp_control_fail(c, msg);
+    return 0;
+}
+
 static void uct_mp_control_drain(uct_mp_control_client_t *c, const char *dev,
                                  const char *to)
 {
     char msg[256];
     uct_mp_control_count_t n;
 
-    if (!uct_mp_control_is_lane(dev)) {
-        snprintf(msg, sizeof(msg), "unknown device %s: no mp lane uses it",
-                 dev);
-        uct_mp_control_fail(c, msg);
+    if (!uct_mp_control_known_lane(c, dev)) {
         return;
     }
 
@@ -484,10 +496,7 @@ static void uct_mp_control_undrain(uct_mp_control_client_t *c,
     char msg[256];
     uct_mp_control_count_t n;
 
-    if (!uct_mp_control_is_lane(dev)) {
-        snprintf(msg, sizeof(msg), "unknown device %s: no mp lane uses it",
-                 dev);
-        uct_mp_control_fail(c, msg);
+    if (!uct_mp_control_known_lane(c, dev)) {
         return;
     }
 
